@@ -1,0 +1,9 @@
+"""gba-monitor: Greater Bay Area news → key figures → what changed → Slack.
+
+One poll, step by step (``poll.poll_feed`` tells it top to bottom):
+config (``config``) → fetch (``fetch``) → feed entries (``feeds``) → article body (``articles``) →
+figures (``figures``) → store (``store``) → changes (``changes``) → Slack (``slack``).
+Shells over it: ``cli`` (commands) and ``scheduler`` (APScheduler jobs); ``query`` answers the CLI's reads.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""``python -m monitor`` is the ``gba-monitor`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,184 @@
+"""The command line: a thin shell over ``poll`` and ``query``. The only click user and argv reader.
+
+Exit codes: 0 done; 1 a page or feed could not be read (extract); 2 the config or the command line is wrong;
+3 the store is broken, newer than this version, or owned by another scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+import click
+
+from . import config as config_module
+from . import output, query
+from .errors import ArticleError, ConfigError, FeedError, FetchError, MonitorError, StoreError
+from .records import Settings
+
+EXIT_FAILED, EXIT_CONFIG, EXIT_STORE = 1, 2, 3
+
+config_option = click.option(
+    "--config",
+    "config_file",
+    metavar="PATH",
+    help=f"Config file (default: ${config_module.CONFIG_ENV} or ./{config_module.DEFAULT_CONFIG}).",
+)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"gba-monitor: {message}", err=True)
+    sys.exit(code)
+
+
+def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors a user can act on into one line on stderr and an exit code; tracebacks are for bugs."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as exc:
+            _fail(str(exc), EXIT_CONFIG)
+        except StoreError as exc:
+            _fail(str(exc), EXIT_STORE)
+        except (FetchError, FeedError, ArticleError) as exc:
+            _fail(str(exc), EXIT_FAILED)
+        except MonitorError as exc:
+            _fail(str(exc), EXIT_FAILED)
+
+    return wrapper
+
+
+def load(config_file: str | None) -> Settings:
+    """The validated settings for --config (or its defaults)."""
+    return config_module.load_settings(config_module.config_path(config_file))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+)
+def main(log_level: str) -> None:
+    """Watch Greater Bay Area and Qianhai news, extract key figures, and tell Slack what changed."""
+    logging.basicConfig(
+        level=log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
+@main.command()
+@config_option
+@click.option("--once", is_flag=True, help="Poll every enabled feed once, deliver, and exit.")
+@handles_errors
+def run(config_file: str | None, once: bool) -> None:
+    """Poll the feeds on their schedule until SIGINT/SIGTERM (or once, with --once)."""
+    from .poll import open_deps, run_once
+
+    settings = load(config_file)
+    deps = open_deps(settings)
+    try:
+        if once:
+            results = run_once(deps, stream=sys.stdout)
+            failed = [r for r in results if r.status == "error"]
+            for result in failed:
+                click.echo(f"gba-monitor: feed {result.feed}: {result.error}", err=True)
+            click.echo(
+                f"polled {len(results)} feeds: {sum(r.new for r in results)} new stories, "
+                f"{sum(r.figures for r in results)} figures, {len(failed)} failed",
+                err=True,
+            )
+        else:
+            from .scheduler import run_forever
+
+            run_forever(deps, stream=sys.stdout)
+    finally:
+        deps.close()
+
+
+@main.command()
+@config_option
+@handles_errors
+def check(config_file: str | None) -> None:
+    """Validate the config and print what it resolves to."""
+    settings = load(config_file)
+    enabled = [f for f in settings.feeds if f.enabled]
+    if settings.slack.token:
+        slack = "Web API (SLACK_BOT_TOKEN)"
+    elif settings.slack.webhook_url:
+        slack = "incoming webhook (SLACK_WEBHOOK_URL)"
+    else:
+        slack = "none: alerts are printed"
+    click.echo(f"{settings.source}: ok")
+    click.echo(f"  feeds: {len(settings.feeds)} ({len(enabled)} enabled); metrics: {len(settings.metrics)}")
+    click.echo(f"  storage: {settings.storage.path}")
+    click.echo(f"  slack: {slack}; channel: {settings.slack.channel or '-'}; first run: {settings.slack.on_first_run}")
+    for feed in settings.feeds:
+        state = "" if feed.enabled else " (disabled)"
+        click.echo(f"  - {feed.name}: every {feed.interval_s}s, {len(feed.keywords)} keywords{state}")
+
+
+@main.command()
+@click.argument("target", metavar="PATH_OR_URL")
+@config_option
+@click.option("--selector", help="CSS selector of the article body (default: found automatically).")
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="json", show_default=True)
+@handles_errors
+def extract(target: str, config_file: str | None, selector: str | None, fmt: str) -> None:
+    """Print the figures of one article page."""
+    settings = _optional_settings(config_file)
+    rows = query.extract(
+        target,
+        selector=selector,
+        metrics=settings.metrics if settings else (),
+        fetch=settings.fetch if settings else None,
+    )
+    if fmt == "table":
+        rows = [{**row, "value": output.format_value(row["value"])} for row in rows]
+    output.write_rows(rows, query.FIGURE_COLUMNS, fmt, sys.stdout, empty="no figures found")
+
+
+@main.command()
+@config_option
+@click.option("--metric", help="Only this metric key.")
+@click.option("--since", help="From this date: 2025-01-31, an ISO timestamp, or 7d / 12h ago.")
+@click.option("--until", help="Up to this date (same forms as --since).")
+@click.option("--feed", help="Only figures from this feed.")
+@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
+@handles_errors
+def history(
+    config_file: str | None,
+    metric: str | None,
+    since: str | None,
+    until: str | None,
+    feed: str | None,
+    fmt: str,
+    limit: int | None,
+) -> None:
+    """Stored figures, newest first."""
+    settings = load(config_file)
+    now = datetime.now(UTC)
+    try:
+        since_at = query.parse_when(since, now=now) if since else None
+        until_at = query.parse_when(until, now=now) if until else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    rows = query.history(
+        settings.storage.path, metric=metric, since=since_at, until=until_at, feed=feed, limit=limit
+    )
+    output.write_rows(rows, query.HISTORY_COLUMNS, fmt, sys.stdout, empty="no figures stored yet")
+
+
+def _optional_settings(config_file: str | None) -> Settings | None:
+    """The settings when a config is given or present; extract also works without one."""
+    path = config_module.config_path(config_file)
+    if config_file is None and not path.exists():
+        return None
+    return config_module.load_settings(path)

@@ -1,0 +1,289 @@
+"""feeds.yaml + environment → frozen Settings. The only reader of YAML and of os.environ.
+
+Every mistake is a ConfigError whose message names the file, the line and the key path, e.g.
+``feeds.yaml:14 feeds[2].interval: "5 minutes" is not a duration (use 30s, 15m, 1h, 1d or 1h30m)``.
+Unknown keys and duplicate keys are errors: a silently ignored typo is a feed silently not polled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from .errors import ConfigError
+from .records import (
+    FeedSettings,
+    FetchSettings,
+    Settings,
+    SlackSettings,
+    StorageSettings,
+    TrackedMetric,
+)
+
+CONFIG_ENV = "GBA_MONITOR_CONFIG"
+DEFAULT_CONFIG = "feeds.yaml"
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def parse_duration(text: str | int | float) -> int:
+    """Seconds in a duration such as "30s", "15m", "1h", "1d", "1h30m", or a bare number of seconds."""
+    if isinstance(text, bool):
+        raise ValueError(f"{text!r} is not a duration")
+    if isinstance(text, int | float):
+        seconds = int(text)
+    else:
+        cleaned = text.strip().lower()
+        if cleaned.isdigit():
+            seconds = int(cleaned)
+        else:
+            match = _DURATION.fullmatch(cleaned)
+            if not cleaned or match is None:
+                raise ValueError(f'"{text}" is not a duration (use 30s, 15m, 1h, 1d or 1h30m)')
+            days, hours, minutes, secs = (int(g or 0) for g in match.groups())
+            seconds = days * 86400 + hours * 3600 + minutes * 60 + secs
+    if seconds <= 0:
+        raise ValueError(f'"{text}" is not a positive duration')
+    return seconds
+
+
+Duration = Annotated[int, BeforeValidator(parse_duration)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _Storage(_Model):
+    path: str = "storage/monitor.json"
+    retention_days: int | None = Field(default=None, gt=0)
+
+
+class _Slack(_Model):
+    channel: str | None = None
+    on_first_run: Literal["seed", "post"] = "seed"
+    threads: bool = False
+    ops_channel: str | None = None
+
+
+class _Fetch(_Model):
+    user_agent: str = FetchSettings.user_agent
+    timeout: Duration = 10
+    deadline: Duration = 30
+    max_feed_bytes: int = Field(default=FetchSettings.max_feed_bytes, gt=0)
+    max_page_bytes: int = Field(default=FetchSettings.max_page_bytes, gt=0)
+    max_concurrency: int = Field(default=FetchSettings.max_concurrency, gt=0, le=64)
+    max_per_host: int = Field(default=FetchSettings.max_per_host, gt=0, le=16)
+    respect_robots: bool = True
+
+
+class _Defaults(_Model):
+    interval: Duration = 900
+    keywords: list[str] = []
+
+
+class _Feed(_Model):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    url: str = Field(min_length=1)
+    outlet: str | None = None
+    interval: Duration | None = None
+    keywords: list[str] | None = None
+    selector: str | None = None
+    channel: str | None = None
+    enabled: bool = True
+    headers: dict[str, str] = {}
+    timeout: Duration | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, url: str) -> str:
+        if "://" in url and not url.startswith(("http://", "https://")):
+            raise ValueError(f'"{url}" must be an http(s) URL or a local file path')
+        return url
+
+
+class _Metric(_Model):
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    label: str
+    patterns: list[str] = Field(min_length=1)
+    place: str | None = None
+    unit: str | None = None
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f'"{pattern}" is not a valid regular expression ({exc})') from None
+        return patterns
+
+
+class _Config(_Model):
+    storage: _Storage = _Storage()
+    slack: _Slack = _Slack()
+    fetch: _Fetch = _Fetch()
+    defaults: _Defaults = _Defaults()
+    feeds: list[_Feed] = Field(min_length=1)
+    metrics: list[_Metric] = []
+
+
+def config_path(option: str | os.PathLike[str] | None) -> Path:
+    """The config file to use: the --config option, else $GBA_MONITOR_CONFIG, else ./feeds.yaml."""
+    return Path(option or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_settings(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, validate and resolve a config file; raise ConfigError with a one-line message on any mistake."""
+    path = Path(path)
+    environ = os.environ if environ is None else environ
+    document = _read_yaml(path)
+    if not isinstance(document, Mapping):
+        raise ConfigError(f"{path}:1 the file must be a mapping with at least a 'feeds' list")
+    try:
+        config = _Config.model_validate(_plain(document))
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, document, exc.errors()[0])) from None
+    return _resolve(path, document, config, environ)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (pass --config or set {CONFIG_ENV})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc})") from None
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        if "duplicate key" in problem:
+            problem = f"{problem} (each key may appear once)"
+        raise ConfigError(f"{path}:{line} {problem}") from None
+    except YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers and scalar subclasses → plain dicts, lists, str, int, float."""
+    if isinstance(node, Mapping):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    for kind in (str, int, float):
+        if isinstance(node, kind):
+            return kind(node)
+    return node
+
+
+def _describe(path: Path, document: Any, error: Mapping[str, Any]) -> str:
+    """One line: file:line key.path: what is wrong."""
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    key_path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "(top)"
+    line = _line_of(document, loc)
+    kind, message = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        message = "unknown key (check its spelling; see the README for the keys)"
+    elif kind == "missing":
+        message = "is required"
+    elif kind == "value_error":
+        message = str(error.get("ctx", {}).get("error", message))
+    elif kind == "string_pattern_mismatch" and loc and loc[-1] == "name":
+        message = f"{error['input']!r} is not a valid feed name (letters, digits, '.', '_' and '-')"
+    elif "input" in error and kind not in ("missing",):
+        message = f"{message} (got {error['input']!r})"
+    return f"{path}:{line} {key_path}: {message}"
+
+
+def _line_of(document: Any, loc: tuple[Any, ...]) -> int:
+    """The 1-based line of the deepest part of ``loc`` that exists in the YAML document."""
+    line, node = 1, document
+    for part in loc:
+        try:
+            if isinstance(part, int) and isinstance(node, list):
+                line = node.lc.item(part)[0] + 1
+                node = node[part]
+            elif isinstance(node, Mapping) and part in node:
+                line = node.lc.key(part)[0] + 1
+                node = node[part]
+            else:
+                break
+        except (AttributeError, IndexError, KeyError, TypeError):
+            break
+    return line
+
+
+def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, str]) -> Settings:
+    base = path.resolve().parent
+    slack = SlackSettings(
+        channel=config.slack.channel,
+        on_first_run=config.slack.on_first_run,
+        threads=config.slack.threads,
+        ops_channel=config.slack.ops_channel,
+        token=environ.get("SLACK_BOT_TOKEN") or None,
+        webhook_url=environ.get("SLACK_WEBHOOK_URL") or None,
+        api_url=environ.get("SLACK_API_URL") or None,
+    )
+    feeds: list[FeedSettings] = []
+    seen: dict[str, int] = {}
+    for index, feed in enumerate(config.feeds):
+        where = f"{path}:{_line_of(document, ('feeds', index))} feeds[{index}]"
+        if feed.name in seen:
+            raise ConfigError(f'{where}.name: "{feed.name}" is already the name of feeds[{seen[feed.name]}]')
+        seen[feed.name] = index
+        url = feed.url
+        if not url.startswith(("http://", "https://")):
+            local = (base / url).resolve()
+            if not local.is_file():
+                raise ConfigError(f'{where}.url: "{url}" is not an http(s) URL nor an existing file')
+            url = str(local)
+        channel = feed.channel or slack.channel
+        if slack.token and not channel:
+            raise ConfigError(f"{where}.channel: no channel for this feed (set slack.channel or feeds[].channel)")
+        feeds.append(
+            FeedSettings(
+                name=feed.name,
+                url=url,
+                interval_s=feed.interval or config.defaults.interval,
+                keywords=tuple(feed.keywords if feed.keywords is not None else config.defaults.keywords),
+                selector=feed.selector,
+                channel=channel,
+                enabled=feed.enabled,
+                outlet=feed.outlet,
+                headers=dict(feed.headers),
+                timeout_s=feed.timeout,
+            )
+        )
+    fetch = config.fetch
+    return Settings(
+        source=path,
+        storage=StorageSettings(path=base / config.storage.path, retention_days=config.storage.retention_days),
+        slack=slack,
+        fetch=FetchSettings(
+            user_agent=fetch.user_agent,
+            timeout_s=float(fetch.timeout),
+            deadline_s=float(fetch.deadline),
+            max_feed_bytes=fetch.max_feed_bytes,
+            max_page_bytes=fetch.max_page_bytes,
+            max_concurrency=fetch.max_concurrency,
+            max_per_host=fetch.max_per_host,
+            respect_robots=fetch.respect_robots,
+        ),
+        feeds=tuple(feeds),
+        metrics=tuple(
+            TrackedMetric(m.key, m.label, tuple(m.patterns), m.place, m.unit) for m in config.metrics
+        ),
+    )

@@ -1,0 +1,77 @@
+"""What the CLI asks of the store and of one page: history rows, and the figures of an article (read-only)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .articles import read_article
+from .fetch import Fetcher
+from .figures import extract_figures
+from .records import FeedSettings, FetchSettings, Figure, Observation, TrackedMetric
+from .store import Store
+
+HISTORY_COLUMNS = ("published", "metric", "value", "unit", "qualifier", "subject", "place", "feed", "article_title")
+HISTORY_FIELDS = (
+    "metric", "label", "value", "unit", "qualifier", "subject", "place", "period", "text", "sentence",
+    "article_title", "article_url", "feed", "published", "observed_at",
+)  # fmt: skip
+FIGURE_COLUMNS = ("value", "unit", "qualifier", "subject", "place", "text")
+
+_RELATIVE = re.compile(r"(\d+)\s*([smhdw])")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_when(text: str, *, now: datetime) -> datetime:
+    """An ISO date or timestamp ("2025-01-31", "2025-01-31T08:00+08:00") or a relative one ("7d", "12h")."""
+    text = text.strip()
+    if match := _RELATIVE.fullmatch(text):
+        return now - timedelta(seconds=int(match[1]) * _UNIT_S[match[2]])
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f'"{text}" is not a date (use 2025-01-31, a full ISO timestamp, or 7d / 12h)') from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def history(
+    store_path: Path,
+    *,
+    metric: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    feed: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Stored figures as rows, newest first; no rows when nothing has been stored yet."""
+    if not store_path.exists():
+        return []
+    with Store(store_path) as store:
+        found = store.history(metric=metric, since=since, until=until, feed=feed, limit=limit)
+    return [observation_row(o) for o in found]
+
+
+def observation_row(observation: Observation) -> dict[str, Any]:
+    """One stored figure as a flat row with the contract's field names."""
+    row = asdict(observation)
+    return {name: row[name] for name in HISTORY_FIELDS}
+
+
+def extract(
+    target: str, *, selector: str | None = None, metrics: tuple[TrackedMetric, ...] = (),
+    fetch: FetchSettings | None = None,
+) -> list[dict[str, Any]]:
+    """The figures of one article page, given as a URL or a local file path."""
+    source = FeedSettings(name="extract", url=target if "://" in target else str(Path(target).resolve()), interval_s=60)
+    with Fetcher(fetch or FetchSettings()) as fetcher:
+        page = fetcher.fetch_feed(source)
+    figures = extract_figures(read_article(page, selector=selector), metrics=metrics)
+    return [figure_row(f) for f in figures]
+
+
+def figure_row(figure: Figure) -> dict[str, Any]:
+    """One extracted figure as a flat row."""
+    return asdict(figure)

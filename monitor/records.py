@@ -1,0 +1,346 @@
+"""The small frozen records that pass between the steps of a poll.
+
+Settings flow in from ``config``; ``Fetched`` from ``fetch``; ``Entry`` from ``feeds``; ``Article`` from
+``articles``; ``Figure`` from ``figures``; ``Story``, ``Observation`` and the ``Change`` kinds from ``changes``
+and ``store``; ``Alert`` and ``Delivery`` from ``slack``. Nothing here imports from the rest of the package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+Qualifier = Literal["exact", "approx", "more_than", "less_than", "at_least", "up_to"]
+QUALIFIERS: tuple[str, ...] = ("exact", "approx", "more_than", "less_than", "at_least", "up_to")
+
+# --- settings (built by config, read by every step) -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """How HTTP requests are made: identity, limits and politeness."""
+
+    user_agent: str = "gba-monitor/0.1 (+https://github.com/gba-monitor/gba-monitor)"
+    timeout_s: float = 10.0  # connect and read timeout
+    deadline_s: float = 30.0  # whole request, enforced by us (a dripping server never trips a read timeout)
+    max_feed_bytes: int = 5_000_000
+    max_page_bytes: int = 5_000_000
+    max_redirects: int = 5
+    max_concurrency: int = 8
+    max_per_host: int = 2
+    respect_robots: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedMetric:
+    """A metric the user named in YAML; a figure matching it takes its key and label."""
+
+    key: str
+    label: str
+    patterns: tuple[str, ...]  # case-insensitive regular expressions matched against the figure's subject/sentence
+    place: str | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    """One feed from feeds.yaml, with defaults applied."""
+
+    name: str
+    url: str  # http(s) URL, or an absolute local file path (offline demo)
+    interval_s: int
+    keywords: tuple[str, ...] = ()
+    selector: str | None = None
+    channel: str | None = None
+    enabled: bool = True
+    outlet: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float | None = None
+
+    @property
+    def is_local(self) -> bool:
+        """True when the feed is a file on disk rather than a URL."""
+        return not self.url.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True, slots=True)
+class SlackSettings:
+    """Where and how alerts go. Credentials come from the environment only."""
+
+    channel: str | None = None
+    on_first_run: Literal["seed", "post"] = "seed"
+    threads: bool = False
+    ops_channel: str | None = None
+    token: str | None = None  # SLACK_BOT_TOKEN
+    webhook_url: str | None = None  # SLACK_WEBHOOK_URL
+    api_url: str | None = None  # SLACK_API_URL, for Slack-compatible endpoints and tests
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    """Where the TinyDB file lives and how long history is kept."""
+
+    path: Path
+    retention_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The whole validated configuration."""
+
+    source: Path  # the YAML file it came from
+    storage: StorageSettings
+    slack: SlackSettings
+    fetch: FetchSettings
+    feeds: tuple[FeedSettings, ...]
+    metrics: tuple[TrackedMetric, ...] = ()
+
+
+# --- one poll ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A response body with what later requests and parsers need from its headers."""
+
+    url: str  # as requested
+    final_url: str  # after redirects
+    status: int  # 200, or 304 when the validators matched
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-cased names
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        """True when the server answered 304 to our conditional GET."""
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str | None:
+        """The Content-Type header, if any."""
+        return self.headers.get("content-type")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item of a feed, as the feed describes it."""
+
+    feed: str
+    title: str
+    link: str | None
+    guid: str | None = None
+    summary: str = ""
+    published: datetime | None = None  # timezone-aware
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """The readable body of an article page."""
+
+    url: str
+    title: str
+    text: str
+    sentences: tuple[str, ...]
+    lang: str = "en"  # "en" or "zh"
+    content_hash: str = ""
+    published: datetime | None = None  # from the page's own metadata, when the feed has none
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A number an article states, with what it measures."""
+
+    value: float  # fully scaled: "846.14 billion" -> 846140000000.0
+    unit: str  # ISO-4217 code for money, "%" or "pp" for percentages, else the unit or the counted noun
+    qualifier: str  # one of QUALIFIERS
+    subject: str  # what the number measures, e.g. "Hong Kong-funded enterprises"
+    text: str  # the matched span, as written
+    sentence: str
+    metric: str  # stable key, e.g. "qianhai.hong-kong-funded-enterprises.count"
+    label: str = ""  # human name of the metric
+    place: str | None = None
+    period: str | None = None  # "so far", "2024", "first half of 2025", "截至10月"
+    direction: str | None = None  # "up" or "down" when the sentence says so
+    conversion_of: int | None = None  # index (in the same list) of the figure this one converts
+    range_high: float | None = None  # upper bound when the figure is a range "3 to 5 billion yuan"
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """A relevant entry, its article and figures: what one poll learned about one story."""
+
+    feed: str
+    outlet: str
+    entry: Entry
+    url: str  # canonical URL of the article
+    title: str
+    keywords: tuple[str, ...]
+    figures: tuple[Figure, ...]
+    fetched_at: datetime
+    content_hash: str = ""
+    channel: str | None = None
+
+    @property
+    def published(self) -> datetime | None:
+        """When the story was published, as the feed says."""
+        return self.entry.published
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A stored figure: one value of one metric, with where and when it was seen."""
+
+    metric: str
+    label: str
+    value: float
+    unit: str
+    qualifier: str
+    subject: str
+    place: str | None
+    period: str | None
+    text: str
+    sentence: str
+    article_title: str
+    article_url: str
+    feed: str
+    published: datetime | None
+    observed_at: datetime
+
+    @classmethod
+    def of(cls, story: Story, figure: Figure) -> Observation:
+        """The observation a story's figure becomes once stored."""
+        return cls(
+            metric=figure.metric,
+            label=figure.label or figure.subject,
+            value=figure.value,
+            unit=figure.unit,
+            qualifier=figure.qualifier,
+            subject=figure.subject,
+            place=figure.place,
+            period=figure.period,
+            text=figure.text,
+            sentence=figure.sentence,
+            article_title=story.title,
+            article_url=story.url,
+            feed=story.feed,
+            published=story.published,
+            observed_at=story.fetched_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store remembers about a feed between polls."""
+
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_poll: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    failures: int = 0  # in a row
+    next_retry: datetime | None = None
+    seeded: bool = False  # the first poll has stored its history
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """Everything one poll of one feed hands the store, written in one atomic write."""
+
+    state: FeedState
+    stories: tuple[Story, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+
+
+# --- changes and alerts -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewStory:
+    """A story not seen before."""
+
+    story: Story
+
+    @property
+    def key(self) -> str:
+        """Idempotency key: the same story is one alert, whatever restarts happen."""
+        return f"story:{self.story.url}"
+
+
+@dataclass(frozen=True, slots=True)
+class FigureChanged:
+    """A metric whose value moved since the last stored observation."""
+
+    new: Observation
+    old: Observation
+
+    @property
+    def key(self) -> str:
+        """Idempotency key: one alert per metric per (old, new) pair of values and sources."""
+        return f"figure:{self.new.metric}:{self.old.value:g}->{self.new.value:g}:{self.new.article_url}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRevised:
+    """A story seen before whose figures changed on a later fetch."""
+
+    story: Story
+    before: tuple[Figure, ...]
+
+    @property
+    def key(self) -> str:
+        """Idempotency key: one alert per revision of the article's content."""
+        return f"revised:{self.story.url}:{self.story.content_hash}"
+
+
+@dataclass(frozen=True, slots=True)
+class Seeded:
+    """The first poll of a feed stored its history instead of posting every old story."""
+
+    feed: str
+    stories: int
+    figures: int
+    channel: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Idempotency key: a feed is seeded once."""
+        return f"seeded:{self.feed}"
+
+
+Change = NewStory | FigureChanged | StoryRevised | Seeded
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A rendered Slack message waiting in the outbox (or already delivered)."""
+
+    key: str  # idempotency key of the change it reports
+    channel: str | None
+    text: str  # plain-text fallback for notifications
+    blocks: tuple[Mapping[str, Any], ...] = ()
+    created_at: datetime | None = None
+    sent_ts: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    thread_key: str | None = None  # metric whose first alert's thread later changes go to
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The outcome of one attempt to post an alert."""
+
+    key: str
+    ts: str | None = None  # Slack's message timestamp when delivered
+    error: str | None = None
+    permanent: bool = False  # a configuration error: retrying will not help until the config is fixed
+
+    @property
+    def ok(self) -> bool:
+        """True when the alert reached Slack (or the console)."""
+        return self.error is None

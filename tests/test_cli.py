@@ -1,0 +1,257 @@
+"""The whole monitor through its entry point: feeds and pages on 127.0.0.1 → TinyDB → a Slack stand-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.utils import format_datetime
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+from tests.conftest import DATA, Response, Site
+from tests.slack_api import SlackStandIn
+
+ROOT = Path(__file__).parent.parent
+PAGES = DATA / "site"
+
+OCTOBER = ("Qianhai draws record number of Hong Kong firms", "/news/qianhai-october.html", datetime(2025, 10, 28, 1, 30, tzinfo=UTC))
+NOVEMBER = ("More Hong Kong companies set up in Qianhai", "/news/qianhai-november.html", datetime(2025, 11, 24, 2, 0, tzinfo=UTC))
+FOOTBALL = ("Eastern win league opener", "/news/football.html", datetime(2025, 11, 23, 12, 0, tzinfo=UTC))
+
+
+def rss(site: Site, items: list[tuple[str, str, datetime]]) -> bytes:
+    """An RSS 2.0 feed whose items link to pages on ``site``."""
+    entries = "".join(
+        f"<item><title>{escape(title)}</title><link>{site.url(path)}</link><guid>{site.url(path)}</guid>"
+        f"<pubDate>{format_datetime(when)}</pubDate><description>{escape(title)} in the Greater Bay Area"
+        f"</description></item>"
+        for title, path, when in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Bay Herald GBA</title>'
+        f"<link>{site.url('/')}</link><description>GBA news</description>{entries}</channel></rss>"
+    ).encode()
+
+
+@dataclass
+class World:
+    """A news site and a Slack stand-in on 127.0.0.1, and a config that points at them."""
+
+    site: Site
+    slack: SlackStandIn
+    config: Path
+    env: dict[str, str]
+
+    def publish(self, *items: tuple[str, str, datetime]) -> None:
+        self.site.route("/gba.xml", Response(rss(self.site, list(items)), headers={"content-type": "application/rss+xml"}))
+
+    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run ``gba-monitor ARGS --config CONFIG`` through the package's entry point."""
+        return subprocess.run(
+            [sys.executable, "-m", "monitor", *args, "--config", str(self.config)],
+            capture_output=True, text=True, env=self.env, timeout=timeout, cwd=self.config.parent,
+        )  # fmt: skip
+
+    def stored(self, **filters: str) -> list[dict]:
+        options = [item for key, value in filters.items() for item in (f"--{key}", value)]
+        result = self.cli("history", "--format", "json", *options)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without any real Slack credential, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "GBA_MONITOR_"))}
+    return {**env, **extra}
+
+
+def write_config(tmp_path: Path, site: Site, *, on_first_run: str = "post", interval: str = "15m") -> Path:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        f"""
+storage: {{path: storage/monitor.json}}
+slack: {{channel: "#gba", on_first_run: {on_first_run}}}
+fetch: {{timeout: 5s, deadline: 10s, respect_robots: false}}
+defaults: {{interval: {interval}, keywords: [Qianhai, Greater Bay Area]}}
+feeds:
+  - {{name: bay-herald, url: "{site.url('/gba.xml')}", outlet: Bay Herald}}
+metrics:
+  - key: qianhai.hk-funded-enterprises
+    label: Hong Kong-funded enterprises in Qianhai
+    patterns: ['hong kong-funded (enterprises|companies)']
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.fixture
+def world(site: Site, tmp_path: Path) -> Iterator[World]:
+    for page in PAGES.glob("*.html"):
+        site.route(f"/news/{page.name}", Response(page.read_bytes(), headers={"content-type": "text/html; charset=utf-8"}))
+    with SlackStandIn() as slack:
+        env = clean_env(SLACK_BOT_TOKEN=slack.token, SLACK_API_URL=slack.api_url)
+        yield World(site, slack, write_config(tmp_path, site), env)
+
+
+def test_two_runs_post_each_alert_once_and_nothing_the_second_time(world: World) -> None:
+    world.publish(OCTOBER, FOOTBALL)
+    first = world.cli("run", "--once")
+    assert first.returncode == 0, first.stderr
+    posted = list(world.slack.messages)
+    assert len(posted) == 1, "one relevant story; the football result is not about the GBA"
+    assert "Qianhai draws record number of Hong Kong firms" in posted[0]["text"]
+    assert "10,577" in json.dumps(posted[0]["blocks"], ensure_ascii=False)
+
+    second = world.cli("run", "--once")
+    assert second.returncode == 0, second.stderr
+    assert world.slack.messages == posted
+
+
+def test_a_figure_that_changes_between_polls_posts_one_alert_with_old_and_new_value(world: World) -> None:
+    world.publish(OCTOBER)
+    assert world.cli("run", "--once").returncode == 0
+    world.publish(NOVEMBER, OCTOBER)
+    assert world.cli("run", "--once").returncode == 0
+    assert world.cli("run", "--once").returncode == 0
+    changed = [m for m in world.slack.messages if "11,020" in m["text"] and "10,577" in m["text"]]
+    assert len(changed) == 1
+    assert "+443" in changed[0]["text"]
+
+
+def test_the_first_poll_seeds_quietly_with_one_summary(site: Site, tmp_path: Path) -> None:
+    for page in PAGES.glob("*.html"):
+        site.route(f"/news/{page.name}", Response(page.read_bytes(), headers={"content-type": "text/html"}))
+    with SlackStandIn() as slack:
+        world = World(site, slack, write_config(tmp_path, site, on_first_run="seed"),
+                      clean_env(SLACK_BOT_TOKEN=slack.token, SLACK_API_URL=slack.api_url))  # fmt: skip
+        world.publish(OCTOBER, NOVEMBER)
+        assert world.cli("run", "--once").returncode == 0
+        assert len(slack.messages) == 1
+        assert "2 stories" in slack.messages[0]["text"]
+        assert len(world.stored()) >= 2
+
+
+def test_history_json_returns_the_stored_figures_with_the_contract_fields(world: World) -> None:
+    world.publish(OCTOBER)
+    assert world.cli("run", "--once").returncode == 0
+    rows = world.stored(metric="qianhai.hk-funded-enterprises")
+    assert [row["value"] for row in rows] == [10577]
+    row = rows[0]
+    assert set(row) >= {
+        "metric", "value", "unit", "qualifier", "subject", "place", "sentence", "article_title", "article_url",
+        "feed", "published", "observed_at",
+    }  # fmt: skip
+    assert row["feed"] == "bay-herald" and row["article_url"].endswith("/news/qianhai-october.html")
+    assert datetime.fromisoformat(row["observed_at"]).tzinfo is not None
+    assert datetime.fromisoformat(row["published"]) == OCTOBER[2]
+    assert any(r["unit"] == "CNY" and r["value"] == 846_140_000_000 for r in world.stored())
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "jsonl"])
+def test_history_prints_every_format(world: World, fmt: str) -> None:
+    world.publish(OCTOBER)
+    assert world.cli("run", "--once").returncode == 0
+    result = world.cli("history", "--format", fmt, "--since", "30d", "--limit", "50")
+    assert result.returncode == 0, result.stderr
+    assert "10,577" in result.stdout or "10577" in result.stdout
+
+
+def test_slack_down_keeps_the_alerts_and_the_next_poll_posts_them_once(world: World) -> None:
+    world.publish(OCTOBER)
+    world.slack.fail_next(500, count=1000)
+    result = world.cli("run", "--once")
+    assert result.returncode == 0, "an unreachable Slack is reported, not fatal"
+    assert world.slack.messages == []
+    world.slack.fail_next(500, count=0)
+    assert world.cli("run", "--once").returncode == 0
+    assert len(world.slack.messages) == 1
+    assert world.cli("run", "--once").returncode == 0
+    assert len(world.slack.messages) == 1
+
+
+def test_a_dead_feed_is_reported_and_the_run_still_succeeds(world: World) -> None:
+    result = world.cli("run", "--once")  # /gba.xml is not published: 404
+    assert result.returncode == 0
+    assert "bay-herald" in result.stderr and "404" in result.stderr
+
+
+def test_a_broken_config_exits_2_with_one_line_and_no_traceback(world: World) -> None:
+    world.config.write_text("feeds:\n  - name: a\n    url: https://x.example/f\n    interval: soon\n", encoding="utf-8")
+    for command in (("run", "--once"), ("check",), ("history",)):
+        result = world.cli(*command)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().count("\n") == 0
+        assert 'feeds.yaml:4 feeds[0].interval: "soon" is not a duration' in result.stderr
+
+
+def test_check_summarizes_a_valid_config(world: World) -> None:
+    result = world.cli("check")
+    assert result.returncode == 0, result.stderr
+    assert "bay-herald" in result.stdout and "feeds: 1" in result.stdout
+
+
+def test_extract_prints_the_figures_of_a_local_page() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "extract", str(PAGES / "qianhai-october.html")],
+        capture_output=True, text=True, env=clean_env(), timeout=60, cwd=PAGES,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert {(f["value"], f["unit"]) for f in figures} >= {(10577, "enterprises"), (846_140_000_000, "CNY")}
+    assert {"value", "unit", "qualifier", "subject", "text", "sentence"} <= set(figures[0])
+
+
+def test_run_polls_on_its_schedule_and_stops_within_seconds_of_sigterm(site: Site, tmp_path: Path) -> None:
+    for page in PAGES.glob("*.html"):
+        site.route(f"/news/{page.name}", Response(page.read_bytes(), headers={"content-type": "text/html"}))
+    site.route("/gba.xml", Response(rss(site, [OCTOBER]), headers={"content-type": "application/rss+xml"}))
+    config = write_config(tmp_path, site, interval="1s")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(), cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        give_up = time.monotonic() + 30
+        while sum(r.path == "/gba.xml" for r in site.requests) < 3 and time.monotonic() < give_up:
+            time.sleep(0.1)
+        assert sum(r.path == "/gba.xml" for r in site.requests) >= 3, "the feed is polled at its interval"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    history = subprocess.run(
+        [sys.executable, "-m", "monitor", "history", "--format", "json", "--config", str(config)],
+        capture_output=True, text=True, env=clean_env(), cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert history.returncode == 0 and json.loads(history.stdout)
+
+
+def test_the_offline_demo_prints_alerts_and_stores_figures(tmp_path: Path) -> None:
+    demo = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", demo, ignore=shutil.ignore_patterns("storage"))
+    run = subprocess.run(
+        [sys.executable, "-m", "monitor", "run", "--once", "--config", str(demo / "demo.yaml")],
+        capture_output=True, text=True, env=clean_env(), timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "Qianhai" in run.stdout
+    history = subprocess.run(
+        [sys.executable, "-m", "monitor", "history", "--format", "json", "--config", str(demo / "demo.yaml")],
+        capture_output=True, text=True, env=clean_env(), timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert history.returncode == 0, history.stderr
+    assert len(json.loads(history.stdout)) >= 5

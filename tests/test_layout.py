@@ -1,0 +1,86 @@
+"""The package's shape: imports point down only, steps never import each other, one owner per library."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).parent.parent / "monitor"
+
+LEAVES = {"records", "errors", "sparkline"}
+# A step may lean on a private helper module of its own (a word table, a storage class).
+STEPS = {
+    "config": set(),
+    "fetch": set(),
+    "feeds": set(),
+    "articles": set(),
+    "figures": {"figure_words"},
+    "figure_words": set(),
+    "changes": set(),
+    "store": {"storage_file"},
+    "storage_file": set(),
+    "slack": set(),
+    "output": set(),
+}
+SHELLS = {"poll", "query", "scheduler", "cli", "__main__", "__init__"}
+OWNERS = {
+    "httpx": {"fetch"},
+    "protego": {"fetch"},
+    "feedparser": {"feeds"},
+    "bs4": {"articles"},
+    "lxml": {"articles"},
+    "charset_normalizer": {"articles"},
+    "tinydb": {"store", "storage_file"},
+    "filelock": {"store", "storage_file"},
+    "orjson": {"store", "storage_file"},
+    "slack_sdk": {"slack"},
+    "apscheduler": {"scheduler"},
+    "click": {"cli"},
+    "ruamel": {"config"},
+    "pydantic": {"config"},
+    "tabulate": {"output"},
+}
+
+
+def imports(module: Path) -> tuple[set[str], set[str]]:
+    """(modules of this package, top-level third-party packages) that ``module`` imports."""
+    ours, theirs = set(), set()
+    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                if node.module:
+                    ours.add(node.module.split(".")[0])
+                else:
+                    ours.update(alias.name for alias in node.names)
+            elif node.module and node.module.startswith("monitor."):
+                ours.add(node.module.split(".")[1])
+            elif node.module:
+                theirs.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            theirs.update(alias.name.split(".")[0] for alias in node.names)
+    return ours, theirs
+
+
+MODULES = {path.stem: imports(path) for path in PACKAGE.glob("*.py")}
+
+
+def test_every_module_has_a_known_place() -> None:
+    assert set(MODULES) <= LEAVES | set(STEPS) | SHELLS
+
+
+def test_leaves_import_nothing_from_the_package() -> None:
+    for name in LEAVES:
+        assert MODULES[name][0] == set(), name
+
+
+def test_steps_never_import_each_other() -> None:
+    for name, own in STEPS.items():
+        if name in MODULES:
+            assert MODULES[name][0] <= LEAVES | own, f"{name} imports {MODULES[name][0] - LEAVES - own}"
+
+
+def test_each_third_party_package_has_one_owner() -> None:
+    for name, (_, theirs) in MODULES.items():
+        for package, owners in OWNERS.items():
+            if package in theirs:
+                assert name in owners, f"{name} imports {package}, which belongs to {sorted(owners)}"
