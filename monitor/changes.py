@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from .records import Change, Figure, FigureChanged, NewStory, Observation, Seeded, Story
+from .records import (
+    Change,
+    FeedFailing,
+    FeedRecovered,
+    FeedState,
+    Figure,
+    FigureChanged,
+    NewStory,
+    Observation,
+    Seeded,
+    Story,
+)
 
 
 def detect_changes(
@@ -59,3 +70,14 @@ def moved(old: Observation, new: Observation) -> bool:
     if old.article_url == new.article_url or old.unit != new.unit:
         return False
     return old.value != new.value
+
+
+def health_change(
+    before: FeedState, after: FeedState, *, threshold: int, channel: str | None = None
+) -> FeedFailing | FeedRecovered | None:
+    """An ops alert when a feed's failure streak reaches ``threshold`` polls, and one when it ends."""
+    if after.failures == threshold and before.failures < threshold:
+        return FeedFailing(after.name, after.failures, after.last_error or "", before.last_success, channel)
+    if after.failures == 0 and before.failures >= threshold:
+        return FeedRecovered(after.name, before.failures, before.last_success, channel)
+    return None

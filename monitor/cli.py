@@ -6,6 +6,7 @@ Exit codes: 0 done; 1 a page or feed could not be read (extract); 2 the config o
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -59,6 +60,37 @@ def load(config_file: str | None) -> Settings:
     return config_module.load_settings(config_module.config_path(config_file))
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for platforms that collect logs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class RedactSecrets(logging.Filter):
+    """Replace the Slack token and webhook URL wherever a log line would repeat them."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "[redacted]")
+            record.msg, record.args = message, ()
+        return True
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--log-level",
@@ -66,11 +98,17 @@ def load(config_file: str | None) -> Settings:
     default="info",
     show_default=True,
 )
-def main(log_level: str) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def main(log_level: str, log_format: str) -> None:
     """Watch Greater Bay Area and Qianhai news, extract key figures, and tell Slack what changed."""
-    logging.basicConfig(
-        level=log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=log_level.upper(), handlers=[handler])
+    # httpx logs every request at INFO; the house rule is one line per feed per poll.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 @main.command()
@@ -82,10 +120,13 @@ def run(config_file: str | None, once: bool) -> None:
     from .poll import open_deps, run_once
 
     settings = load(config_file)
+    secrets = RedactSecrets([settings.slack.token or "", settings.slack.webhook_url or ""])
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(secrets)
     deps = open_deps(settings)
     try:
         if once:
-            results = run_once(deps, stream=sys.stdout)
+            results = _run_once_with_progress(deps, run_once)
             failed = [r for r in results if r.status == "error"]
             for result in failed:
                 click.echo(f"gba-monitor: feed {result.feed}: {result.error}", err=True)
@@ -100,6 +141,15 @@ def run(config_file: str | None, once: bool) -> None:
             run_forever(deps, stream=sys.stdout)
     finally:
         deps.close()
+
+
+def _run_once_with_progress(deps: Any, run_once: Callable[..., Any]) -> Any:
+    """run_once, with a progress bar over the feeds when stderr is a terminal (hidden otherwise)."""
+    feeds = [feed for feed in deps.settings.feeds if feed.enabled]
+    if not sys.stderr.isatty() or len(feeds) < 2:
+        return run_once(deps, stream=sys.stdout)
+    with click.progressbar(length=len(feeds), label="polling", file=sys.stderr) as bar:
+        return run_once(deps, stream=sys.stdout, on_result=lambda _result: bar.update(1))
 
 
 @main.command()

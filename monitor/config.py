@@ -20,6 +20,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from .errors import ConfigError
 from .records import (
     FeedSettings,
+    HealthSettings,
     FetchSettings,
     Settings,
     SlackSettings,
@@ -30,6 +31,7 @@ from .records import (
 CONFIG_ENV = "GBA_MONITOR_CONFIG"
 DEFAULT_CONFIG = "feeds.yaml"
 
+_FETCH = FetchSettings()  # the defaults (a slotted dataclass's class attributes are descriptors, not values)
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
@@ -74,14 +76,19 @@ class _Slack(_Model):
 
 
 class _Fetch(_Model):
-    user_agent: str = FetchSettings.user_agent
+    user_agent: str = _FETCH.user_agent
     timeout: Duration = 10
     deadline: Duration = 30
-    max_feed_bytes: int = Field(default=FetchSettings.max_feed_bytes, gt=0)
-    max_page_bytes: int = Field(default=FetchSettings.max_page_bytes, gt=0)
-    max_concurrency: int = Field(default=FetchSettings.max_concurrency, gt=0, le=64)
-    max_per_host: int = Field(default=FetchSettings.max_per_host, gt=0, le=16)
+    max_feed_bytes: int = Field(default=_FETCH.max_feed_bytes, gt=0)
+    max_page_bytes: int = Field(default=_FETCH.max_page_bytes, gt=0)
+    max_concurrency: int = Field(default=_FETCH.max_concurrency, gt=0, le=64)
+    max_per_host: int = Field(default=_FETCH.max_per_host, gt=0, le=16)
     respect_robots: bool = True
+
+
+class _Health(_Model):
+    alert_after_failures: int = Field(default=3, gt=0)
+    max_failing: Duration = 6 * 3600
 
 
 class _Defaults(_Model):
@@ -131,6 +138,7 @@ class _Config(_Model):
     storage: _Storage = _Storage()
     slack: _Slack = _Slack()
     fetch: _Fetch = _Fetch()
+    health: _Health = _Health()
     defaults: _Defaults = _Defaults()
     feeds: list[_Feed] = Field(min_length=1)
     metrics: list[_Metric] = []
@@ -286,4 +294,5 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
         metrics=tuple(
             TrackedMetric(m.key, m.label, tuple(m.patterns), m.place, m.unit) for m in config.metrics
         ),
+        health=HealthSettings(config.health.alert_after_failures, config.health.max_failing),
     )

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from .articles import read_article
-from .changes import detect_changes
+from .changes import detect_changes, health_change
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, matched_keywords, parse_entries
 from .fetch import Fetcher
@@ -82,7 +82,7 @@ class Deps:
 
 def open_deps(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> Deps:
     """Open the store (taking the scheduler lock: one poller per store) and the HTTP client."""
-    store = Store(settings.storage.path, now=now)
+    store = Store(settings.storage.path, now=now, retention_days=settings.storage.retention_days)
     try:
         store.lock_scheduler()
     except BaseException:
@@ -102,7 +102,8 @@ def poll_feed(feed: FeedSettings, deps: Deps) -> PollResult:
             return _logged(PollResult(feed.name, "not_modified", ms=_ms(started)))
         entries = parse_entries(fetched, feed=feed.name)
     except (FetchError, FeedError) as exc:
-        deps.store.save_poll(PollRecord(state=_failed(state, feed, str(exc), deps.now())))
+        failed = _failed(state, feed, str(exc), deps.now())
+        deps.store.save_poll(PollRecord(failed, alerts=_health_alerts(state, failed, deps)))
         return _logged(PollResult(feed.name, "error", error=str(exc), ms=_ms(started)))
 
     # A feed with no keywords is relevant as a whole.
@@ -115,6 +116,8 @@ def poll_feed(feed: FeedSettings, deps: Deps) -> PollResult:
     ]
     deadline = started + min(feed.interval_s * 0.8, 600)
     stories, complete = _read_stories(fresh, feed, deps, deadline)
+    # Oldest first, so that a metric's changes chain in the order the news was published.
+    stories.sort(key=lambda story: story.published or story.fetched_at)
     if deps.stop.is_set():
         return _logged(PollResult(feed.name, "stopped", entries=len(entries), ms=_ms(started)))
 
@@ -123,7 +126,6 @@ def poll_feed(feed: FeedSettings, deps: Deps) -> PollResult:
     changes = detect_changes(
         stories, deps.store.latest(figures), seeding=seeding, feed=feed.name, channel=feed.channel
     )
-    alerts = [_render(change, feed, deps) for change in changes]
     now = deps.now()
     # Keep the old validators while some page is still unread, so the next poll sees those entries again
     # instead of a 304 that would lose them.
@@ -139,6 +141,7 @@ def poll_feed(feed: FeedSettings, deps: Deps) -> PollResult:
         next_retry=None,
         seeded=True,
     )
+    alerts = [_render(change, feed, deps) for change in changes] + _health_alerts(state, new_state, deps)
     queued = deps.store.save_poll(PollRecord(new_state, tuple(stories), tuple(alerts)))
     return _logged(
         PollResult(
@@ -153,12 +156,28 @@ def poll_feed(feed: FeedSettings, deps: Deps) -> PollResult:
     )
 
 
-def run_once(deps: Deps, *, stream: TextIO, feeds: Sequence[FeedSettings] | None = None) -> list[PollResult]:
-    """Poll every enabled feed (due or not) concurrently, then deliver the outbox. Never raises for a feed."""
+def run_once(
+    deps: Deps,
+    *,
+    stream: TextIO,
+    feeds: Sequence[FeedSettings] | None = None,
+    on_result: Callable[[PollResult], None] | None = None,
+) -> list[PollResult]:
+    """Poll every enabled feed (due or not) concurrently, then deliver the outbox. Never raises for a feed.
+
+    ``on_result`` hears of each feed as it finishes (a progress bar).
+    """
     feeds = [f for f in (feeds if feeds is not None else deps.settings.feeds) if f.enabled]
     workers = max(1, min(deps.settings.fetch.max_concurrency, len(feeds)))
+
+    def poll(feed: FeedSettings) -> PollResult:
+        result = poll_feed(feed, deps)
+        if on_result is not None:
+            on_result(result)
+        return result
+
     with ThreadPoolExecutor(workers, thread_name_prefix="feed") as pool:
-        results = list(pool.map(lambda feed: poll_feed(feed, deps), feeds))
+        results = list(pool.map(poll, feeds))
     deliver_pending(deps, stream=stream)
     return results
 
@@ -169,8 +188,9 @@ def deliver_pending(deps: Deps, *, stream: TextIO) -> list[Delivery]:
         pending = deps.store.pending_alerts()
         if not pending:
             return []
-        sender = make_sender(deps.settings.slack, stream=stream)
-        deliveries = deliver(pending, sender)
+        with make_sender(deps.settings.slack, stream=stream) as sender:
+            threads = deps.store.thread_ts if deps.settings.slack.threads else None
+            deliveries = deliver(pending, sender, thread_ts_for=threads)
         deps.store.record_deliveries(deliveries)
     failed = [d for d in deliveries if not d.ok]
     if failed:
@@ -218,6 +238,15 @@ def _render(change: Change, feed: FeedSettings, deps: Deps) -> Alert:
     if isinstance(change, FigureChanged):
         history = [*deps.store.series(change.new.metric), change.new.value]
     return render_alert(change, channel=feed.channel, history=history)
+
+
+def _health_alerts(before: FeedState, after: FeedState, deps: Deps) -> list[Alert]:
+    """The ops alert this poll's outcome calls for, if any (a streak reaching the threshold, or its end)."""
+    slack = deps.settings.slack
+    change = health_change(
+        before, after, threshold=deps.settings.health.alert_after_failures, channel=slack.ops_channel or slack.channel
+    )
+    return [render_alert(change, channel=change.channel)] if change else []
 
 
 def _failed(state: FeedState, feed: FeedSettings, error: str, now: datetime) -> FeedState:

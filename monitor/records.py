@@ -88,6 +88,14 @@ class StorageSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthSettings:
+    """When a failing feed is worth telling the team about."""
+
+    alert_after_failures: int = 3  # polls in a row; one ops alert then, and one when the feed recovers
+    max_failing_s: int = 6 * 3600  # `status` exits non-zero when a feed has failed for longer than this
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The whole validated configuration."""
 
@@ -97,6 +105,7 @@ class Settings:
     fetch: FetchSettings
     feeds: tuple[FeedSettings, ...]
     metrics: tuple[TrackedMetric, ...] = ()
+    health: HealthSettings = field(default_factory=HealthSettings)
 
 
 # --- one poll ---------------------------------------------------------------------------------------
@@ -313,7 +322,38 @@ class Seeded:
         return f"seeded:{self.feed}"
 
 
-Change = NewStory | FigureChanged | StoryRevised | Seeded
+@dataclass(frozen=True, slots=True)
+class FeedFailing:
+    """A feed that has failed several polls in a row: told once per streak, to the ops channel."""
+
+    feed: str
+    failures: int
+    error: str
+    since: datetime | None  # its last success, if it ever had one
+    channel: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Idempotency key: one alert per failure streak."""
+        return f"feed-failing:{self.feed}:{self.since.isoformat() if self.since else 'never'}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRecovered:
+    """A feed that works again after a streak that was reported."""
+
+    feed: str
+    failures: int
+    since: datetime | None  # the last success before the streak
+    channel: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Idempotency key: one alert per recovered streak."""
+        return f"feed-recovered:{self.feed}:{self.since.isoformat() if self.since else 'never'}"
+
+
+Change = NewStory | FigureChanged | StoryRevised | Seeded | FeedFailing | FeedRecovered
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,8 @@ from .records import (
     Alert,
     Change,
     Delivery,
+    FeedFailing,
+    FeedRecovered,
     Figure,
     FigureChanged,
     NewStory,
@@ -353,6 +355,20 @@ def _seeded(change: Seeded) -> tuple[str, list[dict[str, Any]]]:
     return text, [_section(text)]
 
 
+def _feed_failing(change: FeedFailing) -> tuple[str, list[dict[str, Any]]]:
+    since = f" (last success {_time(change.since)})" if change.since else " (it has never succeeded)"
+    text = (
+        f"Feed {_safe(change.feed, 100)} has failed {change.failures} polls in a row{since}: "
+        f"{_safe(change.error, 500)}"
+    )
+    return text, [_section(f":warning: {text}")]
+
+
+def _feed_recovered(change: FeedRecovered) -> tuple[str, list[dict[str, Any]]]:
+    text = f"Feed {_safe(change.feed, 100)} works again after {change.failures} failed polls"
+    return text, [_section(f":white_check_mark: {text}")]
+
+
 def render_alert(change: Change, *, channel: str | None, history: Sequence[float] = ()) -> Alert:
     """The Slack message for ``change``: Block Kit within Slack's limits and an escaped plain-text fallback.
 
@@ -369,6 +385,12 @@ def render_alert(change: Change, *, channel: str | None, history: Sequence[float
     elif isinstance(change, StoryRevised):
         text, blocks = _story_revised(change)
         own_channel = change.story.channel
+    elif isinstance(change, FeedFailing):
+        text, blocks = _feed_failing(change)
+        own_channel = change.channel
+    elif isinstance(change, FeedRecovered):
+        text, blocks = _feed_recovered(change)
+        own_channel = change.channel
     else:
         text, blocks = _seeded(change)
         own_channel = change.channel

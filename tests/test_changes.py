@@ -87,3 +87,19 @@ def test_change_keys_are_stable_and_distinct() -> None:
     same = FigureChanged(new=stored(11020, "https://news.example.org/b"), old=stored(10577))
     other = FigureChanged(new=stored(11400, "https://news.example.org/c"), old=stored(11020, "https://news.example.org/b"))
     assert one.key == same.key != other.key
+
+
+def test_a_failure_streak_is_told_once_when_it_reaches_the_threshold_and_once_when_it_ends() -> None:
+    from monitor.changes import health_change
+    from monitor.records import FeedFailing, FeedRecovered, FeedState
+
+    ok = FeedState("gba", last_success=NOV)
+    states = [ok] + [FeedState("gba", last_success=NOV, failures=n, last_error="fetch: http 503") for n in range(1, 6)]
+    told = [health_change(a, b, threshold=3, channel="#ops") for a, b in zip(states, states[1:], strict=False)]
+    assert [type(c).__name__ if c else None for c in told] == [None, None, "FeedFailing", None, None]
+    failing = told[2]
+    assert isinstance(failing, FeedFailing) and failing.channel == "#ops" and failing.error == "fetch: http 503"
+    recovered = health_change(states[-1], FeedState("gba", last_success=NOV), threshold=3)
+    assert isinstance(recovered, FeedRecovered) and recovered.failures == 5
+    assert health_change(states[1], FeedState("gba", last_success=NOV), threshold=3) is None
+    assert failing.key != recovered.key
