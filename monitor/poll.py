@@ -20,7 +20,7 @@ from .articles import read_article
 from .changes import detect_changes, health_change
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, matched_keywords, parse_entries
-from .fetch import Fetcher
+from .fetch import Fetcher, RateLimited
 from .figures import extract_figures
 from .records import (
     Alert,
@@ -102,7 +102,8 @@ def poll_feed(feed: FeedSettings, deps: Deps) -> PollResult:
             return _logged(PollResult(feed.name, "not_modified", ms=_ms(started)))
         entries = parse_entries(fetched, feed=feed.name)
     except (FetchError, FeedError) as exc:
-        failed = _failed(state, feed, str(exc), deps.now())
+        retry_after = exc.retry_after_s if isinstance(exc, RateLimited) else None
+        failed = _failed(state, feed, str(exc), deps.now(), retry_after_s=retry_after)
         deps.store.save_poll(PollRecord(failed, alerts=_health_alerts(state, failed, deps)))
         return _logged(PollResult(feed.name, "error", error=str(exc), ms=_ms(started)))
 
@@ -249,10 +250,15 @@ def _health_alerts(before: FeedState, after: FeedState, deps: Deps) -> list[Aler
     return [render_alert(change, channel=change.channel)] if change else []
 
 
-def _failed(state: FeedState, feed: FeedSettings, error: str, now: datetime) -> FeedState:
-    """The state after a failed poll: one more failure in a row, and an exponential back-off."""
+def _failed(
+    state: FeedState, feed: FeedSettings, error: str, now: datetime, *, retry_after_s: float | None = None
+) -> FeedState:
+    """The state after a failed poll: one more failure in a row, and an exponential back-off (capped at 6 h),
+    never shorter than the server's own Retry-After."""
     failures = state.failures + 1
     backoff = min(feed.interval_s * 2 ** (failures - 1), MAX_BACKOFF_S)
+    if retry_after_s is not None:
+        backoff = max(backoff, min(retry_after_s, MAX_BACKOFF_S))
     return replace(
         state,
         last_poll=now,

@@ -1,0 +1,447 @@
+"""The store's file: one JSON document in TinyDB's layout, versioned, replaced atomically, parsed once.
+
+TinyDB's own JSONStorage rewrites the file in place (a crash mid-write leaves half a file) and parses it again
+on every query. ``AtomicJSONStorage`` instead:
+
+- writes a temporary file in the same folder, flushes and fsyncs it, ``os.replace``s it over the store, then
+  fsyncs the folder: a SIGKILL at any instant leaves the old file or the new one, never a mix;
+- serializes with orjson. Measured on a 61 MB store of 100,000 figures (2-core VM, orjson 3.8, Python 3.11):
+  ``orjson.dumps`` 0.06 s against 0.45 s for ``json.dumps``; ``orjson.loads`` 0.28-0.33 s against 0.40-0.45 s
+  (both with the garbage collector paused, as here), for a peak of 381 MB against 312 MB. orjson also never
+  writes invalid JSON: NaN becomes null and lone surrogates are refused, where ``json.dumps`` writes both;
+- with ``immutable_rows=True``, re-serializes only what changed: rows are cut into chunks of ``CHUNK_ROWS``
+  whose bytes are kept while the chunk holds the very same row objects. The caller then replaces a row to
+  change it and never mutates one in place (TinyDB's ``Table.update`` mutates: hence the default, False);
+- keeps the parsed document keyed by the file's (mtime_ns, size, inode) and its first bytes, so repeated reads
+  parse nothing until another process writes. The first bytes guard against a reused inode of the same size
+  within one timestamp tick: the document opens with the meta row, whose revision every write changes;
+- with ``index=(table, field)``, leaves ``<path>.index`` beside the file: where each row of that table lies,
+  by field value, so that a fresh process reads one metric's rows without parsing 80 MB.
+
+Each document carries ``meta.schema_version``. An older document is migrated in memory on read (the store
+writes it back); a newer one, or one that is not JSON or not shaped like TinyDB's tables, raises StoreError
+and is never written to. ``TinyDB(path)`` can open the file to look around.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import gc
+import operator
+import os
+import secrets
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tinydb.storages import Storage
+
+from .errors import StoreError
+
+Document = dict[str, dict[str, dict[str, Any]]]
+
+SCHEMA_VERSION = 1
+# In file order: the small tables a reader looks at first, the two long ones last.
+TABLES = ("meta", "feeds", "metrics", "alerts", "articles", "figures")
+CHUNK_ROWS = 1024
+HEAD_BYTES = 128
+
+
+def unreadable(path: Path, detail: str) -> StoreError:
+    """The error for a file that is not a store we can read; the caller must not write to it."""
+    return StoreError(f"store: {path} is not a readable store ({detail}); fix or move it")
+
+
+def new_document() -> Document:
+    """An empty store at the current schema version."""
+    return {"meta": {"1": {"revision": 0, "schema_version": SCHEMA_VERSION}}} | {t: {} for t in TABLES[1:]}
+
+
+def _v0_to_v1(doc: Document) -> Document:
+    """Version 0 is a bare TinyDB file (as ``TinyDB(path)`` leaves it): give it our tables and a meta row."""
+    migrated = new_document()
+    migrated.update({name: rows for name, rows in doc.items() if name in TABLES})
+    return migrated
+
+
+# schema version → the function that lifts a document from it to the next version.
+MIGRATIONS: dict[int, Callable[[Document], Document]] = {0: _v0_to_v1}
+
+
+def schema_version(doc: Mapping[str, Any]) -> int:
+    """The document's schema version: 0 when it has no meta table. Raises ValueError for a malformed meta."""
+    if "meta" not in doc:
+        return 0
+    version = doc["meta"].get("1", {}).get("schema_version")
+    if type(version) is not int or version < 1:
+        raise ValueError(f"meta.schema_version is {version!r}, not a version number")
+    return version
+
+
+def migrate(
+    doc: Document,
+    *,
+    migrations: Mapping[int, Callable[[Document], Document]] = MIGRATIONS,
+    to: int = SCHEMA_VERSION,
+) -> Document:
+    """``doc`` lifted one version at a time to version ``to`` (returned as it is when already there)."""
+    version = schema_version(doc)
+    while version < to:
+        if version not in migrations:
+            raise StoreError(f"store: no migration from schema version {version} (this is a bug)")
+        doc = migrations[version](doc)
+        version, before = schema_version(doc), version
+        if version <= before:
+            raise StoreError(f"store: migrating from schema version {before} did not advance (this is a bug)")
+    return doc
+
+
+def check_document(path: Path, doc: Any) -> tuple[Document, int]:
+    """(the document at our version, every table present and meta first; the version it was found at).
+
+    Raises StoreError for anything but TinyDB's shape (an object of tables, each an object of numbered rows,
+    each an object), for a version newer than ours, and for an unversioned file holding others' tables.
+    """
+    if not isinstance(doc, dict):
+        raise unreadable(path, f"the top level is {_kind(doc)}, not an object of tables")
+    for name, table in doc.items():
+        if not isinstance(table, dict):
+            raise unreadable(path, f"table {name!r} is {_kind(table)}, not an object of rows")
+        bad = next((k for k, row in table.items() if type(row) is not dict or not k.isdigit()), None)
+        if bad is not None:
+            raise unreadable(path, f"{name} row {bad!r} is not an object with a numeric id")
+    try:
+        found = schema_version(doc)
+    except (AttributeError, ValueError) as exc:
+        raise unreadable(path, str(exc)) from None
+    if found > SCHEMA_VERSION:
+        raise StoreError(
+            f"store: {path} has schema version {found}, newer than this gba-monitor reads "
+            f"({SCHEMA_VERSION}); "
+            "upgrade gba-monitor, or point storage.path at another file"
+        )
+    if found == 0:  # a bare TinyDB file is ours to migrate only when it holds nothing but our tables
+        foreign = sorted(set(doc) - set(TABLES) - {"_default"})
+        foreign = foreign or (["_default"] if doc.get("_default") else [])
+        if foreign:
+            raise unreadable(path, f"no meta table, and tables {foreign} are not gba-monitor's")
+    doc = migrate(doc)
+    if list(doc)[: len(TABLES)] != list(TABLES):
+        doc = {name: doc.get(name, {}) for name in TABLES} | doc
+    return doc, found
+
+
+def _mode(path: Path) -> int | None:
+    """The permission bits of ``path`` (the new file keeps them), or None when it does not exist yet."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", type(None): "null"}.get(type(value), f"a {type(value).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """Serialized rows, valid while the table holds these very row objects under these ids."""
+
+    keys: list[str]
+    rows: list[Any]  # compared by identity: the table must hold these very objects
+    fragment: bytes  # '"1":{...},"2":{...}'
+    spans: bytes | None  # JSON {indexed value: [row id, offset in fragment, length, ...]}
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB Storage: atomic replace-on-write, orjson, a parse cache (see the module docstring).
+
+    With ``index=(table, field)`` each write also leaves ``<path>.index``: where each row of that table lies
+    in the file, grouped by the row's ``field``. ``rows_where`` then reads a few rows without parsing the
+    whole document. The index is a cache: it names the file version it describes and is ignored when that
+    is not the file on disk (a crash between the two writes, another writer, a hand edit).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        immutable_rows: bool = False,
+        index: tuple[str, str] | None = None,
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
+        self.path = Path(path)
+        self.chunk_rows = chunk_rows
+        self.index_path = self.path.with_name(f"{self.path.name}.index") if index else None
+        self.immutable_rows = immutable_rows
+        self.index = index
+        self.generation = 0  # changes whenever read() may return another document object
+        self.found_version = SCHEMA_VERSION  # the schema version of the file on disk, as last read
+        self._doc: Document | None = None
+        self._key: tuple[int, int, int] | None = None
+        self._head = b""
+        self._chunks: dict[str, list[_Chunk]] = {}
+        self._index_seen: tuple[tuple[int, int, int], Any] | None = None  # (its identity, parsed)
+
+    @property
+    def cached(self) -> bool:
+        """True when a document is in memory (read() then only checks that the file is unchanged)."""
+        return self._doc is not None
+
+    def read(self) -> Document | None:
+        """The document (the cached one while the file is unchanged), or None when there is no file."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            self.forget()
+            return None
+        except OSError as exc:
+            raise StoreError(f"store: cannot read {self.path} ({exc.strerror})") from None
+        with open(fd, "rb") as file:
+            key = _identity(fd)
+            if self._doc is not None and key == self._key and os.pread(fd, HEAD_BYTES, 0) == self._head:
+                return self._doc
+            self.forget()  # let the old document go before the new one is built
+            try:
+                data = file.read()
+            except OSError as exc:
+                raise StoreError(f"store: cannot read {self.path} ({exc.strerror})") from None
+        doc, self.found_version = check_document(self.path, self._parse(data))
+        self._remember(doc, key, data[:HEAD_BYTES])
+        return doc
+
+    def write(self, data: Document) -> None:
+        """Replace the file with ``data`` atomically; StoreError (previous file intact) when that fails."""
+        pieces, spans = self._serialize(data)
+        head = _head(pieces)
+        temporary = _temporary(self.path)
+        try:
+            mode = _mode(self.path)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            try:
+                if mode is not None:
+                    os.fchmod(fd, mode)
+                _write_all(fd, pieces)
+                os.fsync(fd)
+                key = _identity(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            self.forget()
+            raise StoreError(
+                f"store: could not write {self.path} ({exc.strerror or exc}); the previous version is intact"
+            ) from None
+        self._remember(data, key, head)
+        self.found_version = SCHEMA_VERSION
+        self._sync_folder()
+        self._write_index(key, head, spans)
+
+    def indexed(self) -> bool:
+        """True when ``<path>.index`` describes the file on disk, which we then know we wrote whole."""
+        sidecar = self._sidecar()
+        try:
+            with open(self.path, "rb") as file:
+                return sidecar is not None and self._describes(sidecar, file.fileno())
+        except (OSError, ValueError, TypeError, KeyError):
+            return False
+
+    def rows_where(self, value: str) -> list[tuple[int, dict[str, Any]]] | None:
+        """(id, row) of the indexed table's rows whose field is ``value``, read by their offsets; None when
+        ``<path>.index`` does not describe the file on disk (then read() the document instead)."""
+        sidecar = self._sidecar()
+        if sidecar is None:
+            return None
+        try:
+            with open(self.path, "rb") as file:
+                fd = file.fileno()
+                if not self._describes(sidecar, fd):
+                    return None
+                found = []
+                for base, groups in sidecar["chunks"]:
+                    flat = groups.get(value, ())
+                    for n in range(0, len(flat), 3):
+                        row = orjson.loads(os.pread(fd, flat[n + 2], base + flat[n + 1]))
+                        if type(row) is not dict:
+                            return None
+                        found.append((flat[n], row))
+                return found
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def forget(self) -> None:
+        """Drop the cached document: the next read parses the file again."""
+        self._doc, self._key, self._head, self._chunks, self._index_seen = None, None, b"", {}, None
+        self.generation += 1
+
+    def close(self) -> None:
+        """Release the cached document."""
+        self.forget()
+
+    def remove_temporaries(self) -> None:
+        """Delete the temporary files killed writers left beside the store. Call it holding the write lock."""
+        prefix = f".{self.path.name}."
+        with contextlib.suppress(OSError):
+            for name in os.listdir(self.path.parent):
+                if name.startswith(prefix) and name.endswith(".tmp"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(self.path.parent / name)
+
+    def _parse(self, data: bytes) -> Any:
+        if not data.strip():
+            raise unreadable(self.path, "the file is empty")
+        # A million new container objects: collecting garbage while they are built only costs time.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise unreadable(self.path, f"not JSON: {exc}") from None
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _remember(self, doc: Document, key: tuple[int, int, int], head: bytes) -> None:
+        self._doc, self._key, self._head = doc, key, head
+        self.generation += 1
+
+    def _serialize(self, doc: Document) -> tuple[list[bytes], list[tuple[int, bytes]]]:
+        """The document as orjson would write it, in pieces (joining 80 MB costs more than writing it), and
+        the file offset of each indexed chunk with its spans."""
+        pieces, at, spans = [b"{"], 1, []
+        try:
+            for n, (name, table) in enumerate(doc.items()):
+                pieces.append((b"," if n else b"") + orjson.dumps(name) + b":{")
+                at += len(pieces[-1])
+                for m, chunk in enumerate(self._chunks_of(name, table)):
+                    if m:
+                        pieces.append(b",")
+                        at += 1
+                    if chunk.spans is not None:
+                        spans.append((at, chunk.spans))
+                    pieces.append(chunk.fragment)
+                    at += len(chunk.fragment)
+                pieces.append(b"}")
+                at += 1
+        except TypeError as exc:  # orjson.JSONEncodeError: a value JSON cannot hold (this is a bug)
+            self.forget()  # the cached document may hold the caller's half-made change
+            raise StoreError(f"store: cannot save to {self.path} ({exc})") from None
+        pieces.append(b"}")
+        return pieces, spans
+
+    def _chunks_of(self, name: str, table: dict[str, Any]) -> list[_Chunk]:
+        """The table's rows in chunks of chunk_rows, reusing unchanged chunks' bytes (immutable_rows)."""
+        field = self.index[1] if self.index and self.index[0] == name else None
+        keys, rows = list(table), list(table.values())
+        kept = self._chunks.get(name, [])
+        chunks = []
+        size = self.chunk_rows
+        for n, start in enumerate(range(0, len(keys), size)):
+            chunk_keys, chunk_rows = keys[start : start + size], rows[start : start + size]
+            chunk = kept[n] if n < len(kept) else None
+            if not (
+                chunk is not None
+                and chunk.keys == chunk_keys
+                and len(chunk.rows) == len(chunk_rows)
+                and all(map(operator.is_, chunk.rows, chunk_rows))
+            ):
+                chunk = _chunk(chunk_keys, chunk_rows, field)
+            chunks.append(chunk)
+        if self.immutable_rows:
+            self._chunks[name] = chunks
+        return chunks
+
+    def _write_index(self, key: tuple[int, int, int], head: bytes, spans: list[tuple[int, bytes]]) -> None:
+        """Leave <path>.index for this version of the file. A cache: failing to write it loses nothing."""
+        if self.index_path is None or self.index is None:
+            return
+        about = {"schema_version": SCHEMA_VERSION, "file": key, "head": head.decode("latin-1")}
+        about |= {"table": self.index[0], "field": self.index[1]}
+        chunks = b",".join(b"[%d,%s]" % (base, spans_json) for base, spans_json in spans)
+        temporary = _temporary(self.index_path)
+        try:
+            temporary.write_bytes(orjson.dumps(about)[:-1] + b',"chunks":[' + chunks + b"]}")
+            os.replace(temporary, self.index_path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+    def _sidecar(self) -> Any:
+        """The parsed <path>.index (kept while that file is unchanged), or None."""
+        if self.index_path is None:
+            return None
+        try:
+            with open(self.index_path, "rb") as file:
+                key = _identity(file.fileno())
+                if self._index_seen is None or self._index_seen[0] != key:
+                    self._index_seen = (key, orjson.loads(file.read()))
+        except (OSError, ValueError):
+            return None
+        return self._index_seen[1]
+
+    def _describes(self, sidecar: Any, fd: int) -> bool:
+        return (
+            sidecar["schema_version"] == SCHEMA_VERSION
+            and tuple(sidecar["file"]) == _identity(fd)
+            and os.pread(fd, HEAD_BYTES, 0) == sidecar["head"].encode("latin-1")
+        )
+
+    def _sync_folder(self) -> None:
+        """Make the rename itself durable."""
+        fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # file systems that cannot sync a folder
+                self.forget()
+                raise StoreError(f"store: could not sync the folder of {self.path} ({exc.strerror})") from exc
+        finally:
+            os.close(fd)
+
+
+def _chunk(keys: list[str], rows: list[Any], field: str | None) -> _Chunk:
+    """Serialize rows; with ``field``, also note where each row lies, grouped by its field's value."""
+    if field is None:
+        return _Chunk(keys, rows, orjson.dumps(dict(zip(keys, rows, strict=True)))[1:-1], None)
+    pieces, spans, at = [], {}, 0
+    for key, row in zip(keys, rows, strict=True):
+        label, body = orjson.dumps(key) + b":", orjson.dumps(row)
+        spans.setdefault(str(row.get(field)), []).extend((int(key), at + len(label), len(body)))
+        pieces.append(label + body)
+        at += len(label) + len(body) + 1  # and the comma
+    return _Chunk(keys, rows, b",".join(pieces), orjson.dumps(spans))
+
+
+def _identity(fd: int) -> tuple[int, int, int]:
+    """What tells one version of the file from another: (mtime_ns, size, inode)."""
+    info = os.fstat(fd)
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
+def _temporary(path: Path) -> Path:
+    """A fresh name beside ``path`` that remove_temporaries() recognizes."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+
+def _head(pieces: list[bytes]) -> bytes:
+    """The first HEAD_BYTES of the pieces joined."""
+    head = b""
+    for piece in pieces:
+        head += piece[:HEAD_BYTES]
+        if len(head) >= HEAD_BYTES:
+            break
+    return head[:HEAD_BYTES]
+
+
+def _write_all(fd: int, pieces: list[bytes]) -> None:
+    for piece in pieces:
+        with memoryview(piece) as view:
+            written = 0
+            while written < len(view):
+                written += os.write(fd, view[written:])
