@@ -20,6 +20,7 @@ from . import config as config_module
 from . import output, query
 from .errors import ArticleError, ConfigError, FeedError, FetchError, MonitorError, StoreError
 from .records import Settings
+from .sparkline import sparkline
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STORE = 1, 2, 3
 
@@ -166,9 +167,13 @@ def check(config_file: str | None) -> None:
     else:
         slack = "none: alerts are printed"
     click.echo(f"{settings.source}: ok")
+    for warning in config_module.likely_mistakes(settings):
+        click.echo(f"  warning: {warning}")
     click.echo(f"  feeds: {len(settings.feeds)} ({len(enabled)} enabled); metrics: {len(settings.metrics)}")
     click.echo(f"  storage: {settings.storage.path}")
-    click.echo(f"  slack: {slack}; channel: {settings.slack.channel or '-'}; first run: {settings.slack.on_first_run}")
+    click.echo(
+        f"  slack: {slack}; channel: {settings.slack.channel or '-'}; first run: {settings.slack.on_first_run}"
+    )
     for feed in settings.feeds:
         state = "" if feed.enabled else " (disabled)"
         click.echo(f"  - {feed.name}: every {feed.interval_s}s, {len(feed.keywords)} keywords{state}")
@@ -214,16 +219,126 @@ def history(
 ) -> None:
     """Stored figures, newest first."""
     settings = load(config_file)
-    now = datetime.now(UTC)
-    try:
-        since_at = query.parse_when(since, now=now) if since else None
-        until_at = query.parse_when(until, now=now) if until else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    since_at, until_at = _dates(since, until)
     rows = query.history(
         settings.storage.path, metric=metric, since=since_at, until=until_at, feed=feed, limit=limit
     )
     output.write_rows(rows, query.HISTORY_COLUMNS, fmt, sys.stdout, empty="no figures stored yet")
+
+
+def _dates(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """--since / --until as aware datetimes; a bad one is a usage error (exit 2)."""
+    now = datetime.now(UTC)
+    try:
+        return (
+            query.parse_when(since, now=now) if since else None,
+            query.parse_when(until, now=now) if until else None,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.argument("key", required=False)
+@config_option
+@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
+@handles_errors
+def metrics(key: str | None, config_file: str | None, fmt: str) -> None:
+    """Every tracked metric with its latest value, change and trend; with KEY, that metric's full series."""
+    settings = load(config_file)
+    if key is None:
+        rows = query.metrics(settings.storage.path)
+        output.write_rows(rows, query.METRIC_COLUMNS, fmt, sys.stdout, empty="no metrics stored yet")
+        return
+    rows = query.history(settings.storage.path, metric=key)
+    if not rows:
+        _fail(f"no stored figures for metric {key!r} (see `gba-monitor metrics` for the keys)", EXIT_FAILED)
+    if fmt == "table":
+        values = [row["value"] for row in reversed(rows)]
+        click.echo(f"{rows[0]['label']} ({key}): {len(rows)} observations  {sparkline(values)}")
+    columns = ("published", "value", "unit", "qualifier", "feed", "article_title", "article_url")
+    output.write_rows(rows, columns, fmt, sys.stdout)
+
+
+@main.command()
+@config_option
+@click.option("--since", help="From this date: 2025-01-31, an ISO timestamp, or 7d / 12h ago.")
+@click.option("--until", help="Up to this date (same forms as --since).")
+@click.option("--feed", help="Only stories from this feed.")
+@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
+@handles_errors
+def articles(
+    config_file: str | None,
+    since: str | None,
+    until: str | None,
+    feed: str | None,
+    fmt: str,
+    limit: int | None,
+) -> None:
+    """Stored stories, newest first, with their outlet and number of figures."""
+    settings = load(config_file)
+    since_at, until_at = _dates(since, until)
+    rows = query.articles(settings.storage.path, since=since_at, until=until_at, feed=feed, limit=limit)
+    output.write_rows(rows, query.ARTICLE_COLUMNS, fmt, sys.stdout, empty="no stories stored yet")
+
+
+@main.command()
+@config_option
+@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
+@handles_errors
+def status(config_file: str | None, fmt: str) -> None:
+    """Each feed's polls and failures, and the undelivered alerts.
+
+    Exits 1 when an enabled feed has failed for longer than health.max_failing (for cron and health checks).
+    """
+    settings = load(config_file)
+    health = query.status(settings, now=datetime.now(UTC))
+    output.write_rows(health.feeds, query.STATUS_COLUMNS, fmt, sys.stdout)
+    if fmt == "table":
+        click.echo(f"outbox: {len(health.outbox)} undelivered alerts")
+        for alert in health.outbox[:10]:
+            click.echo(
+                f"  {alert['key']} → {alert['channel'] or '-'} ({alert['attempts']} attempts) {alert['last_error'] or ''}"
+            )
+    if health.unhealthy:
+        _fail(
+            f"failing for longer than {settings.health.max_failing_s}s: {', '.join(health.unhealthy)}",
+            EXIT_FAILED,
+        )
+
+
+@main.command()
+@click.argument("targets", nargs=-1, metavar="[URL_OR_FILE]...")
+@config_option
+@click.option(
+    "--feed", "feed_names", multiple=True, help="Learn from this feed's current items (repeatable)."
+)
+@handles_errors
+def backfill(targets: tuple[str, ...], config_file: str | None, feed_names: tuple[str, ...]) -> None:
+    """Learn history from feeds' current items, or from article URLs/files, without posting to Slack."""
+    from .poll import backfill_pages, open_deps, poll_feed
+
+    settings = load(config_file)
+    by_name = {feed.name: feed for feed in settings.feeds}
+    unknown = [name for name in feed_names if name not in by_name]
+    if unknown:
+        raise click.BadParameter(
+            f"no feed named {', '.join(unknown)} in {settings.source}", param_hint="--feed"
+        )
+    feeds = [by_name[name] for name in feed_names] or (
+        [] if targets else [f for f in settings.feeds if f.enabled]
+    )
+    deps = open_deps(settings)
+    try:
+        stories = sum(poll_feed(feed, deps, post=False).new for feed in feeds)
+        if targets:
+            stories += backfill_pages(targets, deps)
+    finally:
+        deps.close()
+    click.echo(
+        f"backfilled {stories} stories from {len(feeds)} feeds and {len(targets)} pages; nothing posted"
+    )
 
 
 def _optional_settings(config_file: str | None) -> Settings | None:

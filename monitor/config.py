@@ -260,7 +260,9 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
             url = str(local)
         channel = feed.channel or slack.channel
         if slack.token and not channel:
-            raise ConfigError(f"{where}.channel: no channel for this feed (set slack.channel or feeds[].channel)")
+            raise ConfigError(
+                f"{where}.channel: no channel for this feed (set slack.channel or feeds[].channel)"
+            )
         feeds.append(
             FeedSettings(
                 name=feed.name,
@@ -278,7 +280,9 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
     fetch = config.fetch
     return Settings(
         source=path,
-        storage=StorageSettings(path=base / config.storage.path, retention_days=config.storage.retention_days),
+        storage=StorageSettings(
+            path=base / config.storage.path, retention_days=config.storage.retention_days
+        ),
         slack=slack,
         fetch=FetchSettings(
             user_agent=fetch.user_agent,
@@ -296,3 +300,24 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
         ),
         health=HealthSettings(config.health.alert_after_failures, config.health.max_failing),
     )
+
+
+def likely_mistakes(settings: Settings) -> list[str]:
+    """Valid but probably unintended settings, for `check` to point out."""
+    found = []
+    urls: dict[str, str] = {}
+    for feed in settings.feeds:
+        if feed.url in urls:
+            found.append(f"feeds {urls[feed.url]} and {feed.name} poll the same url {feed.url}")
+        urls.setdefault(feed.url, feed.name)
+        if feed.interval_s < 60:
+            found.append(
+                f"feed {feed.name} polls every {feed.interval_s}s: under a minute is impolite to most sites"
+            )
+        if feed.channel and not (settings.slack.token or settings.slack.webhook_url):
+            found.append(f"feed {feed.name} names channel {feed.channel} but no SLACK_BOT_TOKEN is set")
+    if settings.slack.webhook_url and any(
+        f.channel and f.channel != settings.slack.channel for f in settings.feeds
+    ):
+        found.append("per-feed channels are ignored with SLACK_WEBHOOK_URL (a webhook posts to one channel)")
+    return found

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TextIO
 
 from .articles import read_article
@@ -24,6 +25,7 @@ from .fetch import Fetcher, RateLimited
 from .figures import extract_figures
 from .records import (
     Alert,
+    Article,
     Change,
     Delivery,
     Entry,
@@ -92,8 +94,11 @@ def open_deps(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> D
     return Deps(settings=settings, store=store, fetcher=Fetcher(settings.fetch), pages=pool, now=now)
 
 
-def poll_feed(feed: FeedSettings, deps: Deps) -> PollResult:
-    """Poll one feed: fetch, keep relevant new entries, read their articles, store, and queue the alerts."""
+def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResult:
+    """Poll one feed: fetch, keep relevant new entries, read their articles, store, and queue the alerts.
+
+    With ``post=False`` (backfill) the stories only become history: no alert is queued.
+    """
     started = time.monotonic()
     state = deps.store.feed_state(feed.name)
     try:
@@ -124,8 +129,12 @@ def poll_feed(feed: FeedSettings, deps: Deps) -> PollResult:
 
     seeding = not state.seeded and deps.settings.slack.on_first_run == "seed"
     figures = {f.metric for story in stories for f in story.figures}
-    changes = detect_changes(
-        stories, deps.store.latest(figures), seeding=seeding, feed=feed.name, channel=feed.channel
+    changes = (
+        detect_changes(
+            stories, deps.store.latest(figures), seeding=seeding, feed=feed.name, channel=feed.channel
+        )
+        if post
+        else []
     )
     now = deps.now()
     # Keep the old validators while some page is still unread, so the next poll sees those entries again
@@ -139,6 +148,7 @@ def poll_feed(feed: FeedSettings, deps: Deps) -> PollResult:
         last_success=now,
         last_error=None,
         failures=0,
+        failing_since=None,
         next_retry=None,
         seeded=True,
     )
@@ -183,6 +193,24 @@ def run_once(
     return results
 
 
+def backfill_pages(targets: Sequence[str], deps: Deps, *, feed: str = "backfill") -> int:
+    """Learn history from article pages (URLs or local files) without posting; returns the stories stored."""
+    source = FeedSettings(name=feed, url="", interval_s=3600, outlet=feed)
+    stories = []
+    for target in targets:
+        url = target if "://" in target else Path(target).resolve().as_uri()
+        if deps.store.is_known(guid=None, url=canonical_url(url)):
+            continue
+        page = deps.fetcher.fetch_feed(
+            replace(source, url=target if "://" in target else str(Path(target).resolve()))
+        )
+        article = read_article(page)
+        entry = Entry(feed=feed, title=article.title, link=url, published=article.published)
+        stories.append(_story(entry, (), source, article, deps))
+    deps.store.save_poll(PollRecord(deps.store.feed_state(feed), tuple(stories)))
+    return len(stories)
+
+
 def deliver_pending(deps: Deps, *, stream: TextIO) -> list[Delivery]:
     """Post every undelivered alert in the outbox, oldest first, and record what happened to each."""
     with deps.delivering:  # two feed jobs finishing together must not post the same alert twice
@@ -195,7 +223,9 @@ def deliver_pending(deps: Deps, *, stream: TextIO) -> list[Delivery]:
         deps.store.record_deliveries(deliveries)
     failed = [d for d in deliveries if not d.ok]
     if failed:
-        log.warning("deliver sent=%d failed=%d error=%s", len(deliveries) - len(failed), len(failed), failed[0].error)
+        log.warning(
+            "deliver sent=%d failed=%d error=%s", len(deliveries) - len(failed), len(failed), failed[0].error
+        )
     else:
         log.info("deliver sent=%d", len(deliveries))
     return deliveries
@@ -220,10 +250,20 @@ def _read_story(entry: Entry, keywords: tuple[str, ...], feed: FeedSettings, dep
     except (FetchError, ArticleError) as exc:
         log.warning("article feed=%s url=%s error=%s", feed.name, entry.link, exc)
         return None
+    return _story(entry, keywords, feed, article, deps)
+
+
+def _story(
+    entry: Entry, keywords: tuple[str, ...], feed: FeedSettings, article: Article, deps: Deps
+) -> Story:
+    """The story an entry and its article make, with the article's figures."""
+    assert entry.link is not None
     return Story(
         feed=feed.name,
         outlet=feed.outlet or feed.name,
-        entry=entry if entry.published or not article.published else replace(entry, published=article.published),
+        entry=entry
+        if entry.published or not article.published
+        else replace(entry, published=article.published),
         url=canonical_url(entry.link),
         title=entry.title or article.title,
         keywords=keywords,
@@ -245,7 +285,10 @@ def _health_alerts(before: FeedState, after: FeedState, deps: Deps) -> list[Aler
     """The ops alert this poll's outcome calls for, if any (a streak reaching the threshold, or its end)."""
     slack = deps.settings.slack
     change = health_change(
-        before, after, threshold=deps.settings.health.alert_after_failures, channel=slack.ops_channel or slack.channel
+        before,
+        after,
+        threshold=deps.settings.health.alert_after_failures,
+        channel=slack.ops_channel or slack.channel,
     )
     return [render_alert(change, channel=change.channel)] if change else []
 
@@ -264,6 +307,7 @@ def _failed(
         last_poll=now,
         last_error=error,
         failures=failures,
+        failing_since=state.failing_since or now,
         next_retry=now + timedelta(seconds=backoff),
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,10 +11,21 @@ from typing import Any
 from .articles import read_article
 from .fetch import Fetcher
 from .figures import extract_figures
-from .records import FeedSettings, FetchSettings, Figure, Observation, TrackedMetric
+from .records import FeedSettings, FeedState, FetchSettings, Figure, Observation, Settings, TrackedMetric
+from .sparkline import sparkline
 from .store import Store
 
-HISTORY_COLUMNS = ("published", "metric", "value", "unit", "qualifier", "subject", "place", "feed", "article_title")
+HISTORY_COLUMNS = (
+    "published",
+    "metric",
+    "value",
+    "unit",
+    "qualifier",
+    "subject",
+    "place",
+    "feed",
+    "article_title",
+)
 HISTORY_FIELDS = (
     "metric", "label", "value", "unit", "qualifier", "subject", "place", "period", "text", "sentence",
     "article_title", "article_url", "feed", "published", "observed_at",
@@ -33,7 +44,9 @@ def parse_when(text: str, *, now: datetime) -> datetime:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f'"{text}" is not a date (use 2025-01-31, a full ISO timestamp, or 7d / 12h)') from None
+        raise ValueError(
+            f'"{text}" is not a date (use 2025-01-31, a full ISO timestamp, or 7d / 12h)'
+        ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
@@ -61,11 +74,16 @@ def observation_row(observation: Observation) -> dict[str, Any]:
 
 
 def extract(
-    target: str, *, selector: str | None = None, metrics: tuple[TrackedMetric, ...] = (),
+    target: str,
+    *,
+    selector: str | None = None,
+    metrics: tuple[TrackedMetric, ...] = (),
     fetch: FetchSettings | None = None,
 ) -> list[dict[str, Any]]:
     """The figures of one article page, given as a URL or a local file path."""
-    source = FeedSettings(name="extract", url=target if "://" in target else str(Path(target).resolve()), interval_s=60)
+    source = FeedSettings(
+        name="extract", url=target if "://" in target else str(Path(target).resolve()), interval_s=60
+    )
     with Fetcher(fetch or FetchSettings()) as fetcher:
         page = fetcher.fetch_feed(source)
     figures = extract_figures(read_article(page, selector=selector), metrics=metrics)
@@ -75,3 +93,102 @@ def extract(
 def figure_row(figure: Figure) -> dict[str, Any]:
     """One extracted figure as a flat row."""
     return asdict(figure)
+
+
+METRIC_COLUMNS = ("key", "label", "latest", "latest_published", "previous", "change", "observations", "trend")
+ARTICLE_COLUMNS = ("published", "outlet", "feed", "figures", "title")
+STATUS_COLUMNS = (
+    "feed", "enabled", "interval", "last_poll", "last_success", "failures", "last_error", "next_retry",
+    "stories", "figures",
+)  # fmt: skip
+
+
+def metrics(store_path: Path, *, trend_points: int = 20) -> list[dict[str, Any]]:
+    """Every stored metric: latest and previous value, the change, how often seen, and a sparkline."""
+    if not store_path.exists():
+        return []
+    with Store(store_path) as store:
+        rows = []
+        for summary in store.metrics():
+            change = None
+            if summary.previous_value is not None:
+                change = summary.latest_value - summary.previous_value
+            rows.append(
+                {
+                    **asdict(summary),
+                    "latest": summary.latest_value,
+                    "previous": summary.previous_value,
+                    "change": change,
+                    "trend": sparkline(store.series(summary.key, limit=trend_points)),
+                }
+            )
+        return rows
+
+
+def articles(
+    store_path: Path,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    feed: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Stored stories, newest first."""
+    if not store_path.exists():
+        return []
+    with Store(store_path) as store:
+        return [asdict(a) for a in store.articles(since=since, until=until, feed=feed, limit=limit)]
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """Each configured feed's status row, the undelivered alerts, and the feeds failing for too long."""
+
+    feeds: list[dict[str, Any]]
+    outbox: list[dict[str, Any]]
+    unhealthy: list[str]
+
+
+def status(settings: Settings, *, now: datetime) -> Health:
+    """Per feed: polls, failures and what is stored; the outbox; which feeds failed longer than allowed."""
+    store_path = settings.storage.path
+    if not store_path.exists():
+        states, totals, pending = {}, {}, []
+    else:
+        with Store(store_path) as store:
+            states = {s.name: s for s in store.feed_states()}
+            totals = store.feed_totals()
+            pending = store.pending_alerts()
+    limit = timedelta(seconds=settings.health.max_failing_s)
+    rows, unhealthy = [], []
+    for feed in settings.feeds:
+        state = states.get(feed.name) or FeedState(feed.name)
+        stories, figures = totals.get(feed.name, (0, 0))
+        rows.append(
+            {
+                "feed": feed.name,
+                "enabled": feed.enabled,
+                "interval": feed.interval_s,
+                "last_poll": state.last_poll,
+                "last_success": state.last_success,
+                "failures": state.failures,
+                "failing_since": state.failing_since,
+                "last_error": state.last_error,
+                "next_retry": state.next_retry,
+                "stories": stories,
+                "figures": figures,
+            }
+        )
+        if feed.enabled and state.failing_since is not None and now - state.failing_since > limit:
+            unhealthy.append(feed.name)
+    outbox = [
+        {
+            "key": a.key,
+            "channel": a.channel,
+            "created_at": a.created_at,
+            "attempts": a.attempts,
+            "last_error": a.last_error,
+        }
+        for a in pending
+    ]
+    return Health(rows, outbox, unhealthy)

@@ -40,7 +40,9 @@ class TrackedMetric:
 
     key: str
     label: str
-    patterns: tuple[str, ...]  # case-insensitive regular expressions matched against the figure's subject/sentence
+    patterns: tuple[
+        str, ...
+    ]  # case-insensitive regular expressions matched against the figure's subject/sentence
     place: str | None = None
     unit: str | None = None
 
@@ -243,6 +245,40 @@ class Observation:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricSummary:
+    """A tracked metric as the store sums it up: its latest and previous (different) values."""
+
+    key: str
+    label: str
+    unit: str
+    latest_value: float
+    latest_published: datetime | None
+    latest_observed_at: datetime | None
+    latest_article_url: str
+    previous_value: float | None = None
+    previous_published: datetime | None = None
+    previous_observed_at: datetime | None = None
+    previous_article_url: str | None = None
+    observations: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article the store remembers."""
+
+    url: str
+    title: str
+    outlet: str
+    feed: str
+    published: datetime | None
+    fetched_at: datetime | None
+    figures: int = 0
+    keywords: tuple[str, ...] = ()
+    guid: str | None = None
+    content_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class FeedState:
     """What the store remembers about a feed between polls."""
 
@@ -253,6 +289,7 @@ class FeedState:
     last_success: datetime | None = None
     last_error: str | None = None
     failures: int = 0  # in a row
+    failing_since: datetime | None = None  # the first failure of the current streak
     next_retry: datetime | None = None
     seeded: bool = False  # the first poll has stored its history
 

@@ -27,7 +27,9 @@ def run_forever(deps: Deps, *, stream: TextIO) -> None:
     feeds = [feed for feed in deps.settings.feeds if feed.enabled]
     scheduler = BlockingScheduler(
         timezone=UTC,
-        executors={"default": ThreadPoolExecutor(max(1, min(deps.settings.fetch.max_concurrency, len(feeds))))},
+        executors={
+            "default": ThreadPoolExecutor(max(1, min(deps.settings.fetch.max_concurrency, len(feeds))))
+        },
     )
     for feed in feeds:
         scheduler.add_job(

@@ -34,7 +34,16 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from .errors import StoreError, StoreLocked
-from .records import Alert, Delivery, FeedState, Observation, PollRecord, Story
+from .records import (
+    Alert,
+    Delivery,
+    FeedState,
+    MetricSummary,
+    Observation,
+    PollRecord,
+    Story,
+    StoredArticle,
+)
 from .storage_file import SCHEMA_VERSION, AtomicJSONStorage, Document, new_document, unreadable
 
 LOCK_TIMEOUT_S = 60.0  # a write of 100,000 figures takes well under a second; a minute means a stuck process
@@ -43,9 +52,10 @@ KEY_FIELDS = {"feeds": "name", "metrics": "key", "alerts": "key", "articles": "u
 # Row fields holding dates (stored as text, read back as aware datetimes).
 DATE_FIELDS = frozenset(
     {
-        *("last_poll", "last_success", "next_retry"),  # feeds
+        *("last_poll", "last_success", "next_retry", "failing_since"),  # feeds
         *("published", "observed_at", "fetched_at"),  # articles, figures
         *("created_at", "sent_at"),  # alerts
+        *("latest_published", "latest_observed_at", "previous_published", "previous_observed_at"),  # metrics
     }
 )
 Row = dict[str, Any]
@@ -184,6 +194,46 @@ class Store:
         figures = doc["figures"]
         ids = figures.keys() if metric is None else index.by_metric.get(metric, ())
         return ((int(doc_id), figures[doc_id]) for doc_id in ids)
+
+    def metrics(self) -> list[MetricSummary]:
+        """Every metric with a stored figure, by key."""
+        with self._lock:
+            doc, _ = self._load()
+            return sorted((_record(MetricSummary, row) for row in doc["metrics"].values()), key=lambda m: m.key)
+
+    def articles(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        feed: str | None = None,
+        limit: int | None = None,
+    ) -> list[StoredArticle]:
+        """Stored articles, newest first by published date (fetched_at when there is none)."""
+        low, high = _iso(since), _iso(until)
+        with self._lock:
+            doc, _ = self._load()
+            ranked = []
+            for doc_id, row in doc["articles"].items():
+                stamp = row.get("published") or row.get("fetched_at")
+                when = _canon(stamp) if stamp else ""
+                if feed is not None and row.get("feed") != feed:
+                    continue
+                if (low is None or when >= low) and (high is None or when < high):
+                    ranked.append((when, int(doc_id), row))
+            ranked.sort(key=lambda r: r[:2], reverse=True)
+            return [_record(StoredArticle, row) for *_, row in ranked[:limit]]
+
+    def feed_totals(self) -> dict[str, tuple[int, int]]:
+        """Feed name → (articles, figures) stored from it."""
+        with self._lock:
+            doc, _ = self._load()
+            totals: dict[str, list[int]] = {}
+            for row in doc["articles"].values():
+                totals.setdefault(row.get("feed") or "", [0, 0])[0] += 1
+            for row in doc["figures"].values():
+                totals.setdefault(row.get("feed") or "", [0, 0])[1] += 1
+            return {name: (articles, figures) for name, (articles, figures) in totals.items()}
 
     def pending_alerts(self) -> list[Alert]:
         """Alerts not yet delivered, oldest first."""

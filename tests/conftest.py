@@ -56,7 +56,9 @@ class Site:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 path = self.path.split("?", 1)[0]
-                request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                request = Request(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
                 site.requests.append(request)
                 route = site.routes.get(path) or site.routes.get(self.path)
                 if route is None:

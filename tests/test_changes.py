@@ -11,7 +11,9 @@ NOV = datetime(2025, 11, 20, 8, 0, tzinfo=UTC)
 METRIC = "qianhai.hong-kong-funded-enterprises.count"
 
 
-def figure(value: float, *, metric: str = METRIC, unit: str = "enterprises", conversion_of: int | None = None) -> Figure:
+def figure(
+    value: float, *, metric: str = METRIC, unit: str = "enterprises", conversion_of: int | None = None
+) -> Figure:
     return Figure(
         value=value,
         unit=unit,
@@ -52,24 +54,37 @@ def test_a_moved_figure_reports_the_old_and_the_new_observation() -> None:
 
 
 def test_an_equal_figure_is_no_change() -> None:
-    changes = detect_changes([story("https://news.example.org/b", figure(10577))], {METRIC: stored(10577)}, seeding=False)
+    changes = detect_changes(
+        [story("https://news.example.org/b", figure(10577))], {METRIC: stored(10577)}, seeding=False
+    )
     assert not [c for c in changes if isinstance(c, FigureChanged)]
 
 
 def test_figures_in_other_units_are_not_compared() -> None:
     other = story("https://news.example.org/b", figure(11020, unit="companies"))
-    assert not [c for c in detect_changes([other], {METRIC: stored(10577)}, seeding=False) if isinstance(c, FigureChanged)]
+    assert not [
+        c
+        for c in detect_changes([other], {METRIC: stored(10577)}, seeding=False)
+        if isinstance(c, FigureChanged)
+    ]
 
 
 def test_two_stories_in_one_poll_chain_their_changes() -> None:
     first = story("https://news.example.org/b", figure(11020))
     second = story("https://news.example.org/c", figure(11400))
-    moved = [c for c in detect_changes([first, second], {METRIC: stored(10577)}, seeding=False) if isinstance(c, FigureChanged)]
+    moved = [
+        c
+        for c in detect_changes([first, second], {METRIC: stored(10577)}, seeding=False)
+        if isinstance(c, FigureChanged)
+    ]
     assert [(c.old.value, c.new.value) for c in moved] == [(10577, 11020), (11020, 11400)]
 
 
 def test_seeding_returns_one_summary_and_no_story_alerts() -> None:
-    stories = [story("https://news.example.org/a", figure(10577)), story("https://news.example.org/b", figure(1))]
+    stories = [
+        story("https://news.example.org/a", figure(10577)),
+        story("https://news.example.org/b", figure(1)),
+    ]
     assert detect_changes(stories, {}, seeding=True, feed="gba", channel="#gba") == [
         Seeded(feed="gba", stories=2, figures=2, channel="#gba")
     ]
@@ -85,7 +100,9 @@ def test_key_figures_skip_conversions_and_repeated_metrics() -> None:
 def test_change_keys_are_stable_and_distinct() -> None:
     one = FigureChanged(new=stored(11020, "https://news.example.org/b"), old=stored(10577))
     same = FigureChanged(new=stored(11020, "https://news.example.org/b"), old=stored(10577))
-    other = FigureChanged(new=stored(11400, "https://news.example.org/c"), old=stored(11020, "https://news.example.org/b"))
+    other = FigureChanged(
+        new=stored(11400, "https://news.example.org/c"), old=stored(11020, "https://news.example.org/b")
+    )
     assert one.key == same.key != other.key
 
 
@@ -94,11 +111,17 @@ def test_a_failure_streak_is_told_once_when_it_reaches_the_threshold_and_once_wh
     from monitor.records import FeedFailing, FeedRecovered, FeedState
 
     ok = FeedState("gba", last_success=NOV)
-    states = [ok] + [FeedState("gba", last_success=NOV, failures=n, last_error="fetch: http 503") for n in range(1, 6)]
-    told = [health_change(a, b, threshold=3, channel="#ops") for a, b in zip(states, states[1:], strict=False)]
+    states = [ok] + [
+        FeedState("gba", last_success=NOV, failures=n, last_error="fetch: http 503") for n in range(1, 6)
+    ]
+    told = [
+        health_change(a, b, threshold=3, channel="#ops") for a, b in zip(states, states[1:], strict=False)
+    ]
     assert [type(c).__name__ if c else None for c in told] == [None, None, "FeedFailing", None, None]
     failing = told[2]
-    assert isinstance(failing, FeedFailing) and failing.channel == "#ops" and failing.error == "fetch: http 503"
+    assert (
+        isinstance(failing, FeedFailing) and failing.channel == "#ops" and failing.error == "fetch: http 503"
+    )
     recovered = health_change(states[-1], FeedState("gba", last_success=NOV), threshold=3)
     assert isinstance(recovered, FeedRecovered) and recovered.failures == 5
     assert health_change(states[1], FeedState("gba", last_success=NOV), threshold=3) is None

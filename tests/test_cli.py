@@ -24,8 +24,16 @@ from tests.slack_api import SlackStandIn
 ROOT = Path(__file__).parent.parent
 PAGES = DATA / "site"
 
-OCTOBER = ("Qianhai draws record number of Hong Kong firms", "/news/qianhai-october.html", datetime(2025, 10, 28, 1, 30, tzinfo=UTC))
-NOVEMBER = ("More Hong Kong companies set up in Qianhai", "/news/qianhai-november.html", datetime(2025, 11, 24, 2, 0, tzinfo=UTC))
+OCTOBER = (
+    "Qianhai draws record number of Hong Kong firms",
+    "/news/qianhai-october.html",
+    datetime(2025, 10, 28, 1, 30, tzinfo=UTC),
+)
+NOVEMBER = (
+    "More Hong Kong companies set up in Qianhai",
+    "/news/qianhai-november.html",
+    datetime(2025, 11, 24, 2, 0, tzinfo=UTC),
+)
 FOOTBALL = ("Eastern win league opener", "/news/football.html", datetime(2025, 11, 23, 12, 0, tzinfo=UTC))
 
 
@@ -53,7 +61,9 @@ class World:
     env: dict[str, str]
 
     def publish(self, *items: tuple[str, str, datetime]) -> None:
-        self.site.route("/gba.xml", Response(rss(self.site, list(items)), headers={"content-type": "application/rss+xml"}))
+        self.site.route(
+            "/gba.xml", Response(rss(self.site, list(items)), headers={"content-type": "application/rss+xml"})
+        )
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run ``gba-monitor ARGS --config CONFIG`` through the package's entry point."""
@@ -84,7 +94,7 @@ slack: {{channel: "#gba", on_first_run: {on_first_run}}}
 fetch: {{timeout: 5s, deadline: 10s, respect_robots: false}}
 defaults: {{interval: {interval}, keywords: [Qianhai, Greater Bay Area]}}
 feeds:
-  - {{name: bay-herald, url: "{site.url('/gba.xml')}", outlet: Bay Herald}}
+  - {{name: bay-herald, url: "{site.url("/gba.xml")}", outlet: Bay Herald}}
 metrics:
   - key: qianhai.hk-funded-enterprises
     label: Hong Kong-funded enterprises in Qianhai
@@ -98,7 +108,10 @@ metrics:
 @pytest.fixture
 def world(site: Site, tmp_path: Path) -> Iterator[World]:
     for page in PAGES.glob("*.html"):
-        site.route(f"/news/{page.name}", Response(page.read_bytes(), headers={"content-type": "text/html; charset=utf-8"}))
+        site.route(
+            f"/news/{page.name}",
+            Response(page.read_bytes(), headers={"content-type": "text/html; charset=utf-8"}),
+        )
     with SlackStandIn() as slack:
         env = clean_env(SLACK_BOT_TOKEN=slack.token, SLACK_API_URL=slack.api_url)
         yield World(site, slack, write_config(tmp_path, site), env)
@@ -187,7 +200,9 @@ def test_a_dead_feed_is_reported_and_the_run_still_succeeds(world: World) -> Non
 
 
 def test_a_broken_config_exits_2_with_one_line_and_no_traceback(world: World) -> None:
-    world.config.write_text("feeds:\n  - name: a\n    url: https://x.example/f\n    interval: soon\n", encoding="utf-8")
+    world.config.write_text(
+        "feeds:\n  - name: a\n    url: https://x.example/f\n    interval: soon\n", encoding="utf-8"
+    )
     for command in (("run", "--once"), ("check",), ("history",)):
         result = world.cli(*command)
         assert result.returncode == 2
@@ -255,3 +270,65 @@ def test_the_offline_demo_prints_alerts_and_stores_figures(tmp_path: Path) -> No
     )  # fmt: skip
     assert history.returncode == 0, history.stderr
     assert len(json.loads(history.stdout)) >= 5
+
+
+def test_metrics_lists_each_metric_with_its_trend_and_one_metric_shows_its_series(world: World) -> None:
+    world.publish(OCTOBER)
+    assert world.cli("run", "--once").returncode == 0
+    world.publish(NOVEMBER, OCTOBER)
+    assert world.cli("run", "--once").returncode == 0
+    listing = world.cli("metrics", "--format", "json")
+    assert listing.returncode == 0, listing.stderr
+    tracked = {row["key"]: row for row in json.loads(listing.stdout)}["qianhai.hk-funded-enterprises"]
+    assert (tracked["latest"], tracked["previous"], tracked["change"]) == (11020, 10577, 443)
+    assert len(tracked["trend"]) == 2
+    series = world.cli("metrics", "qianhai.hk-funded-enterprises")
+    assert series.returncode == 0, series.stderr
+    assert "2 observations" in series.stdout and "11,020" in series.stdout and "10,577" in series.stdout
+    missing = world.cli("metrics", "no.such.metric")
+    assert missing.returncode == 1 and "no stored figures" in missing.stderr
+
+
+def test_articles_lists_the_stored_stories_newest_first(world: World) -> None:
+    world.publish(OCTOBER, NOVEMBER)
+    assert world.cli("run", "--once").returncode == 0
+    result = world.cli("articles", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert [row["title"] for row in json.loads(result.stdout)] == [NOVEMBER[0], OCTOBER[0]]
+    assert world.cli("articles", "--since", "2025-11-01", "--format", "csv").stdout.count("\n") == 2
+
+
+def test_status_exits_non_zero_once_a_feed_has_failed_for_too_long(world: World) -> None:
+    text = world.config.read_text(encoding="utf-8")
+    world.config.write_text(text.replace("feeds:\n", "health: {max_failing: 1s}\nfeeds:\n"), encoding="utf-8")
+    world.publish(OCTOBER)
+    assert world.cli("run", "--once").returncode == 0
+    healthy = world.cli("status")
+    assert healthy.returncode == 0, healthy.stderr
+    assert "bay-herald" in healthy.stdout and "outbox: 0 undelivered alerts" in healthy.stdout
+    world.site.route("/gba.xml", Response(b"down", 503))
+    assert world.cli("run", "--once").returncode == 0
+    time.sleep(1.2)
+    failing = world.cli("status", "--format", "json")
+    assert failing.returncode == 1
+    assert "bay-herald" in failing.stderr
+    assert json.loads(failing.stdout)[0]["failures"] == 1
+
+
+def test_backfill_learns_history_without_posting(world: World) -> None:
+    world.publish(OCTOBER)
+    result = world.cli("backfill", "--feed", "bay-herald", str(PAGES / "qianhai-november.html"))
+    assert result.returncode == 0, result.stderr
+    assert "backfilled 2 stories" in result.stdout
+    assert world.slack.messages == []
+    assert {row["value"] for row in world.stored(metric="qianhai.hk-funded-enterprises")} == {10577, 11020}
+    assert world.cli("run", "--once").returncode == 0
+    assert world.slack.messages == [], "the backfilled feed is not seeded or posted again"
+
+
+def test_check_points_out_likely_mistakes(world: World) -> None:
+    text = world.config.read_text(encoding="utf-8")
+    world.config.write_text(text.replace("interval: 15m", "interval: 20s"), encoding="utf-8")
+    result = world.cli("check")
+    assert result.returncode == 0
+    assert "warning: feed bay-herald polls every 20s" in result.stdout

@@ -61,7 +61,12 @@ feeds:
     remote, local = settings.feeds
     assert settings.storage.path == tmp_path / "data" / "store.json"
     assert (remote.interval_s, remote.keywords, remote.channel) == (1200, ("Qianhai", "前海"), "#gba")
-    assert (local.interval_s, local.keywords, local.channel, local.enabled) == (3600, ("Hengqin",), "#hengqin", False)
+    assert (local.interval_s, local.keywords, local.channel, local.enabled) == (
+        3600,
+        ("Hengqin",),
+        "#hengqin",
+        False,
+    )
     assert local.url == str(tmp_path / "local.xml") and local.is_local and not remote.is_local
 
 
