@@ -172,7 +172,8 @@ def check(config_file: str | None) -> None:
     click.echo(f"  feeds: {len(settings.feeds)} ({len(enabled)} enabled); metrics: {len(settings.metrics)}")
     click.echo(f"  storage: {settings.storage.path}")
     click.echo(
-        f"  slack: {slack}; channel: {settings.slack.channel or '-'}; first run: {settings.slack.on_first_run}"
+        f"  slack: {slack}; channel: {settings.slack.channel or '-'}; "
+        f"first run: {settings.slack.on_first_run}"
     )
     for feed in settings.feeds:
         state = "" if feed.enabled else " (disabled)"
@@ -299,7 +300,8 @@ def status(config_file: str | None, fmt: str) -> None:
         click.echo(f"outbox: {len(health.outbox)} undelivered alerts")
         for alert in health.outbox[:10]:
             click.echo(
-                f"  {alert['key']} → {alert['channel'] or '-'} ({alert['attempts']} attempts) {alert['last_error'] or ''}"
+                f"  {alert['key']} → {alert['channel'] or '-'} ({alert['attempts']} attempts) "
+                f"{alert['last_error'] or ''}"
             )
     if health.unhealthy:
         _fail(

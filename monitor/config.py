@@ -20,8 +20,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from .errors import ConfigError
 from .records import (
     FeedSettings,
-    HealthSettings,
     FetchSettings,
+    HealthSettings,
     Settings,
     SlackSettings,
     StorageSettings,

@@ -1,9 +1,10 @@
 """APScheduler 3.11 in the foreground: one interval job per enabled feed. The only apscheduler user.
 
-Runs of one feed never overlap (``max_instances=1``); missed runs are coalesced into one with a grace time of
-half the interval (APScheduler's default of 1 s silently drops a run that starts a little late); each poll has a
-deadline shorter than its interval (see ``poll.poll_feed``). SIGINT and SIGTERM stop the scheduler: the current
-polls stop between pages, and the store's atomic writes mean an abandoned poll leaves nothing half-written.
+Runs of one feed never overlap (``max_instances=1``); missed runs are coalesced into one with a grace time
+of half the interval (APScheduler's default of 1 s silently drops a run that starts a little late); each poll
+has a deadline shorter than its interval (see ``poll.poll_feed``). SIGINT and SIGTERM stop the scheduler:
+the current polls stop between pages, and the store's atomic writes mean an abandoned poll leaves nothing
+half-written.
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ Route = Response | Callable[[Request], Response] | Callable[[BaseHTTPRequestHand
 
 
 class Site:
-    """A loopback web server: ``site.route('/feed.xml', Response(...))``, then fetch ``site.url('/feed.xml')``."""
+    """A loopback web server: ``site.route("/feed.xml", Response(...))``, then GET ``site.url("/feed.xml")``.
+    """
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}

@@ -8,11 +8,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -162,7 +163,8 @@ def test_history_json_returns_the_stored_figures_with_the_contract_fields(world:
     assert [row["value"] for row in rows] == [10577]
     row = rows[0]
     assert set(row) >= {
-        "metric", "value", "unit", "qualifier", "subject", "place", "sentence", "article_title", "article_url",
+        "metric", "value", "unit", "qualifier", "subject", "place", "sentence", "article_title",
+        "article_url",
         "feed", "published", "observed_at",
     }  # fmt: skip
     assert row["feed"] == "bay-herald" and row["article_url"].endswith("/news/qianhai-october.html")
@@ -332,3 +334,33 @@ def test_check_points_out_likely_mistakes(world: World) -> None:
     result = world.cli("check")
     assert result.returncode == 0
     assert "warning: feed bay-herald polls every 20s" in result.stdout
+
+
+def test_sigterm_during_a_poll_leaves_a_loadable_store_and_no_lost_or_duplicated_alert(world: World) -> None:
+    page = (PAGES / "qianhai-october.html").read_bytes()
+    arrived = threading.Event()
+
+    def slow(request) -> Response:
+        arrived.set()
+        time.sleep(2)
+        return Response(page, headers={"content-type": "text/html"})
+
+    world.site.route(OCTOBER[1], slow)
+    world.publish(OCTOBER)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(world.config)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=world.env, cwd=world.config.parent,
+    )  # fmt: skip
+    try:
+        assert arrived.wait(30), "the scheduler started a poll"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert world.slack.messages == [], "the interrupted poll stored and posted nothing"
+    world.site.route(OCTOBER[1], Response(page, headers={"content-type": "text/html"}))
+    for _ in range(2):
+        assert world.cli("run", "--once").returncode == 0
+    assert [m["text"].count(OCTOBER[0]) for m in world.slack.messages] == [1]
+    assert world.stored(metric="qianhai.hk-funded-enterprises")[0]["value"] == 10577
