@@ -38,8 +38,7 @@ Route = Response | Callable[[Request], Response] | Callable[[BaseHTTPRequestHand
 
 
 class Site:
-    """A loopback web server: ``site.route("/feed.xml", Response(...))``, then GET ``site.url("/feed.xml")``.
-    """
+    """A loopback web server: ``site.route(path, Response(...))``, then fetch ``site.url(path)``."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
