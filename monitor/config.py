@@ -314,8 +314,11 @@ def likely_mistakes(settings: Settings) -> list[str]:
             found.append(
                 f"feed {feed.name} polls every {feed.interval_s}s: under a minute is impolite to most sites"
             )
-        if feed.channel and not (settings.slack.token or settings.slack.webhook_url):
-            found.append(f"feed {feed.name} names channel {feed.channel} but no SLACK_BOT_TOKEN is set")
+    channels = sorted({feed.channel for feed in settings.feeds if feed.channel})
+    if channels and not (settings.slack.token or settings.slack.webhook_url):
+        found.append(
+            f"alerts for {', '.join(channels)} will only be printed: set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL"
+        )
     if settings.slack.webhook_url and any(
         f.channel and f.channel != settings.slack.channel for f in settings.feeds
     ):
