@@ -1,0 +1,551 @@
+"""Page bytes → the article's readable body: title, text, sentences, language, content hash, publication time.
+
+The only user of charset-normalizer, lxml and BeautifulSoup. Bytes are decoded (BOM, HTTP charset, XML/HTML
+meta, else detection; GB2312/GBK read as GB18030, Big5 as Big5-HKSCS). lxml parses the whole page, finds the
+body (the feed's CSS selector; else ``[itemprop=articleBody]``, a known content container, ``<article>``;
+else the densest block of paragraphs) and strips what is not the story. BeautifulSoup on lxml then reads the
+body's text, keeping inline tags together and blocks and table cells apart. Boilerplate lines (READ MORE,
+bylines, "Contact the writer", copyright, cookie banners, page counters) go before sentences are split.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import html as htmllib
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
+
+import charset_normalizer
+from bs4 import BeautifulSoup
+from lxml import etree
+
+from monitor.errors import ArticleError
+from monitor.records import Article, Fetched
+
+Element = etree._Element
+
+# fmt: off
+_CHINA_TIME = timezone(timedelta(hours=8))  # a page's naive timestamp is read on the region's clock
+_MIN_BODY_CHARS = 25
+_MIN_CONTAINER_CHARS = 60
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_CODEC_OF = {
+    "gb2312": "gb18030", "gbk": "gb18030", "hz": "gb18030", "big5": "big5hkscs", "cp950": "big5hkscs",
+    "latin_1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252",
+}
+_HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_DECLARED = re.compile(
+    rb"<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)|<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")  # lxml refuses them in text
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_HTML_TYPES = re.compile(r"html|xml|text/plain", re.I)
+
+_DROP_TAGS = (
+    "script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg", "button",
+    "select", "textarea", "template", "figcaption", "menu", "dialog", "object", "embed",
+)
+_JUNK = re.compile(
+    r"cookie|consent|gdpr|share|social|related|recommend|breadcrumb|comment|advert|\bads?\b|banner|sidebar|"
+    r"subscribe|newsletter|byline|author|copyright|footer|\bnav|menu|\btags?\b|pagination|pager|toolbar|popup|"
+    r"modal|promo|sponsor|hot-?news|more-?news|read-?more|also-?read|caption|dateline|\bmeta\b|"
+    r"(?:article|post|entry|news)[-_]?(?:info|meta)\b|\binfo-?bar",
+    re.I,
+)
+# Where stories live when no selector is set, best first: microdata, the CMS containers of the region's
+# outlets (TRS_Editor and #Zoom are the Chinese government CMSs), then the HTML5 elements.
+_CONTAINER_MARK = re.compile(
+    r"(?:^|\s)(?:Content|content|article-content|articleContent|article_content|ArticleContent|zoom|Zoom|"
+    r"main-content|story-body|article-body|articleBody|TRS_Editor|post-content|entry-content|news-content|"
+    r"detail-content|newsContent|content-text|article-text|story-content|article-detail|news_txt|text_con|"
+    r"detail|detailContent|article__body|story__body|rich-text|pages_content|UCAP-CONTENT|TRS_UEDITOR|"
+    r"trs_editor_view|article-main|news_content|zw|pressrelease|main_text|con_text)(?:\s|$)"
+)
+_BLOCK_TAGS = (
+    "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section", "blockquote",
+    "pre", "dd", "dt", "ul", "ol", "article", "hr", "caption", "thead", "tbody", "dl", "center",
+)
+_CELL_TAGS = ("td", "th")
+_INLINE_TAGS = (
+    "a", "span", "strong", "em", "b", "i", "u", "font", "sup", "sub", "small", "big", "abbr", "cite",
+    "code", "mark", "time", "label", "img", "ins", "del", "s", "q", "var", "wbr", "picture", "source",
+)
+
+_JUNK_START = re.compile(
+    r"(?:READ\s+MORE|ALSO\s+READ|RELATED(?:\s+(?:STORIES|ARTICLES|NEWS|READING))?|MORE\s+ON|SEE\s+ALSO|"
+    r"Recommended|Editor'?s?\s+(?:note|pick)|相关阅读|延伸阅读|推荐阅读|相关新闻|阅读更多|更多阅读|相关链接)\s*[:：]?"
+    r"|(?:Contact\s+the\s+(?:writer|writers|reporter|author)|Contact\s+us|Follow\s+us|Share\s+(?:this|on|via)|"
+    r"Subscribe|Sign\s+up|Click\s+here|Download\s+(?:the|our)\s+app|Share\s*:|Additional\s+reporting\s+by|"
+    r"[(（]\s*(?:完|end|ENDS?)\s*[)）]$)"
+    r"|By\s+[A-Z][\w.'’-]+(?:\s+(?:[A-Z][\w.'’-]+|and|in|&|,))*\s*(?:$|[|/•·—–-])"
+    r"|\[?(?:Photo|Photos|Picture|Image|Video)\b[^\]]{0,40}\]?$"
+    r"|\(?(?:Source|Editor|Editors|Reporter|Reporters|Photo|Photos|Writer|Author|Edited\s+by|Translated\s+by|"
+    r"Updated|Published|Posted|责任编辑|编辑|记者|通讯员|来源|作者|摄影|图|文|审核|校对|发布时间|更新时间)\s*[:：|]"
+    r"|(?:Page\s+\d+\s+of\s+\d+|\d+\s*/\s*\d+$|上一页|下一页|首页|尾页|第\s*\d+\s*页|共\s*\d+\s*页)",
+    re.I,
+)
+_JUNK_ANYWHERE = re.compile(
+    r"©|\bCopyright\b|\(c\)\s*\d{4}|All\s+rights\s+reserved|版权所有|未经授权|转载请注明|免责声明", re.I
+)
+_COOKIES = re.compile(
+    r"\bcookies?\b.{0,80}\b(?:use|accept|consent|agree|policy|settings)\b|\b(?:use|accept)\b.{0,40}\bcookies?\b",
+    re.I,
+)
+_WORD_EN = re.compile(r"[A-Za-z]")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_SPACES = re.compile(r"\s+")
+_BREAK, _CELL = (
+    "\ue000",
+    "\ue001",
+)  # block and cell boundaries, marked before the source's own whitespace is folded
+_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9\u3400-\u9fff])|[。！？；]+[”’」』）)]*")
+_ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
+        "no",
+        "nos",
+        "co",
+        "corp",
+        "inc",
+        "ltd",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "u.s",
+        "u.k",
+        "e.g",
+        "i.e",
+        "etc",
+        "vs",
+        "gov",
+        "sen",
+        "rep",
+        "jr",
+        "sr",
+        "a.m",
+        "p.m",
+        "fig",
+        "approx",
+        "dept",
+        "univ",
+        "est",
+        "mt",
+        "ft",
+        "hon",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "messrs",
+        "u.n",
+        "h.k",
+        "p.r.c",
+    ]
+)
+_META = re.compile(r"<meta\b[^>]*>", re.I)
+_ATTR = re.compile(r"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_TIME = re.compile(r"<time\b[^>]*\bdatetime\s*=\s*[\"']([^\"']+)", re.I)
+_JSONLD_DATE = re.compile(r"\"datePublished\"\s*:\s*\"([^\"]+)\"")
+_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.I | re.S)
+_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title>", re.I | re.S)
+_TAG = re.compile(r"<[^>]+>")
+_PUBLISHED_KEYS = (
+    "article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
+    "publish-date", "publish_date", "dc.date.issued", "dc.date", "sailthru.date", "parsely-pub-date",
+)
+# fmt: on
+
+
+def read_article(page: Fetched, *, selector: str | None = None) -> Article:
+    """The readable article in ``page``; raises ArticleError when the page has no body text."""
+    url = page.final_url or page.url
+    content_type = page.content_type or ""
+    if content_type and not _HTML_TYPES.search(content_type):
+        raise ArticleError(f"article: not an HTML page ({content_type.split(';')[0]}) ({url})")
+    markup = decode_page(page.body, content_type)
+    if "text/plain" in content_type.lower():
+        lines, title = _plain_lines(markup), ""
+    else:
+        body = _body(markup, selector, url)
+        title = _title(markup)
+        lines = _lines(body)
+    lines = [line for line in lines if line and line != title and not _is_boilerplate(line)]
+    text = "\n".join(lines)
+    if len(text.strip()) < _MIN_BODY_CHARS:
+        raise ArticleError(f"article: no readable body ({url})")
+    sentences = tuple(s for line in lines for s in split_sentences(line))
+    return Article(
+        url=url,
+        title=title,
+        text=text,
+        sentences=sentences,
+        lang=language_of(text),
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        published=_published(markup),
+    )
+
+
+def _plain_lines(text: str) -> list[str]:
+    """Paragraphs of a plain-text page: blocks between blank lines (hard-wrapped lines joined), else lines."""
+    blocks = re.split(r"\n\s*\n", text.strip())
+    if len(blocks) == 1:
+        return [" ".join(line.split()) for line in text.splitlines()]
+    return [" ".join(block.split()) for block in blocks]
+
+
+def _is_boilerplate(line: str) -> bool:
+    """READ MORE / ALSO READ lines, bylines, "Contact the writer", copyright, cookie notes, page counts."""
+    return bool(
+        _JUNK_START.match(line) or _JUNK_ANYWHERE.search(line) or ("ookie" in line and _COOKIES.search(line))
+    )
+
+
+# --- bytes → str ------------------------------------------------------------------------------------------
+
+
+def decode_page(body: bytes, content_type: str | None = None) -> str:
+    """The page as text: BOM, then the HTTP charset, then the XML/HTML declaration, then detection."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(codec, errors="replace")
+    http = _HTTP_CHARSET.search(content_type or "")
+    declared = _DECLARED.search(body[:4096])
+    meta = (declared.group(1) or declared.group(2)).decode() if declared else None
+    if meta and meta.lower().startswith("utf-16"):
+        meta = "utf-8"  # a page that could be read far enough to find its <meta> is not UTF-16 (WHATWG)
+    names = [http.group(1) if http else None, meta]
+    for codec in filter(None, map(_codec, names)):
+        if codec == "cp1252" and _is_utf8(body):
+            return body.decode("utf-8")  # a Latin-1 label on UTF-8 bytes is the commonest lie on the web
+        text = body.decode(codec, errors="replace")
+        if text.count("\ufffd") <= max(2, len(text) // 1000):
+            return text
+    if _is_utf8(body):
+        return body.decode("utf-8")
+    best = charset_normalizer.from_bytes(body[:200_000]).best()
+    codec = _codec(best.encoding) if best else None
+    return body.decode(codec or "utf-8", errors="replace")
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        codec = codecs.lookup(name.strip().lower().removeprefix("x-")).name
+    except LookupError:
+        return None
+    return _CODEC_OF.get(codec, codec)
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# --- str → body -------------------------------------------------------------------------------------------
+
+
+def _body(markup: str, selector: str | None, url: str) -> Element:
+    """The element holding the story, cleaned of everything that is not the story."""
+    markup = _XML_DECLARATION.sub("", _CONTROL.sub("", markup), count=1)
+    root = _parse(markup)
+    if root is None:
+        raise ArticleError(f"article: no readable body ({url})")
+    etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
+    if selector:
+        body = _selected(root, markup, selector, url)
+    else:
+        marked = [
+            (el, f"{el.get('class', '')} {el.get('id', '')}") for el in root.xpath("//*[@class or @id]")
+        ]
+        page = _text_length(root)
+        for element, marks in marked:  # footers, sidebars, share bars ... unless one holds most of the page
+            if _junk_marks(marks) and _text_length(element) < 0.4 * page:
+                _drop(element)
+        body = _container(root, marked)
+        if body is None:
+            body = _densest(root)
+    if body is None:
+        raise ArticleError(f"article: no readable body ({url})")
+    for element in list(body.iter("*" if selector else ("ul", "ol"))):
+        if element is not body and element.getparent() is not None and _is_junk(element):
+            _drop(element)
+    return body
+
+
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+
+
+def _parse(markup: str) -> Element | None:
+    try:
+        return etree.fromstring(markup, _PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
+
+
+def _drop(element: Element) -> None:
+    """Removes an element and its text, keeping the text that follows it."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def _selected(root: Element, markup: str, selector: str, url: str) -> Element | None:
+    """The elements a feed's CSS selector names, as one element: simple selectors (tag, #id, .class, [attr=v],
+    descendant and child combinators, lists) as XPath on the parsed page; others through BeautifulSoup's
+    soupsieve on the whole page, which is slower."""
+    path = _xpath_of(selector)
+    if path is not None:
+        found = root.xpath(path)
+        if not found:
+            return None
+        whole = etree.Element("div")
+        whole.extend(el for el in found if not _nested(el, found))
+        return whole
+    try:
+        selected = BeautifulSoup(markup, "lxml").select(selector)
+    except Exception as error:  # soupsieve's SelectorSyntaxError and friends: the feed's setting is wrong
+        raise ArticleError(f"article: selector {selector!r} is not CSS soupsieve reads ({url})") from error
+    if not selected:
+        return None
+    root = _parse("<html><body><div>" + "".join(str(el) for el in selected) + "</div></body></html>")
+    fragment = root.find("body/div") if root is not None else None
+    if fragment is not None:
+        etree.strip_elements(fragment, *_DROP_TAGS, with_tail=False)
+    return fragment
+
+
+@lru_cache(maxsize=4096)
+def _junk_marks(marks: str) -> bool:
+    """Class and id words of boilerplate (pages repeat a few hundred of them: teasers, menu items)."""
+    return bool(_JUNK.search(marks)) and not _container_marks(marks)
+
+
+@lru_cache(maxsize=4096)
+def _container_marks(marks: str) -> bool:
+    return bool(_CONTAINER_MARK.search(marks))
+
+
+_SIMPLE_STEP = re.compile(r"([A-Za-z][\w-]*|\*)?((?:[#.][\w-]+|\[[\w-]+(?:=[\"']?[^\"'\]]*[\"']?)?\])*)$")
+_PART = re.compile(r"([#.])([\w-]+)|\[([\w-]+)(?:=[\"']?([^\"'\]]*)[\"']?)?\]")
+
+
+@lru_cache(maxsize=256)
+def _xpath_of(selector: str) -> str | None:
+    """XPath for a simple CSS selector ("#pressrelease", "div.article-body p", "main > .story, .content"),
+    else None."""
+    paths = []
+    for group in selector.split(","):
+        path, axis = "", "//"
+        for token in group.replace(">", " > ").split():
+            if token == ">":
+                axis = "/"
+                continue
+            step = _SIMPLE_STEP.match(token)
+            if not step or not (step.group(1) or step.group(2)):
+                return None
+            tests = []
+            for kind, name, attr, value in _PART.findall(step.group(2)):
+                if kind == "#":
+                    tests.append(f"@id='{name}'")
+                elif kind == ".":
+                    tests.append(f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')")
+                else:
+                    tests.append(f"@{attr}='{value}'" if value else f"@{attr}")
+            path += axis + (step.group(1) or "*") + "".join(f"[{t}]" for t in tests)
+            axis = "//"
+        if not path:
+            return None
+        paths.append(path)
+    return " | ".join(paths)
+
+
+def _is_junk(element: Element) -> bool:
+    if not isinstance(element.tag, str):
+        return False
+    if _junk_marks(f"{element.get('class', '')} {element.get('id', '')}"):
+        return True
+    if element.tag in ("ul", "ol"):  # a list of links: related stories, tags, menus
+        text = _text_length(element)
+        links = sum(_text_length(a) for a in element.iter("a"))
+        return text > 0 and links >= 0.8 * text
+    return False
+
+
+def _container(root: Element, marked: list[tuple[Element, str]]) -> Element | None:
+    """The story's container: ``[itemprop=articleBody]``; else, of the known content containers and the
+    ``<article>``/``<main>`` elements, the innermost that holds most (60%) of the largest one's text, so that
+    ``<div id="content">`` around everything yields to the ``<article>`` inside it."""
+    for found in (
+        root.xpath("//*[@itemprop='articleBody']"),
+        [el for el, marks in marked if _container_marks(marks) and el.getparent() is not None]
+        + root.xpath("//article|//main"),
+    ):
+        kept = [el for el in found if not _is_junk(el)]
+        sized = [(el, size) for el in kept if (size := _text_length(el)) >= _MIN_CONTAINER_CHARS]
+        if sized:
+            largest = max(size for _, size in sized)
+            fitting = [el for el, size in sized if size >= 0.6 * largest]
+            best = max(fitting, key=lambda el: sum(1 for _ in el.iterancestors()))
+            return _with_siblings(best, kept)
+    return None
+
+
+def _with_siblings(best: Element, found: list[Element]) -> Element:
+    """A story split into several containers of the same class (around an advert, say) is read whole."""
+    if not best.get("class"):
+        return best
+    parts = [
+        el
+        for el in found
+        if el.get("class") == best.get("class")
+        and el.tag == best.tag
+        and el.getparent() is best.getparent()
+        and not _nested(el, found)
+    ]
+    if len(parts) < 2 or best not in parts:
+        return best
+    whole = etree.Element("div")
+    for part in parts:  # in document order, as the search found them
+        whole.append(part)
+    return whole
+
+
+def _nested(element: Element, others: list[Element]) -> bool:
+    return any(other is not element and other in element.iterancestors() for other in others)
+
+
+def _text_length(element: Element) -> int:
+    return len("".join(element.itertext()).strip())
+
+
+def _densest(root: Element) -> Element | None:
+    """The element whose own paragraphs (p, or runs of text between <br>s) hold the most non-link text."""
+    scores: dict[Element, float] = {}
+    for element in root.iter("p", "div", "td", "section", "span"):
+        if element.tag == "p":
+            length = _text_length(element) - sum(_text_length(a) for a in element.iter("a"))
+            holder = element.getparent()
+        else:
+            own = (element.text or "") + "".join(child.tail or "" for child in element)
+            length, holder = len(own.strip()), element
+        if length < 20 or holder is None:
+            continue
+        scores[holder] = scores.get(holder, 0.0) + length  # not the grandparent: a rail of teasers is one
+    if not scores:
+        body = root.find("body")
+        return body if body is not None and _text_length(body) >= _MIN_BODY_CHARS else None
+    return max(scores, key=scores.__getitem__)
+
+
+# --- body → lines → sentences -----------------------------------------------------------------------------
+
+
+def _lines(body: Element) -> list[str]:
+    """The body's text, one line per block; inline tags joined, table cells separated by tabs."""
+    etree.strip_tags(body, *_INLINE_TAGS)  # their text stays in place; BeautifulSoup then has far fewer nodes
+    for element in body.iter(*_BLOCK_TAGS, *_CELL_TAGS):
+        mark = _CELL if element.tag in _CELL_TAGS else _BREAK
+        element.tail = mark + (element.tail or "")
+        if mark is _BREAK:
+            element.text = _BREAK + (element.text or "")
+    soup = BeautifulSoup(etree.tostring(body, method="html", encoding="unicode"), "lxml")
+    text = _SPACES.sub(" ", soup.get_text())
+    return [line.replace(_CELL, "\t").strip(" \t") for line in text.split(_BREAK)]
+
+
+def split_sentences(line: str) -> list[str]:
+    """Sentences of one block: English . ! ? (not after abbreviations, initials, inside 846.14); 。！？；."""
+    sentences, start = [], 0
+    for m in _SENTENCE_END.finditer(line):
+        if m.group()[0] == "." and _is_abbreviation(line, m.start()):
+            continue
+        sentences.append(line[start : m.end()].strip())
+        start = m.end()
+    sentences.append(line[start:].strip())
+    return [s for s in sentences if s]
+
+
+def _is_abbreviation(line: str, dot: int) -> bool:
+    word = re.search(r"([\w.]+)$", line[:dot])
+    if not word:
+        return False
+    token = word.group(1).lower()
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def language_of(text: str) -> str:
+    """ "zh" when Chinese characters dominate the text, else "en"."""
+    cjk = len(_CJK.findall(text))
+    return "zh" if cjk and cjk * 3 > len(_WORD_EN.findall(text)) else "en"
+
+
+# --- metadata ---------------------------------------------------------------------------------------------
+
+
+def _metas(markup: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for tag in _META.findall(markup[:200_000]):
+        attrs = {k.lower(): (a if a is not None and a != "" else b) for k, a, b in _ATTR.findall(tag)}
+        name = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
+        if name and attrs.get("content") and name not in found:
+            found[name] = htmllib.unescape(attrs["content"]).strip()
+    return found
+
+
+def _title(markup: str) -> str:
+    metas = _metas(markup)
+    for candidate in (metas.get("og:title"), _first(_H1, markup), _first(_TITLE, markup)):
+        if candidate:
+            return candidate
+    return ""
+
+
+def _first(pattern: re.Pattern[str], markup: str) -> str:
+    m = pattern.search(markup)
+    return " ".join(htmllib.unescape(_TAG.sub(" ", m.group(1))).split()) if m else ""
+
+
+def _published(markup: str) -> datetime | None:
+    metas = _metas(markup)
+    values = [metas.get(key) for key in _PUBLISHED_KEYS]
+    values += [m.group(1) for m in (_TIME.search(markup), _JSONLD_DATE.search(markup)) if m]
+    for value in filter(None, values):
+        if (when := _parse_time(value)) is not None:
+            return when
+    return None
+
+
+def _parse_time(value: str) -> datetime | None:
+    value = value.strip().replace("/", "-").replace("Z", "+00:00")
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=_CHINA_TIME)).astimezone(UTC)

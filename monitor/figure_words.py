@@ -1,0 +1,580 @@
+"""The word tables ``figures`` reads: scales, currencies, units, qualifiers, places, masks, synonyms.
+
+Data only (compiled regular expressions and dictionaries); the rules that use them live in ``figures``.
+Text reaching these patterns has been through ``FULLWIDTH`` (０-９ → 0-9 and friends), so digits are ASCII.
+"""
+
+from __future__ import annotations
+
+import re
+
+# fmt: off
+
+# Full-width digits and signs to ASCII, and the traditional characters these tables need to simplified ones:
+# one character for one, so spans found in the normalized sentence index the sentence as written.
+FULLWIDTH = str.maketrans(
+    "０１２３４５６７８９．％＄＋－～：／"
+    "萬億個項輛條臺筆戶隻張組處場間號時點週鐘歲約過餘長減幣門灣區廣東橫慶噸標準實現達總額進資業機構專員務際產註冊數與於為將從對讓計設參獲簽還較漲營銷貨價貿稅規華僑亞歐圓鎊鐵橋車輪遊訪學醫銀險證團隊創積畝頃櫃運輸郵電網碼鋪舖樓層屆來開關內發認環護費補貼兩雙幾廠莊鎮縣鄉歷齡頁報導據顯經陸當結動帶佔強劃農廳辦議僅單邊級試驗領碩師會築藥種類",
+    "0123456789.%$+-~:/"
+    "万亿个项辆条台笔户只张组处场间号时点周钟岁约过余长减币门湾区广东横庆吨标准实现达总额进资业机构专员务际产注册数与于为将从对让计设参获签还较涨营销货价贸税规华侨亚欧圆镑铁桥车轮游访学医银险证团队创积亩顷柜运输邮电网码铺铺楼层届来开关内发认环护费补贴两双几厂庄镇县乡历龄页报导据显经陆当结动带占强划农厅办议仅单边级试验领硕师会筑药种类",
+)
+
+EN_SCALES = {
+    "thousand": 1e3,
+    "k": 1e3,
+    "million": 1e6,
+    "mn": 1e6,
+    "mln": 1e6,
+    "m": 1e6,
+    "billion": 1e9,
+    "bn": 1e9,
+    "bln": 1e9,
+    "trillion": 1e12,
+    "tn": 1e12,
+    "trn": 1e12,
+}
+ZH_SCALES = {
+    "千": 1e3,
+    "万": 1e4,
+    "十万": 1e5,
+    "百万": 1e6,
+    "千万": 1e7,
+    "亿": 1e8,
+    "十亿": 1e9,
+    "百亿": 1e10,
+    "千亿": 1e11,
+    "万亿": 1e12,
+}
+EN_WORD_NUMBERS = {
+    "a": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "half a": 0.5,
+}
+ZH_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+ZH_PLACES_VALUE = {"十": 10, "百": 100, "千": 1000}
+
+_WORDS = "|".join(sorted((re.escape(w) for w in EN_WORD_NUMBERS), key=len, reverse=True))
+
+# A number, with the currency sign that may stand before it. Not glued to a word (G20, A380), not the tail
+# of a name (COVID-19), not the second half of a decimal or a masked span.
+NUMBER = re.compile(
+    r"(?<![A-Za-z0-9_.\x00])(?<![A-Za-z]-)"
+    r"(?:(?P<cur>US\s?\$|HK\$|MOP\$?|NT\$|A\$|S\$|C\$|RMB|CNY|USD|HKD|EUR|GBP|JPY|€|£|¥|￥|\$|人民币)\s?)?"
+    r"(?P<neg>(?<![\w\x00])-(?=\d))?"
+    r"(?:(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d|,\d)|\d+(?:\.\d+)?)"
+    r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b)"
+    r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*)(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
+    r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
+    r"|(?<=[逾超近约占达长降加少过有])(?P<tenths>[一二两三四五六七八九]|\d)成(?![不为功立交本果员就型])(?![\u4e00-\u9fff]{0}立))"
+)
+RANGE_SEP = re.compile(r"\s*(?:-|–|—|~|(?i:to)\b|至|到)\s*")
+BETWEEN = re.compile(r"(?i:between)\s+$")
+RANGE_AND = re.compile(r"\s+(?i:and)\s+")
+EN_SCALE = re.compile(
+    r"(?:\s*(?i:(?P<w>thousand|million|billion|trillion)|(?P<a>bn|mn|mln|bln|tn|trn))\b)|(?P<g>[km]|K)\b"
+)
+ZH_SCALE = re.compile(r"[多余]?(?P<s>万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千)")
+
+# --- units --------------------------------------------------------------------------------------------
+CURRENCY_PREFIX = {
+    "US$": "USD",
+    "HK$": "HKD",
+    "MOP$": "MOP",
+    "MOP": "MOP",
+    "NT$": "TWD",
+    "A$": "AUD",
+    "S$": "SGD",
+    "C$": "CAD",
+    "RMB": "CNY",
+    "CNY": "CNY",
+    "USD": "USD",
+    "HKD": "HKD",
+    "EUR": "EUR",
+    "GBP": "GBP",
+    "JPY": "JPY",
+    "€": "EUR",
+    "£": "GBP",
+    "¥": "CNY",
+    "￥": "CNY",
+    "$": "USD",
+    "人民币": "CNY",
+}
+_CURRENCY_SUFFIXES = [
+    (r"\s*(?i:yuan|renminbi)\b|\s*(?:RMB|CNY)\b|元人民币|元", "CNY"),
+    (r"\s*(?i:(?:US|U\.S\.|American)\s+dollars?)\b|\s*USD\b|美元", "USD"),
+    (r"\s*(?i:(?:Hong Kong|HK)\s+dollars?)\b|\s*HKD\b|港元|港币", "HKD"),
+    (r"\s*(?i:patacas?)\b|\s*MOP\b|澳门元|澳门币|澳元(?=.{0,3}澳门)", "MOP"),
+    (r"\s*(?i:euros?)\b|\s*EUR\b|欧元", "EUR"),
+    (r"\s*(?i:yen)\b|日元", "JPY"),
+    (r"\s*(?i:pounds sterling|sterling)\b|英镑", "GBP"),
+    (r"\s*(?i:dollars?)\b", "USD"),
+]
+CURRENCY_SUFFIX = [(re.compile(p), code) for p, code in _CURRENCY_SUFFIXES]
+PERCENT = re.compile(r"\s?%|[\s-](?i:percent|per\s+cent|pct)\b")
+POINTS = re.compile(r"[\s-](?i:percentage[\s-]points?|pp|ppts?)\b|个?百分点")
+_UNITS = [
+    (
+        r"[\s-]*(?i:square[\s-]+(?:kilomet(?:er|re)s?|km))\b|\s*sq\.?\s?km\b|\s*km2\b|\s*km²|平方公里|平方千米",
+        "sq km",
+    ),
+    (r"[\s-]*(?i:square[\s-]+met(?:er|re)s?)\b|\s*sq\.?\s?m\b|\s*sqm\b|\s*m2\b|\s*m²|平方米|㎡", "sq m"),
+    (r"\s*(?i:square\s+(?:feet|foot))\b|\s*sq\.?\s?ft\b", "sq ft"),
+    (r"\s*(?i:square\s+miles?)\b", "sq mi"),
+    (r"\s*(?i:cubic\s+met(?:er|re)s?)\b|\s*m3\b|\s*m³|立方米", "cu m"),
+    (r"\s*(?i:hectares?)\b|\s*ha\b|公顷", "ha"),
+    (r"\s*(?i:acres?)\b", "acre"),
+    (r"亩", "mu"),
+    (r"[\s-](?i:kilomet(?:er|re)s?)\b|[\s-]?km\b|公里|千米", "km"),
+    (r"[\s-](?i:met(?:er|re)s?)\b|米", "m"),
+    (r"[\s-](?i:miles?)\b", "mi"),
+    (r"\s*(?i:(?:metric\s+)?tonnes?|tons?)\b|吨", "tonnes"),
+    (r"\s*(?i:kilo(?:gram)?s?)\b|\s*kg\b|公斤|千克", "kg"),
+    (r"\s*TEUs?\b|\s*(?i:twenty-foot equivalent units?)\b|标准箱|标箱", "TEU"),
+    (r"\s*(?i:gigawatt[\s-]hours?)\b|\s*GWh\b", "GWh"),
+    (r"\s*(?i:megawatt[\s-]hours?)\b|\s*MWh\b", "MWh"),
+    (r"\s*(?i:kilowatt[\s-]hours?)\b|\s*kWh\b|千瓦时", "kWh"),
+    (r"\s*(?i:gigawatts?)\b|\s*GW\b|吉瓦", "GW"),
+    (r"\s*(?i:megawatts?)\b|\s*MW\b|兆瓦", "MW"),
+    (r"\s*(?i:kilowatts?)\b|\s*kW\b|千瓦", "kW"),
+    (r"\s*(?i:basis\s+points?)\b|\s*bps?\b|个基点|基点", "bp"),
+]
+UNITS = [(re.compile(p), unit) for p, unit in _UNITS]
+
+# --- qualifiers ---------------------------------------------------------------------------------------
+_BEFORE = [
+    (
+        "more_than",
+        r"more\s+than|over|above|in\s+excess\s+of|exceeding|exceeded|upwards\s+of|just\s+over|"
+        r"surpassing|surpassed|topping|topped|beyond|超过|超出|超|逾|多于|高于|大于|突破",
+    ),
+    (
+        "at_least",
+        r"at\s+least|no\s+(?:less|fewer)\s+than|not\s+(?:less|fewer)\s+than|a\s+minimum\s+of|"
+        r"至少|不少于|不低于|起码",
+    ),
+    ("less_than", r"less\s+than|fewer\s+than|under|below|just\s+under|不到|不足|少于|低于|未满|未达"),
+    (
+        "up_to",
+        r"up\s+to|as\s+many\s+as|as\s+much\s+as|a\s+maximum\s+of|no\s+more\s+than|not\s+more\s+than|"
+        r"最多|至多|不超过|最高",
+    ),
+    (
+        "approx",
+        r"about|around|approximately|nearly|almost|roughly|some|close\s+to|an\s+estimated|estimated|"
+        r"circa|approx\.?|约合|约为|约|大约|近|将近|接近|大概|预计",
+    ),
+]
+QUALIFIER_BEFORE = re.compile(
+    r"(?:" + "|".join(f"(?P<{name}>(?<![A-Za-z])(?i:{words}))" for name, words in _BEFORE) + r")\s*(?:了)?$"
+)
+QUALIFIER_AFTER = [
+    ("more_than", re.compile(r"-?plus\b|\+|以上|多(?![万亿])|余")),
+    ("at_least", re.compile(r"\s+or\s+more\b|\s+or\s+above\b")),
+    ("approx", re.compile(r"-odd\b|\s+or\s+so\b|左右|上下|许")),
+    ("up_to", re.compile(r"\s+or\s+(?:less|fewer)\b|以内|以下")),
+]
+
+# --- direction (percentages and points) ----------------------------------------------------------------
+UP = re.compile(
+    r"(?i:\b(?:up|ris(?:e|es|ing)|rose|increas(?:e|ed|es|ing)|gr[eo]w(?:th|s|ing|n)?|gain(?:ed|s)?|"
+    r"jump(?:ed|s)?|surg(?:e|ed|es)|climb(?:ed|s)?|higher|expand(?:ed|s)?|boost(?:ed)?|soar(?:ed)?)\b)"
+    r"|增长|增加|上升|提高|上涨|提升|增幅|涨幅|增速|多出|增"
+)
+DOWN = re.compile(
+    r"(?i:\b(?:down|f[ae]ll(?:s|ing|en)?|drop(?:ped|s)?|declin(?:e|ed|es|ing)|decreas(?:e|ed|es)|"
+    r"shr[ai]nk(?:s)?|shrunk|lower|contract(?:ed|ion)|sl[iu]d(?:e|es)?|slump(?:ed)?|dip(?:ped)?|"
+    r"plung(?:e|ed)|tumbl(?:e|ed)|negative)\b)|下降|减少|下跌|回落|降低|下滑|降幅|收窄|减"
+)
+
+# --- not figures: spans replaced before numbers are read -----------------------------------------------
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)(?:[a-z]{0,6})\.?"
+_MASKS = [
+    r"(?i:https?://|www\.)\S+",
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    r"(?i:tel|phone|fax|hotline|call|whatsapp)\.?[:：]?\s*\+?[\d()\s-]{6,}\d|(?:电话|热线|传真|咨询电话|联系电话)[:：]?\s*[\d()\s-]{6,}\d",
+    r"\+\d{1,3}[\s-]?\(?\d{1,4}\)?(?:[\s-]?\d{2,}){2,}",
+    r"\(\d{2,4}\)\s?\d{3,4}[\s-]?\d{4}|\b\d{3,4}-\d{7,8}\b|\b400-?\d{3}-?\d{4}\b|(?<!\d)1[3-9]\d{9}(?!\d)",
+    _MONTH
+    + r"\s+\d{1,2}(?:st|nd|rd|th)?(?:\s*(?:-|–|to|and)\s*(?:"
+    + _MONTH
+    + r"\s+)?\d{1,2}(?:st|nd|rd|th)?)?"
+    r"(?:,?\s+\d{4})?\b",
+    r"\b\d{1,2}(?:st|nd|rd|th)?(?:\s*(?:-|–|to|and)\s*\d{1,2}(?:st|nd|rd|th)?)?\s+"
+    + _MONTH
+    + r"(?:,?\s+\d{4})?",
+    _MONTH + r",?\s+\d{4}\b",
+    r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
+    r"\d{2,4}年(?:\d{1,2}(?:[-—–~至到]\d{1,2})?月(?:\d{1,2}[日号])?)?|\d{1,2}(?:[-—–~至到]\d{1,2})?月(?:\d{1,2}[日号])?",
+    r"\d{1,2}[日号](?![\d万亿])",
+    r"\b\d{1,2}[:：]\d{2}(?:[:：]\d{2})?(?:\s*(?i:[ap]\.?m\.?))?|\b\d{1,2}\s*(?i:[ap]\.m\.|[ap]m)(?![A-Za-z])",
+    r"(?:上午|下午|晚上|早上|凌晨|中午)?\d{1,2}[时点](?:\d{1,2}分)?(?!\d)",
+    r"(?<![\d.,])\d+(?:\.\d+)?(?:\s*(?:多|余))?\s*(?:个)?(?:年|个月|周|天|小时|分钟|秒|岁|周岁)",
+    r"\b\d+(?:\.\d+)?(?:\s*(?:to|-|–|and)\s*\d+(?:\.\d+)?)?[\s-](?i:years?|yrs?|months?|weeks?|days?|hours?|hrs?|"
+    r"minutes?|mins?|seconds?|secs?|decades?|nights?)\b(?:[\s-](?i:old|of\s+age))?",
+    r"(?i:\baged?\s+(?:of\s+|between\s+)?\d+(?:\s*(?:to|-|–|and)\s*\d+)?)",
+    r"\b\d+(?:st|nd|rd|th)\b|(?i:\bNo\.?\s*\d+)|#\d+|第[\d一二三四五六七八九十百千零〇两]+|(?i:\btop[\s-]\d+)",
+    r"(?i:\b(?:rank(?:s|ed|ing)?|placed|position)\s+(?:No\.?\s*)?\d+)",
+    r"\b(?:Article|Section|Chapter|Clause|Phase|Line|Route|Terminal|Gate|Building|Tower|Hall|Room|Block|Floor|"
+    r"Level|Stage|Round|Part|Vol\.?|Volume|Issue|Item|Paragraph|Batch|Version|Exit|Platform|Berth|Pier|Grade|"
+    r"Class|Season|Episode|Figure|Fig\.|Table|Chart|Appendix|Annex|Rule|Step|Goal|Group|Team|Unit|Flat|Shop|Plot|"
+    r"Lot|Highway|Expressway|Metro|District|Measure|Signal|Category|Typhoon|Gen|Model|Series|Region|Zone|"
+    r"Global|Fortune|Forbes|Top|Hang Seng|Index|Web|Industry|Plan|Vision|Agenda)\s+\d+(?:\.\d+)*",
+    r"(?i:\bpages?\s+\d+(?:\s*(?:of|/)\s*\d+)?)|第?\d+页|共\d+页|(?<![\d.])\b\d+\s*/\s*\d+\b(?!\s*%)",
+    r"\b\d+\s+[A-Z][a-z]+\s+(?:Road|Rd|Street|St|Avenue|Ave|Boulevard|Blvd|Lane|Drive|Way|Square)\b",
+    r"\d+(?:号线|号楼|号|楼|栋|室|层|路|届|期|条款)(?![\d])",
+    r"\(\s*\d{4,6}\s*\.\s*(?:HK|SZ|SH|SS)\s*\)|\b\d{4,6}\.(?:HK|SZ|SH|SS)\b|(?:HK|SZ|SH|HKEX|SEHK)[:：]\s*\d+",
+    r"^\s*[(（]?\d{1,2}[)）、]|^\s*\d{1,2}\.(?=\s)|[(（]\d{1,2}[)）]",
+    r"\b(?:19|20)\d{2}s\b|\b(?:19|20)\d{2}[-–/](?:19|20)?\d{2}\b|'\d{2}\b",
+]
+MASK = re.compile("|".join(f"(?:{p})" for p in _MASKS), re.MULTILINE)
+
+# --- periods --------------------------------------------------------------------------------------------
+_PART = (
+    r"(?:first|second|third|fourth|last|final|past|latest)\s+(?:half|quarter|three\s+quarters|two\s+quarters|"
+    r"\d+\s+months|(?:two|three|four|five|six|seven|eight|nine|ten|eleven)\s+months)"
+)
+_EN_YEARREF = r"(?:\d{4}|(?:the\s+)?(?:this|last|the)\s+year|the\s+previous\s+year)"
+_PERIODS = [
+    r"(?i:\bso\s+far(?:\s+this\s+year)?)",
+    r"(?i:\b(?:as\s+(?:of|at)|by|until|through|at)\s+(?:the\s+)?end\s+of\s+(?:"
+    + _MONTH
+    + r"\s*)?"
+    + _EN_YEARREF
+    + ")",
+    r"(?i:\bas\s+(?:of|at)\s+(?:" + _MONTH + r"(?:\s+\d{1,2})?(?:,?\s+\d{4})?|\d{4}))",
+    r"(?i:\b(?:the\s+)?" + _PART + r"(?:\s+(?:of|in)\s+" + _EN_YEARREF + ")?)",
+    r"(?i:\b(?:the\s+)?(?:Q[1-4]|H[12])\s+(?:of\s+)?\d{4})",
+    r"(?i:\b(?:January|Jan)\s*[-–]\s*" + _MONTH + r"(?:\s+(?:period\s+)?(?:of\s+)?\d{4})?)",
+    r"(?i:\b(?:since|by)\s+\d{4})",
+    r"(?i:\b(?:this|last)\s+year)",
+    r"(?i:\b(?:over|in|during)\s+the\s+past\s+(?:\w+\s+)?(?:years?|months?|decades?))",
+    r"(?<=\bin\s)(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+    r"(?:\s+\d{4})?",
+    r"(?i:(?<=\bin\s)\d{4}|(?<=\bduring\s)\d{4}|(?<=\bfor\s)\d{4}|(?<=\bin\sfiscal\s)\d{4})",
+    r"截至(?:目前|\d{4}年)?(?:\d{1,2}月)?(?:\d{1,2}[日号])?(?:底|末|初)?",
+    r"(?:\d{4}年|今年|去年|前年)(?:以来|全年|上半年|下半年|前三季度|首[一二三四]季度?|第[一二三四]季度|[一二三四]季度|"
+    r"1[-—–~至]\d{1,2}月|前\d{1,2}个月|\d{1,2}月份?)?",
+    r"(?:上半年|下半年|前三季度|首[一二三四]季度?|第[一二三四]季度|前\d{1,2}个月|1[-—–~至]\d{1,2}月|目前|至今|迄今)",
+    r"(?<![\d年])\d{1,2}月(?:份|底|末)?(?![\d日号])",
+]
+PERIOD = re.compile("|".join(f"(?:{p})" for p in _PERIODS))
+PERIOD_LEAD = re.compile(r"^(?i:as\s+(?:of|at)\s+|by\s+|in\s+|during\s+|over\s+|the\s+)+")
+
+# --- places ---------------------------------------------------------------------------------------------
+# name → (rank, spellings); a higher rank is a more specific place and wins in a sentence naming several.
+PLACES = {
+    "Qianhai": (4, ("Qianhai", "前海深港现代服务业合作区", "前海合作区", "前海")),
+    "Hengqin": (4, ("Hengqin", "横琴粤澳深度合作区", "横琴合作区", "横琴")),
+    "Nansha": (4, ("Nansha", "南沙新区", "南沙自贸区", "南沙")),
+    "Hetao": (4, ("Hetao", "Lok Ma Chau Loop", "河套深港科技创新合作区", "河套合作区", "河套")),
+    "Shenzhen": (3, ("Shenzhen", "深圳")),
+    "Hong Kong": (3, ("Hong Kong", "HKSAR", "香港")),
+    "Macao": (3, ("Macao", "Macau", "澳门")),
+    "Guangzhou": (3, ("Guangzhou", "广州")),
+    "Zhuhai": (3, ("Zhuhai", "珠海")),
+    "Dongguan": (3, ("Dongguan", "东莞")),
+    "Foshan": (3, ("Foshan", "佛山")),
+    "Huizhou": (3, ("Huizhou", "惠州")),
+    "Zhongshan": (3, ("Zhongshan", "中山")),
+    "Jiangmen": (3, ("Jiangmen", "江门")),
+    "Zhaoqing": (3, ("Zhaoqing", "肇庆")),
+    "Guangdong": (2, ("Guangdong", "广东")),
+    "GBA": (1, ("Greater Bay Area", "GBA", "Bay Area", "大湾区")),
+}
+_SPELLING = {s: name for name, (_, spellings) in PLACES.items() for s in spellings}
+PLACE = re.compile("|".join(sorted((re.escape(s) for s in _SPELLING), key=len, reverse=True)))
+PLACE_OF = _SPELLING
+PLACE_MODIFIER = re.compile(r"(?:-(?!\s)|['’]s\s+(?:Special|SAR)|\s+(?:SAR|Special))")
+
+# --- subjects and metric keys -----------------------------------------------------------------------------
+NP_STOP = frozenset([
+    "in", "at", "on", "of", "from", "to", "for", "with", "by", "across", "into", "onto", "over", "under",
+    "within", "between", "among", "through", "during", "since", "per", "via", "as", "than", "like",
+    "including", "include", "includes", "included", "about", "around", "against", "toward", "towards",
+    "upon", "after", "before", "while", "whereas", "and", "or", "but", "nor", "so", "yet", "which", "that",
+    "who", "whom", "whose", "where", "when", "why", "how", "what", "whether", "if", "because", "although",
+    "though", "is", "are", "was", "were", "be", "been", "being", "have", "has", "had", "do", "does", "did",
+    "will", "would", "can", "could", "may", "might", "shall", "should", "must", "this", "these", "those",
+    "there", "here", "it", "its", "they", "their", "them", "we", "our", "he", "she", "his", "her", "i",
+    "you", "your", "the", "a", "an", "reached", "reaching", "reach", "hit", "hitting", "totaled",
+    "totalled", "totaling", "totalling", "stood", "standing", "accounted", "accounting", "rose", "rising",
+    "grew", "growing", "increased", "increasing", "fell", "falling", "dropped", "declined", "jumped",
+    "surged", "up", "down", "year-on-year", "last", "next", "year", "years", "month", "months", "week",
+    "weeks", "day", "days", "percent", "per", "cent", "yuan", "dollars",
+])
+NP_HEAD_IRREGULAR = frozenset(
+    ["people", "staff", "personnel", "talent", "children", "men", "women", "youth", "police", "cattle"]
+)
+PERIOD_WORDS = frozenset([
+    "first", "second", "third", "fourth", "last", "past", "latest", "final", "half", "quarter", "year",
+    "years", "period", "month", "months",
+])
+NP_BAD_HEADS = frozenset([
+    "times", "others", "ones", "years", "months", "days", "hours", "weeks", "percent", "points", "cents",
+    "terms", "ways", "degrees", "minutes", "seconds", "decades",
+])
+LEFT_LINKS = re.compile(
+    r"(?i:(?:\s+(?:has|have|had|is|are|was|were|will|would|to|been|be|now|also|already|further|further|only|"
+    r"currently|recently|reportedly|respectively|approximately|some|a\s+total\s+of|total|totaling|totalling|"
+    r"reach(?:ed|ing|es)?|hit(?:ting|s)?|total(?:ed|led|ing|ling|s)?|stood\s+at|standing\s+at|stands\s+at|"
+    r"amount(?:ed|ing|s)?\s+to|came\s+to|coming\s+to|rose|rise|rising|rises|grew|grow|growing|increas(?:ed|ing|es)|"
+    r"jump(?:ed|ing)?|surg(?:ed|ing)|climb(?:ed|ing)?|fell|fall|falling|dropp(?:ed|ing)|declin(?:ed|ing)|"
+    r"decreas(?:ed|ing)|gain(?:ed|ing)?|expand(?:ed|ing)|soar(?:ed|ing)|of|at|to|by|from|up|down|with|about|"
+    r"accounting\s+for|accounted\s+for|account\s+for|exceed(?:ed|ing|s)?|top(?:ped|ping|s)?|"
+    r"surpass(?:ed|ing|es)?|register(?:ed|ing)|record(?:ed|ing)|post(?:ed|ing)|attract(?:ed|ing)|"
+    r"secur(?:ed|ing)|rais(?:ed|ing)|host(?:ed|ing|s)?|draw(?:ing|n)?|drew|approv(?:ed|ing)|handl(?:ed|ing)|"
+    r"generat(?:e|ed|ing)|achiev(?:e|ed|ing)|contribute|create|bring|attract|raise|invest|earn|save|lose|"
+    r"cover(?:s|ed|ing)?|span(?:s|ned|ning)?|occup(?:y|ies|ied|ying)|"
+    r"handl(?:es|e)|receiv(?:ed|es|ing)|welcom(?:ed|es|ing)|serv(?:ed|es|ing)|employ(?:s|ed|ing)?|saw|sees?|"
+    r"invest(?:s|ed|ing)?|contribut(?:ed|es|ing)|add(?:s|ed|ing)?|creat(?:ed|es|ing)|sign(?:s|ed|ing)?|"
+    r"complet(?:ed|es|ing)|launch(?:ed|es|ing)?|buil[td]|train(?:s|ed|ing)?|provid(?:ed|es|ing)|offer(?:s|ed|ing)?|"
+    r"issu(?:ed|es|ing)|set\s+up|pour(?:ed|ing)|injected|allocat(?:ed|ing)|earmark(?:ed|ing)|"
+    r"worth|valued\s+at|estimated\s+at|set\s+at|a|an|the|its|their|"
+    r"nearly|almost|around|roughly|over|more\s+than|less\s+than|at\s+least|up\s+to|year-on-year))+\s*)$"
+)
+ING_NOUNS = frozenset([
+    "funding", "financing", "spending", "housing", "building", "buildings", "shipping", "lending",
+    "training", "trading", "pricing", "manufacturing", "listing", "listings", "offering", "offerings",
+    "earnings", "savings", "holdings", "bookings", "dealings", "proceedings", "seed", "red", "bed", "need",
+    "feed", "speed", "shed"
+])
+VERBS = frozenset([
+    "held", "stood", "kept", "hit", "set", "cut", "put", "made", "saw", "grew", "rose", "fell", "won",
+    "lost", "paid", "spent", "sold", "built", "brought", "drew", "took", "gave", "got", "came", "went",
+    "ran", "hosts", "attracts", "employs", "covers", "handles", "receives", "sees",
+    "offers", "offered", "provides", "gives", "pays", "plans", "aims", "expects", "says", "said", "shows",
+    "costs", "charges", "estimates", "targets", "predicts", "forecasts", "brings", "adds", "sets", "has",
+])
+VAGUE_HEADS = frozenset([
+    "share", "proportion", "number", "total", "value", "volume", "amount", "level", "rate", "percentage",
+    "portion", "half", "majority", "bulk", "sum", "part",
+])
+SUBJECT_DROP = frozenset([
+    "the", "a", "an", "its", "their", "his", "her", "our", "this", "that", "these", "those", "total",
+    "combined", "overall", "cumulative", "accumulated", "aggregate", "some", "such",
+])
+EN_SYNONYMS = {
+    "companies": "enterprises",
+    "company": "enterprises",
+    "firms": "enterprises",
+    "firm": "enterprises",
+    "businesses": "enterprises",
+    "enterprise": "enterprises",
+    "persons": "people",
+    "individuals": "people",
+    "start-ups": "startups",
+    "talents": "talent",
+    "practitioners": "professionals",
+    "hk-funded": "hong kong-funded",
+    "hong kong-invested": "hong kong-funded",
+    "hk-invested": "hong kong-funded",
+    "hong kong-backed": "hong kong-funded",
+    "foreign-invested": "foreign-funded",
+    "macau-funded": "macao-funded",
+    "macao-invested": "macao-funded",
+    "hong kong-owned": "hong kong-funded",
+}
+EN_SYNONYM = re.compile(
+    r"\b(?:" + "|".join(sorted((re.escape(k) for k in EN_SYNONYMS), key=len, reverse=True)) + r")\b", re.I
+)
+ZH_SUBJECTS = {
+    "港资企业": "Hong Kong-funded enterprises",
+    "港企": "Hong Kong-funded enterprises",
+    "香港企业": "Hong Kong-funded enterprises",
+    "港资": "Hong Kong-funded enterprises",
+    "澳资企业": "Macao-funded enterprises",
+    "外资企业": "foreign-funded enterprises",
+    "注册资本": "registered capital",
+    "金融机构": "financial institutions",
+    "港人": "Hong Kong people",
+    "香港居民": "Hong Kong residents",
+    "港澳专业人士": "professionals",
+    "专业人士": "professionals",
+    "实际使用外资": "utilized foreign capital",
+    "地区生产总值": "GDP",
+    "生产总值": "GDP",
+    "进出口总额": "foreign trade",
+    "外贸进出口": "foreign trade",
+    "进出口": "foreign trade",
+    "固定资产投资": "fixed-asset investment",
+    "企业": "enterprises",
+    "公司": "enterprises",
+    "人才": "talent",
+    "集装箱吞吐量": "container throughput",
+    "初创企业": "startups",
+}
+ZH_MEASURE = re.compile(
+    r"(?P<m>人次|辆次|车次|家|名|个|位|人|项|所|座|艘|架|辆|套|件|宗|笔|批|条|台|款|场|户|只|种|间|栋|张|份|支|组|处|例|趟|班|列|单(?![日个位次]))"
+)
+ZH_MEASURE_UNIT = {
+    "家": "entities",
+    "名": "people",
+    "位": "people",
+    "人": "people",
+    "人次": "person-times",
+    "辆次": "vehicle-trips",
+    "车次": "train-trips",
+    "项": "items",
+    "个": "units",
+    "所": "institutions",
+    "艘": "vessels",
+    "架": "aircraft",
+    "辆": "vehicles",
+    "套": "sets",
+    "宗": "cases",
+    "笔": "deals",
+    "条": "items", "单": "orders",
+    "户": "households",
+}
+ZH_SELF_UNITS = frozenset(
+    {"person-times", "vehicle-trips", "train-trips"}
+)  # these measure words need no noun
+ZH_NOUN = re.compile(r"(?![以左上多余])[\u4e00-\u9fffA-Za-z0-9]{1,10}")
+ZH_HEAD = re.compile(
+    r"专业人士|人士|企业|公司|机构|人才|项目|团队|居民|港人|澳人|学生|青年|人员|员工|平台|基站|园区|银行|基金|"
+    r"门店|商户|航线|班次|船舶|车辆|用户|家庭|学校|医院|床位|岗位|游客|旅客|人次|代表|客商|展商"
+)
+ZH_NOUN_STOP = re.compile(
+    r"[的在于已和与及并将从向对把被为是有让使由等达超共计累]|落户|入驻|进驻|注册|设立|实现|完成|参与|获得|通过|签约"
+)
+ZH_LEFT_TRIM = re.compile(
+    r"(?:吸引|获得|引进|带动|拉动|拥有|已有|共有|已经|已|累计|共计|共|总计|合计|达到|达|为|是|至|到|超过|超|突破|实现|完成|同比|增长|增加|"
+    r"下降|减少|提高|增至|降至|仅|有|占|了|按年|按月|按季|同期|多出|数量|总数|人数)+$"
+)
+ZH_LEFT_LEAD = re.compile(
+    r"^(?:其中|目前|同时|此外|另外|全年|全区|全市|今年|去年|截至|累计|共有|共|已有|已|拥有|有|该区|该市|当地|"
+    r"注册(?!资本|资金)|设立|落户|入驻|聚集|集聚|引进|吸引|获得|带动|拉动|完成|实现|新区|合作区|自贸区|"
+    r"[市区省县](?![民域])|已)+"
+)
+CHANGE_LEAD = re.compile(
+    r"(?i:\b(?:rose|rise|rising|risen|grew|grow|growing|grown|increased|increasing|jumped|climbed|fell|fallen|"
+    r"falling|dropped|declined|decreased|up|down|added|adding|gained|shed|lost|cut)\s+(?:by\s+)?)$"
+    r"|(?:增加|增长|减少|下降|提高|降低|多出|增|减|多|少)了?$"
+)
+COMPARISON_CLAUSE = re.compile(r"[，,；;]\s*(?:同比|环比|按年|按月|比|较)[^，,；;。]*$")
+ZH_CONVERSION = re.compile(r"\s*[，,]\s*(?:约合|折合)")
+ZH_TOPIC_BREAK = re.compile(r".*(?:已|实现|力争|将)")
+ZH_COMPARISON = re.compile(r"(?:比(?!重|例)|较|按年|按月)[\u4e00-\u9fff\d]*$")
+# "HONG KONG, Nov 20 (Reuters) -", "新华社广州11月20日电": where the story was filed, not what it counts
+DATELINE = re.compile(
+    r"\s*(?:[A-Z][A-Z .'-]+(?:,\s*[A-Z][A-Za-z .'-]+)?(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?"
+    r"\s*(?:\([A-Za-z ]+\))?\s*[-–—]+\s*"
+    r"|[\u4e00-\u9fff]{0,10}?\d{1,2}月\d{1,2}日电(?:（[^）]*）)?)"
+)
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+# --- the context around a number ---------------------------------------------------------------------
+MAYBE_NUMBER = re.compile(
+    r"[0-9０-９]|(?i:thousand|million|billion|trillion)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
+)
+NUM2 = re.compile(
+    r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d|,\d)|\d+(?:\.\d+)?)"
+    r"(?![\d.]*[A-Za-z]{2})"
+)
+# A letter glued to a number is a name (5G, 3D, 19th, 1990s) unless it is a scale or a unit
+GLUED = re.compile(
+    r"(?!(?:bn|mn|mln|bln|tn|trn|k|m|K|km|km2|sq|sqm|m2|m3|kg|GW|MW|kW|kWh|GWh|MWh|TEUs?|ha|pct|pp|ppts?|bps?"
+    r"|t|plus)\b)[A-Za-z]"
+)
+DIGITS = re.compile(r"\d+(?:[.,:/-]\d+)*")
+ELLIPSIS = re.compile(
+    r"(?i:\b(?:including|of\s+which|of\s+whom|of\s+them|among\s+them|among\s+which|versus|"
+    r"against|compared\s+with|(?:up|down|rising|falling|climbing|increasing|decreasing)\s+from|"
+    r"(?:bringing|taking|raising|lifting|pushing)\s+(?:the|its|their)\s+(?:total|number|tally|count)\s+to))\s*$"
+    r"|其中[^，。；]{0,6}$"
+)
+YEAR_LEAD = re.compile(
+    r"(?i:\b(?:in|since|by|from|of|during|until|till|to|and|or|through|year|fiscal|early|late|mid|"
+    r"before|after|for)[\s-]*)$"
+)
+OPENING = re.compile(
+    r"\s*(?i:(?:of|among)\s+(?:those|these|them|which|whom|the\s+total)"
+    r"(?:\s+(?P<np>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}))?\s*,?\s*)|\s*其中\s*[，,]?\s*"
+)
+CHANGE = re.compile(r"(?i:\b(from|by)\s*(?:[A-Za-z$]{1,4}\s?\$?)?)$")
+TRAILING_WHERE = re.compile(
+    r"\s+(?i:in|at|across|within|for|during|of|over)\s+(?:the\s+)?(?:(?:" + PLACE.pattern + r")(?:['’]s)?|"
+    r"(?i:(?:first|second|third|last|past)\s+\w+(?:\s+months)?(?:\s+of\s+(?:the\s+)?year)?|(?:this|last)\s+year)|"
+    r"(?:(?:[A-Z][\w-]*(?:['’]s)?|district|zone|area|city|province|region|county|port|new|cooperation)\s*)+$)?"
+    r"[\s,]*$"
+)
+AFTER_PLUS = re.compile(r"-?plus\b|\+|-odd\b|[多余](?=[\u4e00-\u9fff])")
+TOTAL_TO = re.compile(r"(?i:\b(?:total|number|tally|count)\s+to)\s*$")
+PERCENT_OF = re.compile(r"\s+of\s+(?:the\s+|its\s+|their\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)\b")
+# A goal or a forecast ("aims to attract 100 billion yuan by 2027", "力争突破1.5万家") gets a key of its own:
+# it must not read as the actual value having changed.
+TARGET_BEFORE = re.compile(
+    r"(?i:\b(?:aims?|aiming|aimed|targets?|targeting|targeted|goal|plans?\s+to|planning\s+to|expects?|expected\s+to|"
+    r"forecasts?|projected|projects?\s+that|hopes?\s+to|seeks?\s+to|strives?\s+to|is\s+set\s+to)\b)"
+    r"|力争|目标|计划|预计|预期|有望|争取|将达|将实现|将突破|到20\d\d年"
+)
+TARGET_AFTER = re.compile(r"[^\n]*?(?:(?i:\bby\s+(?:the\s+end\s+of\s+)?20\d\d\b)|的目标)")
+ONLY_LINKS = re.compile(
+    r"(?i:\s*(?:(?:provisionally|officially|initially|preliminarily)\s+)?(?:estimated|valued|put|pegged|set|"
+    r"forecast|projected|reported)\s+(?:at|to\s+be)\s*)"
+)
+VAGUE_SUBJECTS = frozenset([
+    "increase", "rise", "growth", "decline", "drop", "decrease", "jump", "gain", "fall", "change",
+    "year-on-year increase", "year-on-year rise", "year-on-year growth", "year-on-year decline",
+    "year-on-year decrease",
+])
+CHANGE_OF_BEFORE = re.compile(
+    r"(?i:\b(?:up|down|rising|falling|(?:an?\s+)?(?:year-on-year\s+)?(?:increase|rise|growth|decline|drop|"
+    r"decrease|jump|gain|fall)\s+of)\s*)$"
+)
+TO_LEVEL = re.compile(r"(?i:\bto)\s*$")
+COUNT_LINK = re.compile(
+    r"(?i:\b(?:totall?ed|totall?ing|numbered|numbering|stood\s+at|standing\s+at|reached|reaching|"
+    r"amounted\s+to|came\s+to)\s+(?:a\s+total\s+of\s+|some\s+|about\s+|around\s+|nearly\s+|over\s+|"
+    r"more\s+than\s+)?)$"
+)
+INHERIT_GAP = re.compile(
+    r"[\s\x00,]*(?:(?i:year[\s-]on[\s-]year|from|to|or|up|down|reaching|hitting|increased|decreased|rose|fell|"
+    r"grew|declined|dropped|jumped|climbed|by|an?|increase|decrease|rise|of|which|was)[\s\x00,]*)*"
+    r"|[，,]?(?:同比|环比|按年|按月|比|较)?(?:去年|上年|上半年|上季度)?(?:同期)?"
+    r"(?:增加|增长|下降|减少|提高|上升|回落|多出|多|少)?了?[约近逾超]?"
+)
+WORD = re.compile(r"\s*([A-Za-z][A-Za-z'’&-]*)")
+CLAUSE_BREAK = re.compile(r"[,;:()\[\]\"“”—–\t\n，；：（）、。]|\s-\s")
+CONVERSION_GAP = re.compile(
+    r"^\s*(?:[(（]|,?\s*or|,?\s*i\.e\.|，?\s*(?:折合|约合|合))\s*(?:约合|折合|合|约|or|equivalent\s+to)?\s*$"
+)
+RIGHT_SUBJECT = re.compile(r"\s+(?:worth\s+of|in|of)\s+(?:the\s+|new\s+)?")
+LEFT_NUMBER_OF = re.compile(
+    r"(?i:(?:number|total)\s+of\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
+    r"[^,;]{0,100}$)|(?P<zh>[\u4e00-\u9fff]{2,8}?)(?:数量|总数|人数|户数)[^，。；]{0,6}$"
+)
+# fmt: on

@@ -1,0 +1,248 @@
+"""Specification of ``monitor.figures``: which numbers in an article are figures, and what each measures."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmarks.figures import CORPUS, load_cases, score_corpus
+from monitor.articles import read_article
+from monitor.figures import EXTRACTOR_VERSION, extract_figures
+from monitor.records import Article, Fetched, Figure, TrackedMetric
+
+TABLE = Path(__file__).parent / "data" / "figures" / "sentences.json"
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "qianhai-two-years.txt"
+CASES = json.loads(TABLE.read_text(encoding="utf-8"))
+
+
+def article_of(*sentences: str, lang: str = "en", title: str = "") -> Article:
+    return Article(
+        url="https://example.com/a", title=title, text=" ".join(sentences), sentences=sentences, lang=lang
+    )
+
+
+def figures_in(*sentences: str, lang: str = "en", metrics: tuple[TrackedMetric, ...] = ()) -> list[Figure]:
+    return extract_figures(article_of(*sentences, lang=lang), metrics=metrics)
+
+
+def matches(figure: Figure, expected: dict) -> bool:
+    unit = expected["unit"]
+    return math.isclose(figure.value, expected["value"], rel_tol=1e-6) and (not unit or figure.unit == unit)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["sentence"][:48] for c in CASES])
+def test_sentence_table_yields_exactly_the_expected_figures(case: dict) -> None:
+    """Each sentence of tests/data/figures/sentences.json gives its figures, in order, and nothing else."""
+    found = figures_in(case["sentence"], lang=case["lang"])
+    required = [e for e in case["figures"] if not e.get("optional")]
+    optional = [e for e in case["figures"] if e.get("optional")]
+    found = [f for f in found if not any(matches(f, e) for e in optional)]
+    assert len(found) == len(required), [f.text for f in found]
+    for figure, expected in zip(found, required, strict=True):
+        assert matches(figure, expected), (figure.text, expected)
+        assert figure.qualifier == expected["qualifier"], figure.text
+        for name in (
+            "subject",
+            "place",
+            "period",
+            "metric",
+            "label",
+            "direction",
+            "conversion_of",
+            "range_high",
+        ):
+            if name in expected:
+                assert getattr(figure, name) == expected[name], (name, figure.text)
+
+
+def test_the_same_measure_in_two_phrasings_lands_on_one_metric() -> None:
+    first = figures_in("A total of 10,577 Hong Kong-funded enterprises are registered in Qianhai.")
+    second = figures_in("Qianhai is now home to 11,020 Hong Kong-funded companies.")
+    assert first[0].metric == second[0].metric == "qianhai.hong-kong-funded-enterprises.count"
+    assert first[0].label == second[0].label == "Hong Kong-funded enterprises in Qianhai"
+
+
+def test_a_chinese_article_and_an_english_one_share_known_metrics() -> None:
+    chinese = figures_in("前海累计注册港资企业1.06万家。", lang="zh")
+    english = figures_in("Qianhai is now home to 11,020 Hong Kong-funded companies.")
+    assert chinese[0].metric == english[0].metric
+
+
+def test_a_sentence_without_a_place_takes_the_articles_dominant_place() -> None:
+    article = article_of(
+        "Qianhai keeps growing.", "Qianhai hosts new firms.", "The zone attracted 230 new startups."
+    )
+    assert extract_figures(article)[0].place == "Qianhai"
+
+
+def test_the_most_specific_place_in_a_sentence_wins() -> None:
+    (figure,) = figures_in("The Qianhai zone in Shenzhen has 370 financial institutions.")
+    assert figure.place == "Qianhai"
+
+
+def test_a_conversion_points_at_the_figure_it_converts() -> None:
+    found = figures_in("Revenue rose 5 percent.", "Capital reached 846.14 billion yuan ($120.14 billion).")
+    assert [f.unit for f in found] == ["%", "CNY", "USD"]
+    assert found[2].conversion_of == 1 and found[1].conversion_of is None
+
+
+def test_a_range_is_one_figure_with_its_high_end() -> None:
+    (figure,) = figures_in("The fund will raise 3 to 5 billion yuan.")
+    assert (figure.value, figure.range_high, figure.unit) == (3e9, 5e9, "CNY")
+
+
+def test_a_tracked_metric_wins_over_the_automatic_key_and_names_the_label() -> None:
+    metric = TrackedMetric(
+        key="hk-firms", label="HK firms in Qianhai", patterns=("hong kong-funded",), unit="count"
+    )
+    (figure,) = figures_in("Qianhai is now home to 11,020 Hong Kong-funded companies.", metrics=(metric,))
+    assert (figure.metric, figure.label) == ("hk-firms", "HK firms in Qianhai")
+
+
+def test_a_tracked_metric_whose_unit_or_place_disagrees_does_not_apply() -> None:
+    wrong_unit = TrackedMetric(key="k1", label="L", patterns=("capital",), unit="USD")
+    wrong_place = TrackedMetric(key="k2", label="L", patterns=("capital",), place="Hengqin")
+    (figure,) = figures_in(
+        "Registered capital in Qianhai reached 846 billion yuan.", metrics=(wrong_unit, wrong_place)
+    )
+    assert figure.metric == "qianhai.registered-capital.cny"
+
+
+def test_a_tracked_metric_matching_the_subject_beats_one_matching_only_the_sentence() -> None:
+    sentence_only = TrackedMetric(key="by-sentence", label="S", patterns=("home to",))
+    by_subject = TrackedMetric(key="by-subject", label="T", patterns=("港资企业|hong kong-funded",))
+    (figure,) = figures_in(
+        "Qianhai is home to 11,020 Hong Kong-funded companies.", metrics=(sentence_only, by_subject)
+    )
+    assert figure.metric == "by-subject"
+
+
+def test_the_sentence_names_a_tracked_metric_only_for_a_figure_without_a_subject_of_its_own() -> None:
+    firms = TrackedMetric(
+        key="hk-firms", label="HK firms", patterns=("hong kong-funded (enterprises|companies)",)
+    )
+    share = TrackedMetric(key="hk-share", label="HK share", patterns=("hong kong-funded",), unit="%")
+    found = figures_in(
+        "A total of 10,577 Hong Kong-funded enterprises registered capital of 846.14 billion yuan.",
+        "Registered capital of Hong Kong-funded companies reached 900 billion yuan.",
+        "Of the Hong Kong-funded companies, about 40% are in finance.",
+        metrics=(firms, share),
+    )
+    assert [f.metric for f in found][:1] + [f.metric for f in found][3:] == ["hk-firms", "hk-share"]
+    assert not {f.metric for f in found[1:3]} & {"hk-firms", "hk-share"}
+
+
+def test_the_title_is_not_part_of_the_body() -> None:
+    article = article_of("The zone welcomed visitors.", title="Qianhai draws 10,577 Hong Kong firms")
+    assert extract_figures(article) == []
+
+
+def test_the_extractor_has_a_version_for_provenance() -> None:
+    assert isinstance(EXTRACTOR_VERSION, str) and EXTRACTOR_VERSION
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the seed story lives in ../shared/seed")
+def test_the_seed_story_gives_its_key_figures_and_nothing_else() -> None:
+    page = Fetched(
+        url="file:///seed.txt",
+        final_url="file:///seed.txt",
+        status=200,
+        body=SEED.read_bytes(),
+        headers={"content-type": "text/plain; charset=utf-8"},
+    )
+    found = extract_figures(read_article(page))
+    summary = [(f.value, f.unit, f.qualifier) for f in found]
+    assert summary == [
+        (10577, "enterprises", "exact"),
+        (846140000000, "CNY", "exact"),
+        (120140000000, "USD", "exact"),
+        (370, "players", "more_than"),
+        (6800000000, "CNY", "more_than"),
+        (1000, "professionals", "more_than"),
+        (10000, "enterprises", "more_than"),
+        (10000, "people", "more_than"),
+    ]
+    assert found[2].conversion_of == 1
+    assert found[0].metric == "qianhai.hong-kong-funded-enterprises.count"
+    assert not any("two years" in f.text or "2023" in f.text or "Dec" in f.text for f in found)
+
+
+@pytest.mark.skipif(not any(CORPUS.glob("*.html")), reason="no labelled pages in tests/data/articles")
+def test_the_labelled_corpus_meets_the_precision_and_recall_targets_in_each_language() -> None:
+    scores = score_corpus(load_cases())
+    for lang, score in scores.items():
+        assert score.precision >= 0.97, (lang, score.false)
+        assert score.recall >= 0.95, (lang, score.misses)
+
+
+_PIECES = st.sampled_from(
+    [
+        "10,577",
+        "846.14",
+        "billion",
+        "yuan",
+        "($",
+        "HK$",
+        "US$",
+        "%",
+        "percent",
+        "pp",
+        "more than",
+        "about",
+        "to",
+        "-",
+        "亿元",
+        "万",
+        "家",
+        "超",
+        "约",
+        "以上",
+        "左右",
+        "个百分点",
+        "Qianhai",
+        "前海",
+        "2024",
+        "年",
+        "Dec 21,",
+        "enterprises",
+        "（",
+        "）",
+        "in",
+        "of",
+        "the",
+        ".",
+        ",",
+        "，",
+        "。",
+        "百分之",
+        "三千",
+        "Of those,",
+        "including",
+        "\t",
+        "between",
+        "and",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=8)), max_size=30))
+def test_any_text_gives_a_list_of_figures_and_never_raises(pieces: list[str]) -> None:
+    sentence = " ".join(pieces)
+    for figure in figures_in(sentence, sentence):
+        assert figure.qualifier in ("exact", "approx", "more_than", "less_than", "at_least", "up_to")
+        assert figure.metric and math.isfinite(figure.value)
+
+
+def test_a_bare_dollar_sign_is_us_dollars_except_on_hong_kong_government_pages() -> None:
+    sentence = "Retail sales were provisionally estimated at $33.1 billion."
+    press = Article(url="https://www.info.gov.hk/gia/general/202511/17.htm", title="", text=sentence,
+                    sentences=(sentence,))  # fmt: skip
+    assert [f.unit for f in figures_in(sentence)] == ["USD"]
+    assert [f.unit for f in extract_figures(press)] == ["HKD"]
+    assert [f.unit for f in figures_in("It cost US$5 million and HK$3 million.")] == ["USD", "HKD"]
