@@ -21,8 +21,8 @@ import charset_normalizer
 from bs4 import BeautifulSoup
 from lxml import etree
 
-from monitor.errors import ArticleError
-from monitor.records import Article, Fetched
+from .errors import ArticleError
+from .records import Article, Fetched
 
 Element = etree._Element
 

@@ -22,8 +22,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
 
-from monitor.errors import FeedError
-from monitor.records import Entry, Fetched
+from .errors import FeedError
+from .records import Entry, Fetched
 
 # Chinese double-byte families we tell apart ourselves; a declared label in one of them is often wrong.
 GB_LABELS = frozenset({"gb2312", "gbk", "gb18030", "cp936", "euc-cn", "x-gbk", "csgb2312", "hz-gb-2312"})

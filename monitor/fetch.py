@@ -29,8 +29,8 @@ from urllib.request import url2pathname
 import httpx
 from protego import Protego
 
-from monitor.errors import FetchError
-from monitor.records import FeedSettings, Fetched, FetchSettings
+from .errors import FetchError
+from .records import FeedSettings, Fetched, FetchSettings
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ROBOTS_MAX_BYTES = 512_000  # Google reads the first 500 KiB of a robots.txt

@@ -48,8 +48,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from monitor import figure_words as w
-from monitor.records import Article, Figure, TrackedMetric
+from . import figure_words as w
+from .records import Article, Figure, TrackedMetric
 
 EXTRACTOR_VERSION = "figures-1"
 

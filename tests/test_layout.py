@@ -52,6 +52,8 @@ def imports(module: Path) -> tuple[set[str], set[str]]:
                     ours.add(node.module.split(".")[0])
                 else:
                     ours.update(alias.name for alias in node.names)
+            elif node.module == "monitor":
+                ours.update(alias.name for alias in node.names)
             elif node.module and node.module.startswith("monitor."):
                 ours.add(node.module.split(".")[1])
             elif node.module:
