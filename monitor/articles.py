@@ -79,7 +79,8 @@ _JUNK_START = re.compile(
     r"|(?:Contact\s+the\s+(?:writer|writers|reporter|author)|Contact\s+us|Follow\s+us|Share\s+(?:this|on|via)|"
     r"Subscribe|Sign\s+up|Click\s+here|Download\s+(?:the|our)\s+app|Share\s*:|Additional\s+reporting\s+by|"
     r"[(（]\s*(?:完|end|ENDS?)\s*[)）]$)"
-    r"|By\s+[A-Z][\w.'’-]+(?:\s+(?:[A-Z][\w.'’-]+|and|in|&|,))*\s*(?:$|[|/•·—–-])"
+    # A byline is capitalised names ("By Wendy Lau in Shenzhen |"); "By mid-November, 11,020 firms" is not.
+    r"|(?-i:By\s+[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|and|in|&))*\s*(?:$|[|/•·—–-]\s))"
     r"|\[?(?:Photo|Photos|Picture|Image|Video)\b[^\]]{0,40}\]?$"
     r"|\(?(?:Source|Editor|Editors|Reporter|Reporters|Photo|Photos|Writer|Author|Edited\s+by|Translated\s+by|"
     r"Updated|Published|Posted|责任编辑|编辑|记者|通讯员|来源|作者|摄影|图|文|审核|校对|发布时间|更新时间)\s*[:：|]"

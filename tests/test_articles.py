@@ -142,6 +142,19 @@ def test_boilerplate_elements_and_lines_are_dropped() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "By mid-November, 11,020 Hong Kong-funded companies had registered in the zone.",
+        "By November, more than 370 financial institutions had opened in Qianhai.",
+        "By the end of June, Hengqin was home to 27,000 Macao residents.",
+    ],
+)
+def test_a_sentence_that_starts_with_by_is_not_taken_for_a_byline(line: str) -> None:
+    article = read_article(page(html(f"<article><p>By Sally Wong in Shenzhen</p>{STORY}<p>{line}</p></article>")))
+    assert article.sentences[-1] == line
+
+
 def test_inline_tags_keep_their_phrase_together() -> None:
     markup = html(
         "<article><p>A total of <strong>10,577</strong> Hong Kong-<em>funded</em> enterprises have "
