@@ -178,7 +178,9 @@ _BEFORE = [
     (
         "more_than",
         r"more\s+than|over|above|in\s+excess\s+of|exceeding|exceeded|upwards\s+of|just\s+over|"
-        r"surpassing|surpassed|topping|topped|beyond|超过|超出|超|逾|多于|高于|大于|突破",
+        r"surpassing|surpassed|topping|topped|beyond|超过|超出|超|逾|多于|高于|大于|突破|"
+        # "has passed the 11,000 mark": a threshold crossed, not the count itself
+        r"(?:passed|crossed|broke\s+through|past|surpassed|exceeded|topped)\s+the",
     ),
     (
         "at_least",
