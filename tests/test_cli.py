@@ -273,6 +273,15 @@ def test_the_offline_demo_prints_alerts_and_stores_figures(tmp_path: Path) -> No
     assert history.returncode == 0, history.stderr
     assert len(json.loads(history.stdout)) >= 5
 
+    shutil.copy(demo / "feed-updated.xml", demo / "feed.xml")
+    again = subprocess.run(
+        [sys.executable, "-m", "monitor", "run", "--once", "--config", str(demo / "demo.yaml")],
+        capture_output=True, text=True, env=clean_env(), timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    moved = [line for line in again.stdout.splitlines() if "11,020" in line and "10,577" in line]
+    assert len(moved) == 1 and "+443" in moved[0], again.stdout
+
 
 def test_metrics_lists_each_metric_with_its_trend_and_one_metric_shows_its_series(world: World) -> None:
     world.publish(OCTOBER)
