@@ -16,7 +16,6 @@ from typing import Any
 
 import click
 
-from . import config as config_module
 from . import output, query
 from .errors import ArticleError, ConfigError, FeedError, FetchError, MonitorError, StoreError
 from .records import Settings
@@ -28,7 +27,7 @@ config_option = click.option(
     "--config",
     "config_file",
     metavar="PATH",
-    help=f"Config file (default: ${config_module.CONFIG_ENV} or ./{config_module.DEFAULT_CONFIG}).",
+    help="Config file (default: $GBA_MONITOR_CONFIG, else ./feeds.yaml).",
 )
 
 
@@ -58,7 +57,10 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def load(config_file: str | None) -> Settings:
     """The validated settings for --config (or its defaults)."""
-    return config_module.load_settings(config_module.config_path(config_file))
+    # Imported on use: pydantic and ruamel.yaml cost ~110 ms that `--help` need not pay.
+    from . import config
+
+    return config.load_settings(config.config_path(config_file))
 
 
 class JsonFormatter(logging.Formatter):
@@ -167,7 +169,9 @@ def check(config_file: str | None) -> None:
     else:
         slack = "none: alerts are printed"
     click.echo(f"{settings.source}: ok")
-    for warning in config_module.likely_mistakes(settings):
+    from .config import likely_mistakes
+
+    for warning in likely_mistakes(settings):
         click.echo(f"  warning: {warning}")
     click.echo(f"  feeds: {len(settings.feeds)} ({len(enabled)} enabled); metrics: {len(settings.metrics)}")
     click.echo(f"  storage: {settings.storage.path}")
@@ -345,7 +349,8 @@ def backfill(targets: tuple[str, ...], config_file: str | None, feed_names: tupl
 
 def _optional_settings(config_file: str | None) -> Settings | None:
     """The settings when a config is given or present; extract also works without one."""
-    path = config_module.config_path(config_file)
-    if config_file is None and not path.exists():
+    from .config import config_path
+
+    if config_file is None and not config_path(None).exists():
         return None
-    return config_module.load_settings(path)
+    return load(config_file)

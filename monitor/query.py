@@ -8,9 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .articles import read_article
-from .fetch import Fetcher
-from .figures import extract_figures
 from .records import FeedSettings, FeedState, FetchSettings, Figure, Observation, Settings, TrackedMetric
 from .sparkline import sparkline
 from .store import Store
@@ -81,6 +78,11 @@ def extract(
     fetch: FetchSettings | None = None,
 ) -> list[dict[str, Any]]:
     """The figures of one article page, given as a URL or a local file path."""
+    # Imported here: bs4, lxml and httpx cost ~150 ms, which every other query would pay at start-up.
+    from .articles import read_article
+    from .fetch import Fetcher
+    from .figures import extract_figures
+
     source = FeedSettings(
         name="extract", url=target if "://" in target else str(Path(target).resolve()), interval_s=60
     )
