@@ -159,7 +159,9 @@ def _run_once_with_progress(deps: Any, run_once: Callable[..., Any]) -> Any:
 @config_option
 @handles_errors
 def check(config_file: str | None) -> None:
-    """Validate the config and print what it resolves to."""
+    """Validate the config and print what it resolves to, with the mistakes it probably holds."""
+    from .config import likely_mistakes
+
     settings = load(config_file)
     enabled = [f for f in settings.feeds if f.enabled]
     if settings.slack.token:
@@ -169,19 +171,23 @@ def check(config_file: str | None) -> None:
     else:
         slack = "none: alerts are printed"
     click.echo(f"{settings.source}: ok")
-    from .config import likely_mistakes
-
     for warning in likely_mistakes(settings):
         click.echo(f"  warning: {warning}")
-    click.echo(f"  feeds: {len(settings.feeds)} ({len(enabled)} enabled); metrics: {len(settings.metrics)}")
     click.echo(f"  storage: {settings.storage.path}")
-    click.echo(
-        f"  slack: {slack}; channel: {settings.slack.channel or '-'}; "
-        f"first run: {settings.slack.on_first_run}"
-    )
+    click.echo(f"  slack: {slack}; first run: {settings.slack.on_first_run}")
+    click.echo(f"  feeds: {len(settings.feeds)} ({len(enabled)} enabled)")
     for feed in settings.feeds:
-        state = "" if feed.enabled else " (disabled)"
-        click.echo(f"  - {feed.name}: every {feed.interval_s}s, {len(feed.keywords)} keywords{state}")
+        keywords = ", ".join(feed.keywords) or "(all entries)"
+        if len(keywords) > 60:
+            keywords = f"{keywords[:60].rsplit(', ', 1)[0]}, … ({len(feed.keywords)} in all)"
+        disabled = " (disabled)" if not feed.enabled else ""
+        click.echo(
+            f"  - {feed.name}{disabled}: every {output.format_duration(feed.interval_s)} → "
+            f"{feed.channel or '(no channel)'}; keywords: {keywords}"
+        )
+    click.echo(f"  metrics: {len(settings.metrics)}")
+    for metric in settings.metrics:
+        click.echo(f"  - {metric.key}: {metric.label}")
 
 
 @main.command()
