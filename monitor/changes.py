@@ -1,12 +1,17 @@
-"""Stories + the stored latest value of each metric → the changes worth telling (pure).
+"""Stories + the stored history of each metric → the changes worth telling (pure).
 
-A change is one of the records in ``records.Change``: a new story, a figure that moved, or, on a feed's first
-poll, one ``Seeded`` summary instead of a flood of old stories.
+A change is one of the records in ``records.Change``: a new story, a figure that moved, two sources that
+disagree on a figure, a story whose publisher revised its figures, or, on a feed's first poll, one ``Seeded``
+summary instead of a flood of old stories. Nothing here is ever an empty alert: a value equal to one already
+stored for the same period, a zero delta or an unchanged re-read page is no change at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import timedelta
 
 from .records import (
     Change,
@@ -15,11 +20,17 @@ from .records import (
     FeedState,
     Figure,
     FigureChanged,
+    FigureConflict,
     NewStory,
     Observation,
     Seeded,
     Story,
+    StoryRevised,
 )
+
+# Two figures without a dated period, published this close together, describe the same moment.
+SAME_PERIOD_WINDOW = timedelta(days=7)
+_YEAR = re.compile(r"(?<!\d)(19|20)\d\d(?!\d)")
 
 
 def detect_changes(
@@ -29,9 +40,14 @@ def detect_changes(
     seeding: bool,
     feed: str = "",
     channel: str | None = None,
+    recent: Mapping[str, Sequence[Observation]] | None = None,
+    echoes: Collection[str] = (),
 ) -> list[Change]:
     """The changes these stories bring against ``latest`` (metric key → newest stored observation).
 
+    ``recent`` (metric key → stored observations, newest first) tells a value already reported for the same
+    period (no change) and a source that disagrees (a conflict). Stories whose URL is in ``echoes`` are
+    another outlet's copy of a stored story: their figures count, but they are not a new story.
     When ``seeding``, the stories only become history: one ``Seeded`` summary is returned for ``feed``.
     """
     if seeding:
@@ -39,37 +55,121 @@ def detect_changes(
         return [Seeded(feed=feed, stories=len(stories), figures=figures, channel=channel)]
     changes: list[Change] = []
     known = dict(latest)
+    seen = {metric: list(observations) for metric, observations in (recent or {}).items()}
     for story in stories:
-        changes.append(NewStory(story))
+        if story.url not in echoes:
+            changes.append(NewStory(story))
         for figure in key_figures(story.figures):
             new = Observation.of(story, figure)
-            old = known.get(figure.metric)
+            history = seen.setdefault(figure.metric, [])
+            change = figure_change(new, known.get(figure.metric), history)
             known[figure.metric] = new
-            if old is not None and moved(old, new):
-                changes.append(FigureChanged(new=new, old=old))
+            history.insert(0, new)
+            if change is not None:
+                changes.append(change)
     return changes
 
 
-def key_figures(figures: Iterable[Figure]) -> list[Figure]:
-    """The first figure of each metric in a story, conversions left out.
+def twin_of(story: Story, earlier: Sequence[Story], *, within: timedelta) -> Story | None:
+    """The story in ``earlier`` that is the same story as ``story``: the same canonical URL, the same content
+    fingerprint (of a body long enough to tell), or the same folded headline published within ``within``."""
+    when = story.published or story.fetched_at
+    for other in earlier:
+        close = abs((other.published or other.fetched_at) - when) <= within
+        if (
+            other.url == story.url
+            or (story.fingerprint and other.content_hash == story.fingerprint)
+            or (story.headline_key and other.headline_key == story.headline_key and close)
+        ):
+            return other
+    return None
 
-    A conversion ("($120.14 billion)") moves with the exchange rate, not with the news; a second mention of
-    the same metric in one story ("over 10,000 enterprises" after "10,577 enterprises") is a rounding of the first.
+
+def figure_change(
+    new: Observation, latest: Observation | None, recent: Sequence[Observation] = ()
+) -> FigureChanged | FigureConflict | None:
+    """What ``new`` tells against the metric's ``latest`` value and ``recent`` observations (newest first).
+
+    Nothing when a stored observation of the same period already has this value (a source repeating a known
+    figure, or one side of a known conflict coming back); a conflict when another source gave a different
+    value for the same period; else a change when the value moved from the latest one.
     """
-    seen: set[str] = set()
-    kept = []
+    peers = [o for o in recent if o.unit == new.unit and same_period(o, new)]
+    if any(same_value(o, new) for o in peers):
+        return None
+    rival = next((o for o in peers if o.feed != new.feed and o.article_url != new.article_url), None)
+    if rival is not None:
+        return FigureConflict.of(rival, new)
+    if latest is not None and moved(latest, new):
+        return FigureChanged(new=new, old=latest)
+    return None
+
+
+def revision(story: Story, before: Sequence[Figure]) -> StoryRevised | None:
+    """A ``StoryRevised`` when the re-read ``story`` states other values than ``before`` (its stored
+    figures); None when every metric kept its value, whatever else the page changed."""
+    # Figures stored before conversions were marked look like figures of their own: the new reading says.
+    conversions = {f.metric for f in story.figures if f.conversion_of is not None}
+    if _values(story.figures) == _values(before, leaving_out=conversions):
+        return None
+    return StoryRevised(story=story, before=tuple(before))
+
+
+def _values(figures: Iterable[Figure], *, leaving_out: Collection[str] = ()) -> dict[str, tuple[float, str]]:
+    return {
+        f.metric: (round(f.value, 9), f.unit) for f in key_figures(figures) if f.metric not in leaving_out
+    }
+
+
+def key_figures(figures: Iterable[Figure]) -> list[Figure]:
+    """One figure per metric in a story, its first exact one if any (else its first), conversions left out.
+
+    A conversion ("($120.14 billion)") moves with the exchange rate, not with the news; another mention of the
+    same metric in one story ("over 10,000 enterprises" beside "10,577 enterprises", "passed the 11,000 mark"
+    before "11,020 companies") rounds the precise one. The store ranks a metric's latest value the same way.
+    """
+    chosen: dict[str, Figure] = {}
     for figure in figures:
-        if figure.conversion_of is None and figure.metric not in seen:
-            seen.add(figure.metric)
-            kept.append(figure)
-    return kept
+        if figure.conversion_of is not None:
+            continue
+        held = chosen.get(figure.metric)
+        if held is None or (held.qualifier != "exact" and figure.qualifier == "exact"):
+            chosen[figure.metric] = figure
+    return list(chosen.values())
 
 
 def moved(old: Observation, new: Observation) -> bool:
     """True when ``new`` reports a different value of the same quantity than ``old``, from another article."""
     if old.article_url == new.article_url or old.unit != new.unit:
         return False
-    return old.value != new.value
+    if math.isnan(old.value) or math.isnan(new.value):
+        return False
+    return not same_value(old, new)
+
+
+def same_value(one: Observation, other: Observation) -> bool:
+    """Equal values (to float noise): a delta that would print as zero is no delta."""
+    return math.isclose(one.value, other.value, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def same_period(one: Observation, other: Observation, *, window: timedelta = SAME_PERIOD_WINDOW) -> bool:
+    """True when both figures describe the same period.
+
+    A period naming a year ("2024", "first half of 2025") is the same period wherever it appears. A relative
+    one ("so far", "this year") or none at all is the same only within ``window`` of publication: "10,577
+    enterprises so far" in October and "11,020 so far" in November are a change, not a conflict.
+    """
+    period = _fold(one.period)
+    if period != _fold(other.period):
+        return False
+    if period and _YEAR.search(period):
+        return True
+    one_at, other_at = one.published or one.observed_at, other.published or other.observed_at
+    return abs(one_at - other_at) <= window
+
+
+def _fold(period: str | None) -> str:
+    return " ".join((period or "").casefold().split())
 
 
 def health_change(

@@ -29,6 +29,7 @@ from .records import (
 )
 
 CONFIG_ENV = "GBA_MONITOR_CONFIG"
+DIGEST_PERIODS_S = {"15m": 900, "1h": 3600, "daily": 86400}
 DEFAULT_CONFIG = "feeds.yaml"
 
 _FETCH = FetchSettings()  # the defaults (a slotted dataclass's class attributes are descriptors, not values)
@@ -73,6 +74,7 @@ class _Slack(_Model):
     on_first_run: Literal["seed", "post"] = "seed"
     threads: bool = False
     ops_channel: str | None = None
+    digest: Literal["15m", "1h", "daily"] | None = None
 
 
 class _Fetch(_Model):
@@ -241,6 +243,7 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
         on_first_run=config.slack.on_first_run,
         threads=config.slack.threads,
         ops_channel=config.slack.ops_channel,
+        digest_s=DIGEST_PERIODS_S[config.slack.digest] if config.slack.digest else None,
         token=environ.get("SLACK_BOT_TOKEN") or None,
         webhook_url=environ.get("SLACK_WEBHOOK_URL") or None,
         api_url=environ.get("SLACK_API_URL") or None,

@@ -25,7 +25,7 @@ class ConfigError(MonitorError):
 
 
 class FetchError(MonitorError):
-    """A request failed. ``kind`` is a short word for logs and status: timeout, http, too_large, blocked, ..."""
+    """A request failed; ``kind`` is a short word for logs and status (timeout, http, too_large, blocked…)."""
 
     def __init__(self, message: str, *, kind: str = "error", url: str | None = None) -> None:
         super().__init__(message)

@@ -1,8 +1,13 @@
 """One poll, told top to bottom: feed → entries → articles → figures → store → changes → Slack.
 
 ``poll_feed`` runs the steps for one feed; ``run_once`` polls every enabled feed (a failing feed is a recorded
-outcome, never a crash) and then delivers what waits in the outbox. The scheduler and the CLI are thin shells
-over these two functions.
+outcome, never a crash) and then ``deliver_pending`` posts what waits in the outbox. The scheduler and the CLI
+are thin shells over these functions.
+
+A story's identity is layered: its GUID, then its canonical URL, then its content fingerprint, then its
+folded headline within a day. A changed GUID or an edited headline over the same body, or the same story from
+another feed or outlet, is one story with several sources, never a second alert. A story seen before whose
+feed entry says it was updated is read again, and told as revised only when its figures changed.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -18,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .articles import read_article
-from .changes import detect_changes, health_change
+from .changes import detect_changes, health_change, revision, twin_of
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, matched_keywords, parse_entries
 from .fetch import Fetcher, RateLimited
@@ -31,17 +36,34 @@ from .records import (
     Entry,
     FeedSettings,
     FeedState,
+    Fetched,
     FigureChanged,
     PollRecord,
     Settings,
+    Sighting,
+    Source,
+    StoredArticle,
     Story,
+    StoryRevised,
 )
-from .slack import deliver, make_sender, render_alert
+from .slack import (
+    RESENT_NOTE,
+    deliver,
+    make_sender,
+    per_alert,
+    plan_digests,
+    render_alert,
+    unblocked,
+    with_note,
+    with_sources,
+)
 from .store import Store
 
 log = logging.getLogger("monitor.poll")
 
 MAX_BACKOFF_S = 6 * 3600
+SAME_STORY_WINDOW = timedelta(hours=24)  # the same folded headline this close in time is the same story
+BLOCKED_RETRY = timedelta(hours=1)  # alerts held by a permanent Slack error are tried again this often
 
 
 def utc_now() -> datetime:
@@ -72,8 +94,12 @@ class Deps:
     fetcher: Fetcher
     pages: ThreadPoolExecutor
     now: Callable[[], datetime] = utc_now
+    sleep: Callable[[float], None] = time.sleep  # Slack pacing waits (tests pass a no-op)
     stop: threading.Event = field(default_factory=threading.Event)
     delivering: threading.Lock = field(default_factory=threading.Lock)
+    # Telling a story's identity and storing it is one step per feed at a time: two feeds polled together
+    # may carry the same new story, and the second must find the first one's.
+    recording: threading.Lock = field(default_factory=threading.Lock)
 
     def close(self) -> None:
         """Release the thread pool, the HTTP client and the store."""
@@ -95,10 +121,8 @@ def open_deps(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> D
 
 
 def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResult:
-    """Poll one feed: fetch, keep relevant new entries, read their articles, store, and queue the alerts.
-
-    With ``post=False`` (backfill) the stories only become history: no alert is queued.
-    """
+    """Poll one feed: fetch, keep relevant entries, read the new and updated ones, tell each story's identity,
+    store, and queue the alerts. With ``post=False`` (backfill) the stories only become history."""
     started = time.monotonic()
     state = deps.store.feed_state(feed.name)
     try:
@@ -113,34 +137,131 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         return _logged(PollResult(feed.name, "error", error=str(exc), ms=_ms(started)))
 
     # A feed with no keywords is relevant as a whole.
-    matched = [(entry, matched_keywords(entry, feed.keywords)) for entry in entries]
+    matched = [(entry, matched_keywords(entry, feed.keywords)) for entry in entries if entry.link]
     relevant = [(entry, kws) for entry, kws in matched if kws or not feed.keywords]
-    fresh = [
-        (entry, kws)
-        for entry, kws in relevant
-        if entry.link and not deps.store.is_known(guid=entry.guid, url=canonical_url(entry.link))
-    ]
+    wanted = [(entry, kws) for entry, kws in relevant if _worth_reading(entry, deps.store)]
     deadline = started + min(feed.interval_s * 0.8, 600)
-    stories, complete = _read_stories(fresh, feed, deps, deadline)
-    # Oldest first, so that a metric's changes chain in the order the news was published.
-    stories.sort(key=lambda story: story.published or story.fetched_at)
+    read, complete = _read_stories(wanted, feed, deps, deadline)
     if deps.stop.is_set():
         return _logged(PollResult(feed.name, "stopped", entries=len(entries), ms=_ms(started)))
 
-    seeding = not state.seeded and deps.settings.slack.on_first_run == "seed"
-    figures = {f.metric for story in stories for f in story.figures}
-    changes = (
-        detect_changes(
-            stories, deps.store.latest(figures), seeding=seeding, feed=feed.name, channel=feed.channel
+    with deps.recording:
+        found = _identify([entry for entry, _ in relevant], read, feed, deps.store)
+        seeding = not state.seeded and deps.settings.slack.on_first_run == "seed"
+        changes = _changes(found, feed, deps, seeding=seeding) if post else []
+        new_state = _succeeded(state, fetched, complete, deps.now())
+        alerts = [_render(change, feed, deps) for change in changes] + _health_alerts(state, new_state, deps)
+        record = PollRecord(new_state, found.stored, tuple(alerts), found.sightings, tuple(found.refreshed))
+        queued = deps.store.save_poll(record)
+    return _logged(
+        PollResult(
+            feed.name,
+            "ok",
+            entries=len(entries),
+            new=len(found.new),
+            figures=sum(len(s.figures) for s in found.stored),
+            alerts=len(queued),
+            ms=_ms(started),
         )
-        if post
-        else []
     )
-    now = deps.now()
+
+
+@dataclass
+class _Found:
+    """What one poll's entries turned out to be, once each story's identity is told."""
+
+    new: list[Story] = field(default_factory=list)  # first seen: a NewStory each
+    echoes: list[Story] = field(default_factory=list)  # another outlet's page of a stored story
+    revised: list[StoryRevised] = field(default_factory=list)  # read again, with other figures
+    refreshed: list[Story] = field(default_factory=list)  # read again, same figures: nothing to tell
+    sightings: tuple[Sighting, ...] = ()
+
+    @property
+    def stored(self) -> tuple[Story, ...]:
+        """The stories whose figures are stored, oldest first so a metric's changes chain in news order."""
+        stories = [*self.new, *self.echoes, *(change.story for change in self.revised)]
+        return tuple(sorted(stories, key=lambda story: story.published or story.fetched_at))
+
+
+def _worth_reading(entry: Entry, store: Store) -> bool:
+    """True for an entry not stored yet, and for one whose feed says it was updated since it was read."""
+    assert entry.link is not None
+    known = store.find_article(guid=entry.guid, url=canonical_url(entry.link))
+    return known is None or _updated_since(entry, known)
+
+
+def _updated_since(entry: Entry, known: StoredArticle) -> bool:
+    return entry.updated is not None and (known.updated is None or entry.updated > known.updated)
+
+
+def _identify(
+    entries: Sequence[Entry], read: Mapping[int, Story], feed: FeedSettings, store: Store
+) -> _Found:
+    """Each entry against the stored stories (and the ones before it in this poll): GUID, canonical URL,
+    content fingerprint, then folded headline within a day. ``read`` holds the stories read, by entry id."""
+    found, sightings = _Found(), []
+    for entry in entries:
+        assert entry.link is not None
+        url, story = canonical_url(entry.link), read.get(id(entry))
+        known = store.find_article(guid=entry.guid, url=url)
+        if known is not None:
+            if not any(s.feed == feed.name and s.url == url for s in known.sources):
+                source = Source(feed.name, feed.outlet or feed.name, url, title=entry.title, guid=entry.guid)
+                sightings.append(Sighting(known.url, source))
+            if story is not None:
+                _read_again(replace(story, url=known.url), known, store, found)
+            continue
+        if story is None:
+            continue  # its page could not be read: the next poll tries again
+        twin = twin_of(story, [*found.new, *found.echoes], within=SAME_STORY_WINDOW) or store.find_same_story(
+            content_hash=story.fingerprint,
+            headline=story.headline_key,
+            at=story.published or story.fetched_at,
+            within=SAME_STORY_WINDOW,
+        )
+        if twin is None:
+            found.new.append(story)
+            continue
+        sightings.append(Sighting(twin.url, story.source))
+        if not story.content_hash or story.content_hash != twin.content_hash:
+            found.echoes.append(story)  # another outlet's own page: its figures are news, the story is not
+    found.sightings = tuple(sightings)
+    return found
+
+
+def _read_again(story: Story, known: StoredArticle, store: Store, found: _Found) -> None:
+    """A stored story read again: revised when its figures changed, else only refreshed."""
+    change = None
+    if story.content_hash != known.content_hash:
+        change = revision(story, store.article_figures(known.url))
+    if change is None:
+        found.refreshed.append(story)
+    else:
+        found.revised.append(change)
+
+
+def _changes(found: _Found, feed: FeedSettings, deps: Deps, *, seeding: bool) -> list[Change]:
+    """New stories, moved and conflicting figures, and revisions (a first poll that seeds: one summary)."""
+    stories = [story for story in found.stored if story.url not in {c.story.url for c in found.revised}]
+    metrics = {f.metric for story in stories for f in story.figures}
+    changes = detect_changes(
+        stories,
+        deps.store.latest(metrics),
+        seeding=seeding,
+        feed=feed.name,
+        channel=feed.channel,
+        recent=deps.store.recent(metrics),
+        echoes={story.url for story in found.echoes},
+    )
+    return changes if seeding else [*changes, *found.revised]
+
+
+def _succeeded(state: FeedState, fetched: Fetched, complete: bool, now: datetime) -> FeedState:
+    """The state after a poll that read the feed: no failures, and the feed's new validators."""
     # Keep the old validators while some page is still unread, so the next poll sees those entries again
     # instead of a 304 that would lose them.
     validators = (fetched.etag, fetched.last_modified) if complete else (state.etag, state.last_modified)
-    new_state = replace(
+    return replace(
         state,
         etag=validators[0],
         last_modified=validators[1],
@@ -151,19 +272,6 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         failing_since=None,
         next_retry=None,
         seeded=True,
-    )
-    alerts = [_render(change, feed, deps) for change in changes] + _health_alerts(state, new_state, deps)
-    queued = deps.store.save_poll(PollRecord(new_state, tuple(stories), tuple(alerts)))
-    return _logged(
-        PollResult(
-            feed.name,
-            "ok",
-            entries=len(entries),
-            new=len(stories),
-            figures=sum(len(s.figures) for s in stories),
-            alerts=len(queued),
-            ms=_ms(started),
-        )
     )
 
 
@@ -212,32 +320,84 @@ def backfill_pages(targets: Sequence[str], deps: Deps, *, feed: str = "backfill"
 
 
 def deliver_pending(deps: Deps, *, stream: TextIO) -> list[Delivery]:
-    """Post every undelivered alert in the outbox, oldest first, and record what happened to each."""
+    """Post the outbox, oldest first (one digest per channel and period with ``slack.digest``), and record
+    what happened to each alert; returns one Delivery per alert attempted.
+
+    Each post is recorded as soon as Slack accepts it, and marked as under way just before, so a crash in
+    between leaves the alert pending and "in doubt": it is posted again, saying it may repeat (at least once).
+    Alerts a permanent error holds (bad token, unknown channel) wait, untried, until the Slack settings
+    change, or an hour passes; the error is logged once, when it first happens.
+    """
     with deps.delivering:  # two feed jobs finishing together must not post the same alert twice
+        interrupted = deps.store.recover_interrupted()
+        if interrupted:
+            log.warning("deliver interrupted=%d (posted again, each saying it may repeat)", len(interrupted))
         pending = deps.store.pending_alerts()
         if not pending:
             return []
-        with make_sender(deps.settings.slack, stream=stream) as sender:
-            threads = deps.store.thread_ts if deps.settings.slack.threads else None
-            deliveries = deliver(pending, sender, thread_ts_for=threads)
-        deps.store.record_deliveries(deliveries)
-    failed = [d for d in deliveries if not d.ok]
-    if failed:
-        log.warning(
-            "deliver sent=%d failed=%d error=%s", len(deliveries) - len(failed), len(failed), failed[0].error
-        )
-    else:
-        log.info("deliver sent=%d", len(deliveries))
+        slack = deps.settings.slack
+        with make_sender(slack, stream=stream) as sender:
+            prepared = [_prepared(alert, deps) for alert in pending]
+            ready = unblocked(prepared, sender, now=deps.now(), retry=BLOCKED_RETRY)
+            posts, members = (
+                plan_digests(ready, sender, now=deps.now(), period_s=slack.digest_s)
+                if slack.digest_s
+                else (ready, {})
+            )
+            deliveries = deliver(
+                posts,
+                sender,
+                sleep=deps.sleep,
+                thread_ts_for=deps.store.thread_ts if slack.threads else None,
+                before_post=lambda alert: deps.store.mark_sending(members.get(alert.key, (alert.key,))),
+                on_sent=lambda delivery: deps.store.record_deliveries(per_alert([delivery], members)),
+            )
+        deliveries = per_alert(deliveries, members)
+        deps.store.record_deliveries([d for d in deliveries if not d.ok])
+    _log_deliveries(pending, deliveries)
     return deliveries
 
 
+def _prepared(alert: Alert, deps: Deps) -> Alert:
+    """The alert as it goes out now: to its feed's current channel, with every source of its story, and
+    saying it may repeat when an earlier post of it was interrupted."""
+    slack, feeds = deps.settings.slack, {feed.name: feed for feed in deps.settings.feeds}
+    if alert.is_ops:
+        alert = replace(alert, channel=slack.ops_channel or slack.channel)
+    elif alert.feed in feeds:
+        alert = replace(alert, channel=feeds[alert.feed].channel)
+    if alert.story_url is not None:
+        article = deps.store.find_article(guid=None, url=alert.story_url)
+        alert = with_sources(alert, article.sources) if article is not None else alert
+    return with_note(alert, RESENT_NOTE) if alert.in_doubt else alert
+
+
+def _log_deliveries(pending: Sequence[Alert], deliveries: Sequence[Delivery]) -> None:
+    """One line per delivery; a permanent error once, when it first holds alerts (not at every retry)."""
+    known = {(alert.blocked, alert.last_error) for alert in pending if alert.blocked}
+    refused: dict[str, int] = {}
+    for d in deliveries:
+        if d.permanent and (d.route, d.error) not in known:
+            refused[d.error or ""] = refused.get(d.error or "", 0) + 1
+    for error, count in refused.items():
+        log.error("deliver refused alerts=%d error=%r (kept until the config is fixed)", count, error)
+    sent = sum(d.ok for d in deliveries)
+    failed = [d for d in deliveries if not d.ok and not d.permanent]
+    if failed:
+        log.warning("deliver sent=%d failed=%d error=%s", sent, len(failed), failed[0].error)
+    else:
+        log.info("deliver sent=%d held=%d", sent, len(pending) - len(deliveries))
+
+
 def _read_stories(
-    fresh: Sequence[tuple[Entry, tuple[str, ...]]], feed: FeedSettings, deps: Deps, deadline: float
-) -> tuple[list[Story], bool]:
-    """Fetch and read each new entry's article; False in second place when some page must be tried again."""
-    futures = [deps.pages.submit(_read_story, entry, kws, feed, deps, deadline) for entry, kws in fresh]
-    stories = [story for future in futures if (story := future.result()) is not None]
-    return stories, len(stories) == len(fresh)
+    wanted: Sequence[tuple[Entry, tuple[str, ...]]], feed: FeedSettings, deps: Deps, deadline: float
+) -> tuple[dict[int, Story], bool]:
+    """Fetch and read each wanted entry's article, concurrently: the stories by ``id(entry)``, and False in
+    second place when some page must be tried again."""
+    submit = deps.pages.submit
+    futures = [(entry, submit(_read_story, entry, kws, feed, deps, deadline)) for entry, kws in wanted]
+    stories = {id(entry): story for entry, future in futures if (story := future.result()) is not None}
+    return stories, len(stories) == len(wanted)
 
 
 def _read_story(entry: Entry, keywords: tuple[str, ...], feed: FeedSettings, deps: Deps, deadline: float):
@@ -271,6 +431,7 @@ def _story(
         fetched_at=deps.now(),
         content_hash=article.content_hash,
         channel=feed.channel,
+        text_chars=len(article.text),
     )
 
 
@@ -278,7 +439,7 @@ def _render(change: Change, feed: FeedSettings, deps: Deps) -> Alert:
     history: list[float] = []
     if isinstance(change, FigureChanged):
         history = [*deps.store.series(change.new.metric), change.new.value]
-    return render_alert(change, channel=feed.channel, history=history)
+    return render_alert(change, channel=feed.channel, history=history, feed=feed.name)
 
 
 def _health_alerts(before: FeedState, after: FeedState, deps: Deps) -> list[Alert]:

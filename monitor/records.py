@@ -1,12 +1,15 @@
 """The small frozen records that pass between the steps of a poll.
 
 Settings flow in from ``config``; ``Fetched`` from ``fetch``; ``Entry`` from ``feeds``; ``Article`` from
-``articles``; ``Figure`` from ``figures``; ``Story``, ``Observation`` and the ``Change`` kinds from ``changes``
-and ``store``; ``Alert`` and ``Delivery`` from ``slack``. Nothing here imports from the rest of the package.
+``articles``; ``Figure`` from ``figures``; ``Story``, ``Source``, ``Observation`` and the ``Change`` kinds
+from ``changes`` and ``store``; ``Alert`` and ``Delivery`` from ``slack``. Nothing here imports from the rest
+of the package.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +18,7 @@ from typing import Any, Literal
 
 Qualifier = Literal["exact", "approx", "more_than", "less_than", "at_least", "up_to"]
 QUALIFIERS: tuple[str, ...] = ("exact", "approx", "more_than", "less_than", "at_least", "up_to")
+MIN_FINGERPRINT_CHARS = 150  # a body shorter than this identifies no story by its content
 
 # --- settings (built by config, read by every step) -----------------------------------------------
 
@@ -79,6 +83,7 @@ class SlackSettings:
     token: str | None = None  # SLACK_BOT_TOKEN
     webhook_url: str | None = None  # SLACK_WEBHOOK_URL
     api_url: str | None = None  # SLACK_API_URL, for Slack-compatible endpoints and tests
+    digest_s: int | None = None  # slack.digest: batch a channel's alerts into one message per period
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +200,58 @@ class Story:
     fetched_at: datetime
     content_hash: str = ""
     channel: str | None = None
+    text_chars: int = 0  # length of the article's body text
 
     @property
     def published(self) -> datetime | None:
         """When the story was published, as the feed says."""
         return self.entry.published
+
+    @property
+    def fingerprint(self) -> str:
+        """The content hash when the body is long enough to tell one story from another, else "": a short
+        body may be a JavaScript or cookie wall that many pages of one site share."""
+        return self.content_hash if self.text_chars >= MIN_FINGERPRINT_CHARS else ""
+
+    @property
+    def headline_key(self) -> str:
+        """The headline as an identity: see ``fold_headline``."""
+        return fold_headline(self.title)
+
+    @property
+    def source(self) -> Source:
+        """This sighting of the story: the feed and outlet that listed it, under which URL and GUID."""
+        return Source(self.feed, self.outlet, self.url, title=self.title, guid=self.entry.guid)
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def fold_headline(title: str) -> str:
+    """A headline folded for comparison: lowercase, punctuation and whitespace runs as one space.
+
+    "Qianhai draws  record number of HK firms!" and "Qianhai Draws Record Number of HK Firms" fold alike.
+    """
+    return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", title).casefold()).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One sighting of a story: a feed (and its outlet) that listed it, with the URL and GUID it gave."""
+
+    feed: str
+    outlet: str
+    url: str
+    title: str = ""
+    guid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """The stored story at ``article_url`` was listed again, by another feed or under another URL or GUID."""
+
+    article_url: str
+    source: Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +328,8 @@ class StoredArticle:
     keywords: tuple[str, ...] = ()
     guid: str | None = None
     content_hash: str = ""
+    updated: datetime | None = None  # the feed entry's updated time when it was last read
+    sources: tuple[Source, ...] = ()  # every feed that listed it, the first one first
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,8 +353,10 @@ class PollRecord:
     """Everything one poll of one feed hands the store, written in one atomic write."""
 
     state: FeedState
-    stories: tuple[Story, ...] = ()
+    stories: tuple[Story, ...] = ()  # new or revised content: article rows and their figures
     alerts: tuple[Alert, ...] = ()
+    sightings: tuple[Sighting, ...] = ()  # stored stories listed again: one more source each
+    refreshed: tuple[Story, ...] = ()  # stored stories read again with no new figures: article rows only
 
 
 # --- changes and alerts -----------------------------------------------------------------------------
@@ -342,6 +398,26 @@ class StoryRevised:
     def key(self) -> str:
         """Idempotency key: one alert per revision of the article's content."""
         return f"revised:{self.story.url}:{self.story.content_hash}"
+
+
+@dataclass(frozen=True, slots=True)
+class FigureConflict:
+    """Two sources giving different values of one metric for the same period: flagged once, not as moves."""
+
+    low: Observation  # the smaller value
+    high: Observation
+
+    @classmethod
+    def of(cls, one: Observation, other: Observation) -> FigureConflict:
+        """The conflict between two observations, the same whichever arrived first."""
+        low, high = sorted((one, other), key=lambda o: (o.value, o.article_url))
+        return cls(low=low, high=high)
+
+    @property
+    def key(self) -> str:
+        """Idempotency key: one alert per metric, period and pair of values, in either order."""
+        low, high = self.low, self.high
+        return f"conflict:{low.metric}:{low.period or ''}:{low.value:.12g}|{high.value:.12g}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,7 +466,8 @@ class FeedRecovered:
         return f"feed-recovered:{self.feed}:{self.since.isoformat() if self.since else 'never'}"
 
 
-Change = NewStory | FigureChanged | StoryRevised | Seeded | FeedFailing | FeedRecovered
+Change = NewStory | FigureChanged | StoryRevised | FigureConflict | Seeded | FeedFailing | FeedRecovered
+OPS_KINDS = ("feed-failing", "feed-recovered")  # alerts about the monitor itself: never digested
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,6 +483,28 @@ class Alert:
     attempts: int = 0
     last_error: str | None = None
     thread_key: str | None = None  # metric whose first alert's thread later changes go to
+    feed: str | None = None  # the feed it came from: its channel is looked up again when it is sent
+    story_url: str | None = None  # a new story's article: its sources are listed again when it is sent
+    summary: str = ""  # one line of mrkdwn for a digest
+    sending_at: datetime | None = None  # a post started then and its outcome is not recorded (yet)
+    interrupted: int = 0  # posts whose outcome was never recorded (the process died): it may be in Slack
+    attempted_at: datetime | None = None  # the last failed attempt (held alerts are tried hourly)
+    blocked: str | None = None  # the route (credentials + channel) a permanent error was reported for
+
+    @property
+    def kind(self) -> str:
+        """What it reports: story, figure, revised, conflict, seeded, feed-failing or feed-recovered."""
+        return self.key.split(":", 1)[0]
+
+    @property
+    def is_ops(self) -> bool:
+        """True for alerts about the monitor itself (a failing or recovered feed)."""
+        return self.kind in OPS_KINDS
+
+    @property
+    def in_doubt(self) -> bool:
+        """True when an earlier post may have reached Slack without being recorded."""
+        return self.sending_at is not None or self.interrupted > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +515,7 @@ class Delivery:
     ts: str | None = None  # Slack's message timestamp when delivered
     error: str | None = None
     permanent: bool = False  # a configuration error: retrying will not help until the config is fixed
+    route: str | None = None  # with a permanent error: the credentials and channel it holds for
 
     @property
     def ok(self) -> bool:

@@ -6,10 +6,13 @@ The file (see ``storage_file``) holds six tables a newcomer can read with ``Tiny
     feeds     one row per feed: the FeedState fields (etag, last_modified, last_poll, failures, ...)
     metrics   one row per metric key: label, unit, latest_* and previous_* (value, published, observed_at,
               article_url; "previous" is the last earlier value that differs), observations (ever stored)
-    alerts    the outbox, one row per idempotency key: the Alert fields, plus sent_at once delivered
-    articles  one row per canonical URL: guid, title, outlet, feed, published, fetched_at, content_hash,
-              figures (how many), keywords
-    figures   one row per stored figure: the Observation fields
+    alerts    the outbox, one row per idempotency key: the Alert fields, plus sent_at once delivered;
+              sending_at while a post is under way (a crash leaves it set: the alert is in doubt)
+    articles  one row per canonical URL: guid, title, outlet, feed, published, updated, fetched_at,
+              content_hash, figures (how many), keywords, sources (every feed that listed the story, with
+              the URL and GUID it gave: later sightings under another URL or GUID are the same story)
+    figures   one row per stored figure: the Observation fields, plus conversion_of, direction and
+              range_high when set, so an article's figures can be compared again when it is revised
 
 Dates are UTC ISO 8601 strings with microseconds and offset, so they also sort as text.
 
@@ -38,11 +41,15 @@ from .records import (
     Alert,
     Delivery,
     FeedState,
+    Figure,
     MetricSummary,
     Observation,
     PollRecord,
-    Story,
+    Sighting,
+    Source,
     StoredArticle,
+    Story,
+    fold_headline,
 )
 from .storage_file import SCHEMA_VERSION, AtomicJSONStorage, Document, new_document, unreadable
 
@@ -53,12 +60,19 @@ KEY_FIELDS = {"feeds": "name", "metrics": "key", "alerts": "key", "articles": "u
 DATE_FIELDS = frozenset(
     {
         *("last_poll", "last_success", "next_retry", "failing_since"),  # feeds
-        *("published", "observed_at", "fetched_at"),  # articles, figures
-        *("created_at", "sent_at"),  # alerts
+        *("published", "observed_at", "fetched_at", "updated"),  # articles, figures
+        *("created_at", "sent_at", "sending_at", "attempted_at"),  # alerts
         *("latest_published", "latest_observed_at", "previous_published", "previous_observed_at"),  # metrics
     }
 )
 Row = dict[str, Any]
+# Alert fields stored only when they differ from these defaults.
+SPARSE_ALERT_FIELDS: dict[str, Any] = {
+    **dict.fromkeys(("feed", "story_url", "sending_at", "attempted_at", "blocked")),
+    "summary": "",
+    "interrupted": 0,
+}
+MIN_HEADLINE_CHARS = 12  # shorter folded headlines ("Market wrap") say too little to identify a story
 
 
 def utc_now() -> datetime:
@@ -143,9 +157,45 @@ class Store:
 
     def is_known(self, *, guid: str | None, url: str) -> bool:
         """True when any feed already stored an article with this guid or canonical URL."""
+        return self.find_article(guid=guid, url=url) is not None
+
+    def find_article(self, *, guid: str | None, url: str) -> StoredArticle | None:
+        """The stored story listed under this canonical URL or GUID, by any feed (its own or a later one)."""
         with self._lock:
-            _, index = self._load()
-            return url in index.keys["articles"] or (guid is not None and guid in index.guids)
+            doc, index = self._load()
+            doc_id = index.keys["articles"].get(url) or index.aliases.get(url)
+            if doc_id is None and guid is not None:
+                doc_id = index.guids.get(guid) or index.alias_guids.get(guid)
+            return None if doc_id is None else _stored_article(doc["articles"][doc_id])
+
+    def find_same_story(
+        self, *, content_hash: str, headline: str, at: datetime, within: timedelta
+    ) -> StoredArticle | None:
+        """The stored story with this content fingerprint, else one whose folded headline is ``headline`` and
+        that was published (or fetched) within ``within`` of ``at``."""
+        with self._lock:
+            doc, index = self._load()
+            doc_id = index.hashes.get(content_hash) if content_hash else None
+            if doc_id is None and headline:
+                low, high = _iso(at - within), _iso(at + within)
+                for candidate in index.headlines.get(headline, ()):
+                    row = doc["articles"][candidate]
+                    stamp = row.get("published") or row.get("fetched_at")
+                    if stamp and low <= _canon(stamp) <= high:  # type: ignore[operator]
+                        doc_id = candidate
+                        break
+            return None if doc_id is None else _stored_article(doc["articles"][doc_id])
+
+    def article_figures(self, url: str) -> list[Figure]:
+        """The figures stored for the article's current content (its last reading), in article order."""
+        with self._lock:
+            doc, _ = self._load()
+            rows = [(int(i), r) for i, r in doc["figures"].items() if r.get("article_url") == url]
+            if not rows:
+                return []
+            newest = max(_canon(r["observed_at"]) for _, r in rows)
+            rows.sort(key=lambda x: x[0])
+            return [_figure(r) for _, r in rows if _canon(r["observed_at"]) == newest]
 
     def latest(self, metrics: Iterable[str]) -> dict[str, Observation]:
         """The newest stored observation of each metric that has one (by observed_at, then insertion)."""
@@ -153,6 +203,10 @@ class Store:
             doc, index = self._load()
             found = {metric: index.latest_id(doc, metric) for metric in set(metrics)}
             return {m: _observation(doc["figures"][i]) for m, i in found.items() if i is not None}
+
+    def recent(self, metrics: Iterable[str], *, limit: int = 50) -> dict[str, list[Observation]]:
+        """Each metric's last ``limit`` observations, newest first (history order)."""
+        return {metric: self.history(metric=metric, limit=limit) for metric in set(metrics)}
 
     def series(self, metric: str, *, limit: int = 20) -> list[float]:
         """The metric's last ``limit`` values, oldest → newest (history order), for sparklines."""
@@ -199,7 +253,8 @@ class Store:
         """Every metric with a stored figure, by key."""
         with self._lock:
             doc, _ = self._load()
-            return sorted((_record(MetricSummary, row) for row in doc["metrics"].values()), key=lambda m: m.key)
+            summaries = (_record(MetricSummary, row) for row in doc["metrics"].values())
+            return sorted(summaries, key=lambda m: m.key)
 
     def articles(
         self,
@@ -222,7 +277,7 @@ class Store:
                 if (low is None or when >= low) and (high is None or when < high):
                     ranked.append((when, int(doc_id), row))
             ranked.sort(key=lambda r: r[:2], reverse=True)
-            return [_record(StoredArticle, row) for *_, row in ranked[:limit]]
+            return [_stored_article(row) for *_, row in ranked[:limit]]
 
     def feed_totals(self) -> dict[str, tuple[int, int]]:
         """Feed name → (articles, figures) stored from it."""
@@ -267,31 +322,69 @@ class Store:
             index.put(doc, "feeds", _row(record.state))
             for story in record.stories:
                 self._save_story(doc, index, story)
+            for story in record.refreshed:
+                self._refresh_story(doc, index, story)
+            for sighting in record.sightings:
+                self._add_source(doc, index, sighting)
             enqueued = []
             for alert in record.alerts:
                 if alert.key not in index.keys["alerts"]:
                     queued = replace(alert, created_at=alert.created_at or now)
-                    index.put(doc, "alerts", _row(queued) | {"sent_at": None})
+                    index.put(doc, "alerts", _sparse(_row(queued) | {"sent_at": None}))
                     enqueued.append(queued)
             if self.retention_days is not None and self._prune_due(doc, now):
                 self._prune(doc, index, now - timedelta(days=self.retention_days))
         return enqueued
 
+    def mark_sending(self, keys: Iterable[str]) -> None:
+        """Note, in one write, that posts of these alerts are starting. Until ``record_deliveries`` hears how
+        they went, a crash leaves them in doubt: posted or not, nobody knows (see ``recover_interrupted``)."""
+        with self._writing() as (doc, index):
+            now = _iso(self._now())
+            for key in keys:
+                doc_id = index.keys["alerts"].get(key)
+                if doc_id is not None:
+                    doc["alerts"][doc_id] = _sparse(doc["alerts"][doc_id] | {"sending_at": now})
+
+    def recover_interrupted(self) -> list[str]:
+        """Count every post still marked as under way as interrupted (call it before delivering, when no post
+        can be under way: the process that started it died). Returns the keys of those alerts."""
+        with self._lock:
+            doc, _ = self._load()
+            if not any(row.get("sending_at") for row in doc["alerts"].values()):
+                return []
+        with self._writing() as (doc, _):
+            keys = []
+            for doc_id, row in doc["alerts"].items():
+                if row.get("sending_at"):
+                    keys.append(row["key"])
+                    interrupted = int(row.get("interrupted") or 0) + 1
+                    doc["alerts"][doc_id] = _sparse(row | {"sending_at": None, "interrupted": interrupted})
+            return keys
+
     def record_deliveries(self, deliveries: Sequence[Delivery]) -> None:
-        """Count each attempt on its alert, in one write: its error, or its Slack ts and when it was sent."""
+        """Count each attempt on its alert, in one write: its error, or its Slack ts and when it was sent.
+
+        A permanent error remembers the route it holds for (``Alert.blocked``); other outcomes clear it."""
         if not deliveries:
             return
         with self._writing() as (doc, index):
-            sent_at = _iso(self._now())
+            now = _iso(self._now())
             for delivery in deliveries:
                 doc_id = index.keys["alerts"].get(delivery.key)
                 if doc_id is None:
                     continue
                 row = doc["alerts"][doc_id]
-                row = row | {"attempts": int(row.get("attempts") or 0) + 1, "last_error": delivery.error}
+                row = row | {
+                    "attempts": int(row.get("attempts") or 0) + 1,
+                    "last_error": delivery.error,
+                    "attempted_at": None if delivery.ok else now,
+                    "sending_at": None,
+                    "blocked": delivery.route if delivery.permanent else None,
+                }
                 if delivery.ok:
-                    row |= {"sent_ts": delivery.ts, "sent_at": sent_at}
-                doc["alerts"][doc_id] = row
+                    row |= {"sent_ts": delivery.ts, "sent_at": now}
+                doc["alerts"][doc_id] = _sparse(row)
 
     def retention(self, days: int) -> tuple[int, int]:
         """Prune articles last fetched and figures observed more than ``days`` ago, keeping each metric's
@@ -305,29 +398,52 @@ class Store:
         """The story's article row, and its figures unless this same content was stored before."""
         old_id = index.keys["articles"].get(story.url)
         old = doc["articles"][old_id] if old_id is not None else {}
-        index.put(
-            doc,
-            "articles",
-            _cells(
-                url=story.url,
-                guid=story.entry.guid,
-                title=story.title,
-                outlet=story.outlet,
-                feed=story.feed,
-                published=story.published,
-                fetched_at=story.fetched_at,
-                content_hash=story.content_hash,
-                figures=len(story.figures),
-                keywords=story.keywords,
-            ),
+        row = _cells(
+            url=story.url,
+            guid=story.entry.guid,
+            title=story.title,
+            outlet=story.outlet,
+            feed=story.feed,
+            published=story.published,
+            updated=story.entry.updated,
+            fetched_at=story.fetched_at,
+            content_hash=story.content_hash,
+            figures=len(story.figures),
+            keywords=story.keywords,
         )
+        if old:  # a revision: the story keeps its first feed and every source
+            row |= {"feed": old["feed"], "outlet": old.get("outlet", row["outlet"])}
+        index.put(doc, "articles", row | {"sources": _with_source(_sources_of(old or row), story.source)})
         if story.content_hash and old.get("content_hash") == story.content_hash:
             return
         for figure in story.figures:
-            row = _row(Observation.of(story, figure))
+            row = _row(Observation.of(story, figure)) | _figure_extras(figure)
             index.put(doc, "figures", row)
             summary = index.keys["metrics"].get(row["metric"])
             index.put(doc, "metrics", _metric_row(doc["metrics"][summary] if summary else None, row))
+
+    def _refresh_story(self, doc: Document, index: _Index, story: Story) -> None:
+        """A stored story read again with no new figures: its content fingerprint, updated time and title."""
+        doc_id = index.keys["articles"].get(story.url)
+        if doc_id is None:
+            return
+        old = doc["articles"][doc_id]
+        row = old | _cells(
+            content_hash=story.content_hash or old.get("content_hash") or "",
+            updated=story.entry.updated,
+            fetched_at=story.fetched_at,
+        )
+        if story.feed == old.get("feed"):
+            row |= _cells(title=story.title)
+        index.put(doc, "articles", row)
+
+    def _add_source(self, doc: Document, index: _Index, sighting: Sighting) -> None:
+        """One more source of a stored story (nothing when that feed already listed it under that URL)."""
+        doc_id = index.keys["articles"].get(sighting.article_url)
+        if doc_id is None:
+            return  # pruned meanwhile
+        row = doc["articles"][doc_id]
+        index.put(doc, "articles", row | {"sources": _with_source(_sources_of(row), sighting.source)})
 
     def _prune_due(self, doc: Document, now: datetime) -> bool:
         pruned_at = doc["meta"]["1"].get("pruned_at")
@@ -417,7 +533,14 @@ class _Index:
                 found = self.keys[table] = {}
                 for doc_id, row in doc[table].items():
                     found[_key(row[field])] = doc_id
-            self.guids = {row["guid"]: i for i, row in doc["articles"].items() if row.get("guid") is not None}
+            self.guids: dict[str, str] = {}
+            self.aliases: dict[str, str] = {}  # URLs and GUIDs of later sightings → the stored story
+            self.alias_guids: dict[str, str] = {}
+            self.hashes: dict[str, str] = {}
+            self.headlines: dict[str, list[str]] = {}
+            table = "articles"
+            for doc_id, row in doc["articles"].items():
+                self._add_article(doc_id, row)
             table, by_metric = "figures", {}
             for doc_id, row in doc["figures"].items():  # 100,000 rows: keep this loop lean
                 metric, observed, published = row["metric"], row["observed_at"], row.get("published")
@@ -433,7 +556,9 @@ class _Index:
         except (KeyError, TypeError, ValueError) as exc:
             problem = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
             raise unreadable(path, f"{table} row {doc_id}: {problem}") from None
-        self.latest: dict[str, tuple[str, int, str]] = {}  # metric → (observed_at, id, doc id), filled lazily
+        self.latest: dict[
+            str, tuple[str, int, bool, int, str]
+        ] = {}  # metric → rank (see rank()), filled lazily
 
     def put(self, doc: Document, table: str, row: Row) -> str:
         """Insert ``row``, or replace the row with the same key; returns its id."""
@@ -445,24 +570,50 @@ class _Index:
             if field:
                 self.keys[table][row[field]] = doc_id
         doc[table][doc_id] = row
-        if table == "articles" and row.get("guid") is not None:
-            self.guids[row["guid"]] = doc_id
+        if table == "articles":
+            self._add_article(doc_id, row)
         if table == "figures":
             self.by_metric.setdefault(row["metric"], []).append(doc_id)
-            rank = (row["observed_at"], int(doc_id), doc_id)
+            rank = self.rank(row, doc_id)
             if row["metric"] in self.latest and rank > self.latest[row["metric"]]:
                 self.latest[row["metric"]] = rank
         return doc_id
 
+    def _add_article(self, doc_id: str, row: Row) -> None:
+        """Index an article row by GUID, content fingerprint, folded headline, and its sources' URLs/GUIDs."""
+        if row.get("guid") is not None:
+            self.guids[row["guid"]] = doc_id
+        if row.get("content_hash"):
+            self.hashes.setdefault(row["content_hash"], doc_id)
+        headline = fold_headline(row.get("title") or "")
+        if len(headline) >= MIN_HEADLINE_CHARS and doc_id not in self.headlines.get(headline, ()):
+            self.headlines.setdefault(headline, []).append(doc_id)
+        for source in row.get("sources") or ():
+            self.aliases.setdefault(source["url"], doc_id)
+            if source.get("guid") is not None:
+                self.alias_guids.setdefault(source["guid"], doc_id)
+
+    def rank(self, row: Row, doc_id: str) -> tuple[str, int, bool, int, str]:
+        """How a figure ranks as its metric's latest value: newest observed_at, then the later article, then
+        within one article its first exact figure ("10,577 enterprises" over a later "over 10,000")."""
+        article = self.keys["articles"].get(row.get("article_url") or "")
+        return (
+            _canon(row["observed_at"]),
+            int(article or 0),
+            row.get("qualifier") == "exact",
+            -int(doc_id),
+            doc_id,
+        )
+
     def latest_id(self, doc: Document, metric: str) -> str | None:
-        """The id of the metric's newest figure by observed_at (ties: the later insertion)."""
+        """The id of the metric's latest figure (see ``rank``)."""
         if metric not in self.latest:
             ids = self.by_metric.get(metric)
             if not ids:
                 return None
             figures = doc["figures"]
-            self.latest[metric] = max((_canon(figures[i]["observed_at"]), int(i), i) for i in ids)
-        return self.latest[metric][2]
+            self.latest[metric] = max(self.rank(figures[i], i) for i in ids)
+        return self.latest[metric][-1]
 
 
 # --- rows ↔ records ----------------------------------------------------------------------------------------
@@ -527,6 +678,56 @@ def _record(cls: type, row: Row) -> Any:
                 value = tuple(value)
             values[f.name] = value
     return cls(**values)
+
+
+def _sparse(alert: Row) -> Row:
+    """An alert row without the bookkeeping fields that hold their defaults (most alerts never need them)."""
+    return {k: v for k, v in alert.items() if k not in SPARSE_ALERT_FIELDS or v != SPARSE_ALERT_FIELDS[k]}
+
+
+def _sources_of(row: Row) -> list[Row]:
+    """The article's sources; a row from before sources were kept has its own feed as the only one."""
+    if row.get("sources"):
+        return list(row["sources"])
+    return [_cells(feed=row["feed"], outlet=row.get("outlet") or row["feed"], url=row["url"],
+                   title=row.get("title") or "", guid=row.get("guid"))]  # fmt: skip
+
+
+def _with_source(sources: list[Row], source: Source) -> list[Row]:
+    if any(s["feed"] == source.feed and s["url"] == source.url for s in sources):
+        return sources
+    return [*sources, _row(source)]
+
+
+def _stored_article(row: Row) -> StoredArticle:
+    article: StoredArticle = _record(StoredArticle, row)
+    return replace(article, sources=tuple(_record(Source, s) for s in _sources_of(row)))
+
+
+def _figure_extras(figure: Figure) -> Row:
+    """What a figure row keeps beyond its Observation, when set: enough to compare a revised article again."""
+    extras = {"conversion_of": figure.conversion_of, "direction": figure.direction}
+    extras["range_high"] = figure.range_high
+    return _cells(**{name: value for name, value in extras.items() if value is not None})
+
+
+def _figure(row: Row) -> Figure:
+    """A stored figure as the Figure it was (what a later reading of its article is compared with)."""
+    return Figure(
+        value=row["value"],
+        unit=row["unit"],
+        qualifier=row["qualifier"],
+        subject=row["subject"],
+        text=row["text"],
+        sentence=row["sentence"],
+        metric=row["metric"],
+        label=row.get("label") or "",
+        place=row.get("place"),
+        period=row.get("period"),
+        direction=row.get("direction"),
+        conversion_of=row.get("conversion_of"),
+        range_high=row.get("range_high"),
+    )
 
 
 def _observation(row: Row) -> Observation:

@@ -151,7 +151,8 @@ def test_boilerplate_elements_and_lines_are_dropped() -> None:
     ],
 )
 def test_a_sentence_that_starts_with_by_is_not_taken_for_a_byline(line: str) -> None:
-    article = read_article(page(html(f"<article><p>By Sally Wong in Shenzhen</p>{STORY}<p>{line}</p></article>")))
+    body = f"<article><p>By Sally Wong in Shenzhen</p>{STORY}<p>{line}</p></article>"
+    article = read_article(page(html(body)))
     assert article.sentences[-1] == line
 
 

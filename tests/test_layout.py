@@ -19,7 +19,8 @@ STEPS = {
     "changes": set(),
     "store": {"storage_file"},
     "storage_file": set(),
-    "slack": set(),
+    "slack": {"slack_blocks"},
+    "slack_blocks": set(),
     "output": set(),
 }
 SHELLS = {"poll", "query", "scheduler", "cli", "__main__", "__init__"}

@@ -1,4 +1,4 @@
-"""poll.py: one feed's poll as a recorded outcome — failures back off, ops hear of streaks, nothing is lost."""
+"""poll.py: one feed's poll is a recorded outcome — failures back off, ops hear of streaks, none is lost."""
 
 from __future__ import annotations
 

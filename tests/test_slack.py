@@ -17,16 +17,31 @@ from slack_sdk import WebClient
 from monitor.records import (
     Alert,
     Entry,
+    FeedFailing,
     Figure,
     FigureChanged,
+    FigureConflict,
     NewStory,
     Observation,
     Seeded,
     SlackSettings,
+    Source,
     Story,
     StoryRevised,
 )
-from monitor.slack import deliver, make_sender, readable, render_alert
+from monitor.slack import (
+    RESENT_NOTE,
+    deliver,
+    make_sender,
+    per_alert,
+    plan_digests,
+    readable,
+    render_alert,
+    unblocked,
+    with_note,
+    with_sources,
+)
+from monitor.slack_blocks import render_digest
 from tests.slack_api import SlackStandIn, block_problems, parsed_markup, texts_of
 
 TOKEN = "xoxb-test"
@@ -400,6 +415,10 @@ def test_hostile_titles_summaries_and_sentences_cannot_mention_anyone_or_hide_li
             new=observation(hostile, 2, label=hostile, sentence=hostile, article_title=hostile, feed=hostile),
             old=observation(hostile, 1, url=OLD_URL, article_title=hostile),
         ),
+        FigureConflict.of(
+            observation(hostile, 2, label=hostile, article_title=hostile, feed=hostile, period=hostile),
+            observation(hostile, 1, url=OLD_URL, article_title=hostile, feed=hostile),
+        ),
         Seeded(feed=hostile, stories=1, figures=1),
     ]
     alerts = [render_alert(change, channel="#gba", history=[1, 2]) for change in changes]
@@ -452,10 +471,19 @@ def test_no_feed_text_can_produce_markup_or_break_limits(title, summary, sentenc
         NewStory(story(evil, evil, title=title, summary=summary)),
         StoryRevised(story=story(evil, title=title), before=(replace(evil, value=0, text=label or "0"),)),
         FigureChanged(new=observation(title, 2, label=label, sentence=sentence), old=observation(summary, 1)),
+        FigureConflict.of(
+            observation(title, 2, label=label, feed=summary), observation(summary, 1, feed=title)
+        ),
         Seeded(feed=title, stories=0, figures=0),
     ]
-    for change in changes:
-        alert = render_alert(change, channel="#gba", history=[1.0, 2.0])
+    alerts = [render_alert(change, channel="#gba", history=[1.0, 2.0]) for change in changes]
+    others = [Source("x", title or "-", URL), Source("y", summary or "-", "javascript:alert(1)")]
+    alerts += [
+        with_sources(alerts[0], [Source("a", "A", URL), *others]),
+        with_note(alerts[1], RESENT_NOTE),
+        render_digest(alerts, channel="#gba", key="digest"),
+    ]
+    for alert in alerts:
         texts = texts_of({"text": alert.text, "blocks": list(alert.blocks)})
         our_links_only(texts, {URL})
         assert block_problems(list(alert.blocks)) == []
@@ -734,3 +762,142 @@ def test_stand_in_checks_the_token_sent_as_a_form_field_too(slack_api):
     response = client.api_call("chat.postMessage", data={"token": TOKEN, "channel": "#gba", "text": "hi"})
 
     assert response["ok"] and slack_api.messages[0].text == "hi"
+
+
+# --- conflicts, sources, notes and digests ------------------------------------------------------------------
+
+
+def conflict() -> FigureConflict:
+    other = observation("10,500", 10500, url=OLD_URL, feed="gba-daily", article_title="Daily")
+    return FigureConflict.of(observation("10,577", 10577), other)
+
+
+def test_a_conflict_names_both_values_with_their_sources_and_the_difference(slack_api):
+    alert = render_alert(conflict(), channel="#gba")
+
+    [delivery] = deliver([alert], api_sender(slack_api), sleep=lambda s: None)
+
+    assert delivery.ok
+    text = "\n".join(texts_of(slack_api.messages[0]))
+    assert alert.blocks[0]["text"]["text"] == "Sources disagree: Hong Kong-funded enterprises in Qianhai"
+    assert "Two sources give different values for the same period (Qianhai · so far):" in text
+    assert f"• *10,500* in <{OLD_URL}|Daily> (gba-daily, 2025-03-12)" in text
+    assert f"• *10,577* in <{URL}|Qianhai draws more Hong Kong firms> (scmp-gba, 2025-03-12)" in text
+    assert "Difference: +77, +0.7%" in text
+    label = "Hong Kong-funded enterprises in Qianhai"
+    assert alert.text == f"Sources disagree on {label}: 10,500 (gba-daily) vs 10,577 (scmp-gba)"
+    assert alert.thread_key == "qianhai.hong-kong-funded-enterprises.count"
+
+
+def test_a_story_without_figures_says_so_under_its_linked_headline():
+    alert = render_alert(NewStory(story()), channel=None)
+
+    assert [b["type"] for b in alert.blocks] == ["header", "section", "context"]
+    assert alert.blocks[1]["text"]["text"].startswith(f"*<{URL}|Qianhai draws more Hong Kong firms>*")
+    assert "No figures stated in the article" in all_text(alert)
+    assert alert.summary == f"*New:* <{URL}|Qianhai draws more Hong Kong firms> — SCMP"
+
+
+def test_other_sources_are_listed_under_the_byline_once_whatever_how_often_they_are_added():
+    alert = render_alert(NewStory(story(figure())), channel=None)
+    first = Source("scmp-gba", "SCMP", URL)
+    daily = Source("gba-daily", "GBA <!channel> Daily", "https://daily.example/a")
+
+    listed = with_sources(with_sources(alert, [first, daily]), [first, daily, Source("x", "SCMP", OLD_URL)])
+
+    contexts = [b for b in listed.blocks if b.get("block_id") == "sources"]
+    assert [b["elements"][0]["text"] for b in contexts] == [
+        "Also reported by <https://daily.example/a|GBA &lt;!channel&gt; Daily>"
+    ]
+    assert listed.blocks[3] == contexts[0]
+    assert listed.text.endswith("Also reported by GBA &lt;!channel&gt; Daily")
+    assert with_sources(alert, [first]) == alert
+
+
+def test_a_resent_alert_says_it_may_repeat_an_earlier_message():
+    alert = with_note(render_alert(NewStory(story(figure())), channel=None), RESENT_NOTE)
+
+    assert alert.text.endswith("may repeat an earlier message.)")
+    assert alert.blocks[-1]["type"] == "context" and "may repeat" in alert.blocks[-1]["elements"][0]["text"]
+
+
+def test_a_digest_of_hundreds_of_alerts_fits_slack_and_says_how_many_it_left_out(slack_api):
+    long_titles = [
+        render_alert(NewStory(story(figure(), title=f"{n} " + "Qianhai " * 80)), channel=None)
+        for n in range(400)
+    ]
+
+    digest = render_digest(long_titles, channel="#gba", key="digest:#gba")
+    [delivery] = deliver([digest], api_sender(slack_api), sleep=lambda s: None)
+
+    assert delivery.ok
+    [message] = slack_api.messages
+    assert block_problems(message.blocks) == [] and len(message.blocks) <= 50
+    told = sum(t.count("*New:*") for t in texts_of(message)[1:])
+    left_out = int(message.blocks[-1]["elements"][0]["text"].removeprefix("…and ").removesuffix(" more"))
+    assert told + left_out == 400 and told > 100
+    assert message.text.startswith("Digest: 400 alerts (400 new stories)")
+
+
+def test_digests_batch_a_channel_once_its_oldest_alert_waited_a_period_but_never_ops_alerts(slack_api):
+    sender = api_sender(slack_api)
+    at = datetime(2025, 3, 12, 9, 0, tzinfo=UTC)
+    story_alert = replace(render_alert(NewStory(story(figure())), channel=None), created_at=at)
+    later = replace(render_alert(figure_changed(), channel=None), created_at=at.replace(minute=50))
+    other = replace(seeded(channel="#ops"), created_at=at.replace(minute=30))
+    failing = replace(
+        render_alert(FeedFailing("scmp-gba", 3, "fetch: HTTP 503", None), channel="#ops"), created_at=at
+    )
+
+    early, _ = plan_digests(
+        [story_alert, later, other, failing], sender, now=at.replace(minute=59), period_s=3600
+    )
+    posts, members = plan_digests(
+        [story_alert, later, other, failing], sender, now=at.replace(hour=10), period_s=3600
+    )
+
+    assert [a.key for a in early] == [failing.key]
+    assert [a.key for a in posts] == [failing.key, f"digest:#gba:{story_alert.key}"]
+    assert members == {f"digest:#gba:{story_alert.key}": (story_alert.key, later.key)}
+    assert posts[1].text.startswith("Digest: 2 alerts (1 figure change, 1 new story)")
+
+
+def test_a_digest_outcome_is_each_of_its_alerts_outcome():
+    delivery = deliver.__globals__["Delivery"]("digest:#gba:a", ts="1.1")
+
+    assert [(d.key, d.ts) for d in per_alert([delivery], {"digest:#gba:a": ("a", "b")})] == [
+        ("a", "1.1"),
+        ("b", "1.1"),
+    ]
+
+
+def test_deliver_tells_before_each_post_and_as_soon_as_slack_accepted_it(slack_api):
+    heard = []
+    slack_api.fail_next("channel_not_found")
+
+    deliver(
+        [seeded("a"), seeded("b", channel="#ops")],
+        api_sender(slack_api),
+        sleep=lambda s: None,
+        before_post=lambda alert: heard.append(("posting", alert.key, len(slack_api.messages))),
+        on_sent=lambda delivery: heard.append(("sent", delivery.key, len(slack_api.messages))),
+    )
+
+    assert heard == [("posting", "seeded:a", 0), ("posting", "seeded:b", 0), ("sent", "seeded:b", 1)]
+
+
+def test_a_permanent_error_names_its_route_which_a_new_token_or_channel_changes_and_never_reveals(slack_api):
+    [refused] = deliver([seeded()], api_sender(slack_api, token="xoxb-secret-wrong"), sleep=lambda s: None)
+    alert = replace(seeded(), blocked=refused.route, attempted_at=datetime(2025, 3, 12, 9, 0, tzinfo=UTC))
+
+    soon, later = (datetime(2025, 3, 12, 9, m, tzinfo=UTC) for m in (30, 59))
+    hour = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
+    same, fixed = api_sender(slack_api, token="xoxb-secret-wrong"), api_sender(slack_api)
+
+    assert refused.permanent and refused.route and "secret" not in refused.route
+    assert unblocked([alert], same, now=soon, retry=hour - alert.attempted_at) == []
+    assert unblocked([alert], same, now=hour, retry=hour - alert.attempted_at) == [alert]
+    assert unblocked([alert], fixed, now=later, retry=hour - alert.attempted_at) == [alert]
+    assert unblocked([replace(alert, channel="#ops")], same, now=soon, retry=hour - later) == [
+        replace(alert, channel="#ops")
+    ]

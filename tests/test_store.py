@@ -279,6 +279,14 @@ def test_latest_breaks_ties_by_insertion(store: Store) -> None:
     assert store.latest(["qianhai.hk-firms.count"])["qianhai.hk-firms.count"].value == 3.0
 
 
+def test_within_one_article_the_latest_value_is_its_first_exact_figure(store: Store) -> None:
+    """"10,577 enterprises … over 10,000 enterprises": both are stored; 10,577 is the latest value."""
+    rounded = replace(figure(value=10_000.0), qualifier="more_than")
+    store.save_poll(record(story("https://news.example.com/a", figure(value=10_577.0), rounded)))
+    assert store.latest(["qianhai.hk-firms.count"])["qianhai.hk-firms.count"].value == 10_577.0
+    assert len(store.history(metric="qianhai.hk-firms.count")) == 2
+
+
 def test_history_is_newest_first_by_published_then_observed_at(store: Store) -> None:
     def at(hours: float) -> datetime:
         return T0 + timedelta(hours=hours)
