@@ -17,7 +17,8 @@ from typing import TextIO
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from .poll import Deps, deliver_pending, poll_feed
+from .outbox import deliver_pending
+from .poll import Deps, poll_feed
 from .records import FeedSettings
 
 log = logging.getLogger("monitor.scheduler")

@@ -23,7 +23,8 @@ from xml.sax.saxutils import escape
 import pytest
 
 from monitor.config import load_settings
-from monitor.poll import Deps, PollResult, deliver_pending, open_deps, poll_feed, run_once
+from monitor.outbox import deliver_pending
+from monitor.poll import Deps, PollResult, open_deps, poll_feed, run_once
 from monitor.records import Delivery
 from monitor.store import Store
 from tests.conftest import Response, Site

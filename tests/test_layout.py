@@ -23,7 +23,7 @@ STEPS = {
     "slack_blocks": set(),
     "output": set(),
 }
-SHELLS = {"poll", "query", "scheduler", "cli", "__main__", "__init__"}
+SHELLS = {"poll", "outbox", "query", "scheduler", "cli", "__main__", "__init__"}
 OWNERS = {
     "httpx": {"fetch"},
     "protego": {"fetch"},

@@ -1,0 +1,102 @@
+"""The outbox → Slack: post what waits, paced, digested when asked, each alert recorded as soon as it is sent.
+
+Called by ``poll.run_once`` after a round of polls and by each scheduled job after its poll;
+``Deps.delivering`` keeps two of them from posting the same alert at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, TextIO
+
+from .records import Alert, Delivery
+from .slack import (
+    RESENT_NOTE,
+    deliver,
+    make_sender,
+    per_alert,
+    plan_digests,
+    unblocked,
+    with_note,
+    with_sources,
+)
+
+if TYPE_CHECKING:
+    from .poll import Deps
+
+log = logging.getLogger("monitor.outbox")
+
+BLOCKED_RETRY = timedelta(hours=1)  # alerts held by a permanent Slack error are tried again this often
+
+
+def deliver_pending(deps: Deps, *, stream: TextIO) -> list[Delivery]:
+    """Post the outbox, oldest first (one digest per channel and period with ``slack.digest``), and record
+    what happened to each alert; returns one Delivery per alert attempted.
+
+    Each post is recorded as soon as Slack accepts it, and marked as under way just before, so a crash in
+    between leaves the alert pending and "in doubt": it is posted again, saying it may repeat (at least once).
+    Alerts a permanent error holds (bad token, unknown channel) wait, untried, until the Slack settings
+    change, or an hour passes; the error is logged once, when it first happens.
+    """
+    with deps.delivering:  # two feed jobs finishing together must not post the same alert twice
+        interrupted = deps.store.recover_interrupted()
+        if interrupted:
+            log.warning("deliver interrupted=%d (posted again, each saying it may repeat)", len(interrupted))
+        pending = deps.store.pending_alerts()
+        if not pending:
+            return []
+        slack = deps.settings.slack
+        with make_sender(slack, stream=stream) as sender:
+            prepared = [_prepared(alert, deps) for alert in pending]
+            ready = unblocked(prepared, sender, now=deps.now(), retry=BLOCKED_RETRY)
+            posts, members = (
+                plan_digests(ready, sender, now=deps.now(), period_s=slack.digest_s)
+                if slack.digest_s
+                else (ready, {})
+            )
+            deliveries = deliver(
+                posts,
+                sender,
+                sleep=deps.sleep,
+                thread_ts_for=deps.store.thread_ts if slack.threads else None,
+                before_post=lambda alert: deps.store.mark_sending(members.get(alert.key, (alert.key,))),
+                on_sent=lambda delivery: deps.store.record_deliveries(per_alert([delivery], members)),
+            )
+        deliveries = per_alert(deliveries, members)
+        deps.store.record_deliveries([d for d in deliveries if not d.ok])
+    _log_deliveries(pending, deliveries)
+    return deliveries
+
+
+def _prepared(alert: Alert, deps: Deps) -> Alert:
+    """The alert as it goes out now: to its feed's current channel, with every source of its story, and
+    saying it may repeat when an earlier post of it was interrupted."""
+    slack, feeds = deps.settings.slack, {feed.name: feed for feed in deps.settings.feeds}
+    if alert.is_ops:
+        alert = replace(alert, channel=slack.ops_channel or slack.channel)
+    elif alert.feed in feeds:
+        alert = replace(alert, channel=feeds[alert.feed].channel)
+    if alert.story_url is not None:
+        article = deps.store.find_article(guid=None, url=alert.story_url)
+        alert = with_sources(alert, article.sources) if article is not None else alert
+    return with_note(alert, RESENT_NOTE) if alert.in_doubt else alert
+
+
+def _log_deliveries(pending: Sequence[Alert], deliveries: Sequence[Delivery]) -> None:
+    """One line per delivery; a permanent error once, when it first holds alerts (not at every retry)."""
+    known = {(alert.blocked, alert.last_error) for alert in pending if alert.blocked}
+    refused: dict[str, int] = {}
+    for d in deliveries:
+        if d.permanent and (d.route, d.error) not in known:
+            refused[d.error or ""] = refused.get(d.error or "", 0) + 1
+    for error, count in refused.items():
+        log.error("deliver refused alerts=%d error=%r (kept until the config is fixed)", count, error)
+    sent = sum(d.ok for d in deliveries)
+    failed = [d for d in deliveries if not d.ok and not d.permanent]
+    if failed:
+        log.warning("deliver sent=%d failed=%d error=%s", sent, len(failed), failed[0].error)
+    else:
+        log.info("deliver sent=%d held=%d", sent, len(pending) - len(deliveries))
