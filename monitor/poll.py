@@ -27,7 +27,7 @@ from .changes import detect_changes, health_change, revision, twin_of
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, matched_keywords, parse_entries
 from .fetch import Fetcher, RateLimited
-from .figures import extract_figures
+from .figures import EXTRACTOR_VERSION, extract_figures
 from .outbox import deliver_pending
 from .records import (
     Alert,
@@ -351,6 +351,7 @@ def _story(
         content_hash=article.content_hash,
         channel=feed.channel,
         text_chars=len(article.text),
+        extractor=EXTRACTOR_VERSION,
     )
 
 

@@ -25,7 +25,7 @@ HISTORY_COLUMNS = (
 )
 HISTORY_FIELDS = (
     "metric", "label", "value", "unit", "qualifier", "subject", "place", "period", "text", "sentence",
-    "article_title", "article_url", "feed", "published", "observed_at",
+    "article_title", "article_url", "feed", "outlet", "published", "observed_at", "extractor",
 )  # fmt: skip
 FIGURE_COLUMNS = ("value", "unit", "qualifier", "subject", "place", "text")
 

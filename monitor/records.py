@@ -201,6 +201,7 @@ class Story:
     content_hash: str = ""
     channel: str | None = None
     text_chars: int = 0  # length of the article's body text
+    extractor: str = ""  # the version of the figure extractor that read it (provenance of its figures)
 
     @property
     def published(self) -> datetime | None:
@@ -273,6 +274,8 @@ class Observation:
     feed: str
     published: datetime | None
     observed_at: datetime
+    outlet: str = ""
+    extractor: str = ""
 
     @classmethod
     def of(cls, story: Story, figure: Figure) -> Observation:
@@ -293,6 +296,8 @@ class Observation:
             feed=story.feed,
             published=story.published,
             observed_at=story.fetched_at,
+            outlet=story.outlet,
+            extractor=story.extractor,
         )
 
 

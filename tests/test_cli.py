@@ -168,6 +168,7 @@ def test_history_json_returns_the_stored_figures_with_the_contract_fields(world:
         "feed", "published", "observed_at",
     }  # fmt: skip
     assert row["feed"] == "bay-herald" and row["article_url"].endswith("/news/qianhai-october.html")
+    assert row["outlet"] == "Bay Herald" and row["extractor"].startswith("figures-"), "provenance"
     assert datetime.fromisoformat(row["observed_at"]).tzinfo is not None
     assert datetime.fromisoformat(row["published"]) == OCTOBER[2]
     assert any(r["unit"] == "CNY" and r["value"] == 846_140_000_000 for r in world.stored())
