@@ -533,6 +533,11 @@ TRAILING_WHERE = re.compile(
     r"(?:(?:[A-Z][\w-]*(?:['’]s)?|district|zone|area|city|province|region|county|port|new|cooperation)\s*)+$)?"
     r"[\s,]*$"
 )
+# "trips between Hong Kong and Shenzhen reached": the places say where, the noun before them is the subject
+TRAILING_BETWEEN = re.compile(
+    r"\s+(?i:between|from)\s+(?:the\s+)?(?:" + PLACE.pattern + r")\s+(?i:and|to)\s+(?:the\s+)?(?:"
+    + PLACE.pattern + r")[\s,]*$"
+)
 AFTER_PLUS = re.compile(r"-?plus\b|\+|-odd\b|[多余](?=[\u4e00-\u9fff])")
 TOTAL_TO = re.compile(r"(?i:\b(?:total|number|tally|count)\s+to)\s*$")
 PERCENT_OF = re.compile(r"\s+of\s+(?:the\s+|its\s+|their\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)\b")

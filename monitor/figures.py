@@ -147,6 +147,8 @@ def _attach_subject(text: str, norm: str, q: _Quantity, previous: _Quantity | No
         q.subject = _subject(text, norm, q, previous.end if previous else 0)
         if q.kind == "count" and w.CJK.search(q.subject) and q.unit not in w.ZH_SELF_UNITS:
             q.unit = _zh_unit(q.subject, q.unit)
+        elif q.kind == "count" and not q.unit and (head := re.findall(r"[A-Za-z]+", q.subject)):
+            q.unit = _canonical_en(head[-1]).lower()  # "passenger trips ... reached 210 million": trips
     if not q.subject and previous is not None:
         gap_links = w.INHERIT_GAP.fullmatch(text, previous.end, q.start)
         change_of = q.kind in ("pct", "pp") and w.CHANGE_OF_BEFORE.search(text, 0, q.start)
@@ -561,7 +563,7 @@ def _subject(text: str, norm: str, q: _Quantity, floor: int) -> str:
 def _en_subject(clause: str) -> str:
     """The noun phrase ending a clause: "its combined registered capital reached" gives registered capital."""
     clause = w.LEFT_LINKS.sub("", clause.replace("\x00", " "))
-    while (tail := w.TRAILING_WHERE.search(clause)) and tail.start() > 0:
+    while (tail := w.TRAILING_WHERE.search(clause) or w.TRAILING_BETWEEN.search(clause)) and tail.start() > 0:
         clause = w.LEFT_LINKS.sub("", clause[: tail.start()])  # "capital in Qianhai reached": skip in Qianhai
     words = re.findall(r"[A-Za-z][\w'’.&-]*", clause)
     phrase = _trailing_noun_phrase(words)
