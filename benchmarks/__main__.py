@@ -233,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         f"~{spec.page_kb} KB pages, {spec.latency_ms:g} ms latency per request; `gba-monitor run --once` "
         "as a "
         f"subprocess with fetch.max_concurrency={poll_options.concurrency or 'default'}, "
-        f"max_per_host={poll_options.per_host or 'default'}; CPU and peak RSS are that process's (os.wait4).",
+        f"max_per_host={poll_options.per_host or 'default'}; CPU (its reader processes included) and "
+        "peak RSS of the largest process from os.wait4; peak memory is the summed PSS of all its processes, "
+        "sampled every 0.1 s.",
         f"Ideal = max(slowest request chain, our CPU time / {cores} cores).",
         "Naive loop: feeds and pages one after another (httpx + feedparser), same extraction, TinyDB "
         "default "

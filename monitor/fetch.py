@@ -1,25 +1,31 @@
 """URL → Fetched: feeds and article pages over HTTP(S), or local files for the offline demo.
 
-The only user of httpx and protego. One ``Fetcher`` holds one ``httpx.Client`` for its life, so connections
-are reused; it is thread-safe. Every request is bounded: connect/read timeouts, a total deadline enforced here
-(a watchdog shuts the socket when it passes), at most ``max_redirects`` hops followed one by one, and a cap on
-the *decoded* size, enforced while streaming and while inflating. Article pages reach only public addresses
-(checked before each hop and again on the socket actually connected), except for the kind of address the
-feed itself is on: a feed on 127.0.0.1 may link to pages on loopback, never to link-local or private ones.
+The only user of httpx and protego. A ``Fetcher`` holds one ``httpx.Client`` per host for its life, so
+connections are reused (at most ``max_per_host`` per host); it is thread-safe, and however many threads ask,
+it keeps at most ``max_per_host`` requests on one host and ``max_concurrency × max_per_host`` in flight in
+all. Every request is bounded: connect/read
+timeouts, a total deadline enforced here (the fetcher's one alarm thread shuts a request's socket when its
+deadline passes), at most ``max_redirects`` hops followed one by one, and a cap on the *decoded* size,
+enforced while streaming and while inflating. Article pages reach only public addresses (checked before each
+hop and again on the socket actually connected), except for the kind of address the feed itself is on: a
+feed on 127.0.0.1 may link to pages on loopback, never to link-local or private ones.
 """
 
 from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
+import heapq
 import ipaddress
+import itertools
 import mimetypes
 import socket
 import ssl
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,15 +78,17 @@ class Fetcher:
 
     def __init__(self, settings: FetchSettings) -> None:
         self.settings = settings
-        timeout = httpx.Timeout(settings.timeout_s)
-        limits = httpx.Limits(max_connections=max(10, settings.max_concurrency * settings.max_per_host))
-        # trust_env=False: proxies and certificates come from config, never from the environment.
-        self._client = httpx.Client(timeout=timeout, limits=limits, follow_redirects=False, trust_env=False)
+        # trust_env=False: proxies and certificates come from config, never from the environment. One TLS
+        # context for every host's client: building one reads the whole CA bundle.
+        self._tls = httpx.create_ssl_context(trust_env=False)
         self._lock = threading.Lock()
-        self._host_slots: dict[str, threading.BoundedSemaphore] = {}
+        self._hosts: dict[str, _Host] = {}
+        self._closed = False
         self._robots: dict[str, tuple[float, Protego | None]] = {}  # origin → (expires, rules)
         self._robots_locks: dict[str, threading.Lock] = {}
         self._feed_address_kinds: dict[str, frozenset[str]] = {}
+        self._alarms = _Alarms()
+        self._in_flight = threading.BoundedSemaphore(settings.max_concurrency * settings.max_per_host)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -89,8 +97,13 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()
+        """Close every connection and stop the deadline thread."""
+        with self._lock:
+            self._closed = True
+            hosts, self._hosts = list(self._hosts.values()), {}
+        for host in hosts:
+            host.client.close()
+        self._alarms.close()
 
     # --- public API ---------------------------------------------------------------------------------
 
@@ -211,9 +224,10 @@ class Fetcher:
     ) -> tuple[int, dict[str, str], bytes]:
         """One request/response: status, lower-cased headers and the decoded body (capped)."""
         read_s = max(0.001, min(timeout_s, deadline.remaining()))
-        with self._host_slot(target.host, deadline, url):
-            watchdog = _Watchdog(deadline.remaining(), allowed=allowed)
-            request = self._client.build_request(
+        host = self._host(target.host)
+        with self._slots(host, deadline, url):
+            watchdog = _Watchdog(deadline, self._alarms, allowed=allowed)
+            request = host.client.build_request(
                 "GET",
                 target,
                 headers=headers,
@@ -221,7 +235,7 @@ class Fetcher:
                 extensions={"trace": watchdog.trace},
             )
             try:
-                response = self._client.send(request, stream=True)
+                response = host.client.send(request, stream=True)
                 try:
                     watchdog.watch(response.extensions.get("network_stream"))
                     response_headers = {k.lower(): v for k, v in response.headers.items()}
@@ -240,12 +254,37 @@ class Fetcher:
             finally:
                 watchdog.stop()
 
-    @contextlib.contextmanager
-    def _host_slot(self, host: str, deadline: _Deadline, url: str) -> Iterator[None]:
-        """At most ``max_per_host`` requests to one host at a time, across all threads."""
+    def _host(self, name: str) -> _Host:
+        """The host's client and request slots, made on first use."""
         with self._lock:
-            slot = self._host_slots.setdefault(host, threading.BoundedSemaphore(self.settings.max_per_host))
-        if not slot.acquire(timeout=deadline.remaining()):
+            if self._closed:
+                raise RuntimeError("fetch: the fetcher is closed")
+            host = self._hosts.get(name)
+            if host is None:
+                # Each host its own pool: httpx scans the whole pool on every request, and one shared pool
+                # smaller than hosts × max_per_host keeps closing one host's connections for another's.
+                per_host = self.settings.max_per_host
+                client = httpx.Client(
+                    timeout=httpx.Timeout(self.settings.timeout_s),
+                    limits=httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host),
+                    follow_redirects=False,
+                    trust_env=False,
+                    verify=self._tls,
+                )
+                host = self._hosts[name] = _Host(client, threading.BoundedSemaphore(per_host))
+            return host
+
+    @contextlib.contextmanager
+    def _slots(self, host: _Host, deadline: _Deadline, url: str) -> Iterator[None]:
+        """At most ``max_per_host`` requests to one host at a time, and ``max_concurrency × max_per_host`` in
+        all, across all threads."""
+        # The host's slot first: a request waiting for its host must not hold one of the shared slots.
+        with self._slot(host.slots, deadline, url), self._slot(self._in_flight, deadline, url):
+            yield
+
+    @contextlib.contextmanager
+    def _slot(self, slots: threading.BoundedSemaphore, deadline: _Deadline, url: str) -> Iterator[None]:
+        if not slots.acquire(timeout=deadline.remaining()):
             raise FetchError(
                 f"fetch: timeout after {self.settings.deadline_s:g}s waiting for a slot ({url})",
                 kind="timeout",
@@ -254,7 +293,7 @@ class Fetcher:
         try:
             yield
         finally:
-            slot.release()
+            slots.release()
 
     # --- politeness and address policy --------------------------------------------------------------
 
@@ -316,6 +355,16 @@ class Fetcher:
 # --- helpers: time, addresses, bodies, errors ---------------------------------------------------------
 
 
+class _Host:
+    """One host's share of a Fetcher: its own connection pool and its request slots."""
+
+    __slots__ = ("client", "slots")
+
+    def __init__(self, client: httpx.Client, slots: threading.BoundedSemaphore) -> None:
+        self.client = client
+        self.slots = slots
+
+
 class _Deadline:
     """A point in monotonic time that a whole request (all its hops) must finish by."""
 
@@ -338,6 +387,86 @@ class _ForbiddenPeer(Exception):
         self.kind = kind
 
 
+class _Alarm:
+    """One deadline on an ``_Alarms`` heap; ``cancel()`` makes it a no-op and lets go of its callback."""
+
+    __slots__ = ("callback", "order", "when")
+
+    def __init__(self, when: float, order: int, callback: Callable[[], None]) -> None:
+        self.when = when
+        self.order = order
+        self.callback: Callable[[], None] | None = callback
+
+    def __lt__(self, other: _Alarm) -> bool:
+        return (self.when, self.order) < (other.when, other.order)
+
+    def cancel(self) -> None:
+        self.callback = None
+
+
+class _Alarms:
+    """One thread that runs every request's deadline callback, earliest first, for the life of a Fetcher.
+
+    A timer thread per request cost a thread start on every request, and under a busy GIL the start itself
+    waits milliseconds for the new thread to run; one thread with a heap costs a push and, usually, no wake-up
+    (deadlines all have the same length, so a new one is rarely the earliest). Cancelled alarms stay on the
+    heap, without their callback, until they come due or reach its top.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[_Alarm] = []
+        self._wake = threading.Condition(threading.Lock())
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def at(self, when: float, callback: Callable[[], None]) -> _Alarm:
+        """Run ``callback`` on the alarm thread at monotonic time ``when``, unless it is cancelled first."""
+        alarm = _Alarm(when, next(self._order), callback)
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("fetch: the fetcher is closed")
+            heapq.heappush(self._heap, alarm)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0] is alarm:
+                self._wake.notify()
+        return alarm
+
+    def close(self) -> None:
+        """Stop the thread; pending alarms never fire."""
+        with self._wake:
+            self._closed = True
+            self._heap.clear()
+            self._wake.notify()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self) -> None:
+        while (callback := self._next_due()) is not None:
+            callback()  # outside the lock: it may take a socket's lock
+
+    def _next_due(self) -> Callable[[], None] | None:
+        """Wait for the earliest live alarm to come due and take it off the heap; None once closed."""
+        with self._wake:
+            while not self._closed:
+                while self._heap and self._heap[0].callback is None:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                wait_s = self._heap[0].when - time.monotonic()
+                if wait_s <= 0:
+                    callback = heapq.heappop(self._heap).callback
+                    if callback is not None:
+                        return callback
+                    continue
+                self._wake.wait(wait_s)
+        return None
+
+
 class _Watchdog:
     """Shuts the request's socket down when the deadline passes, so a dripping server cannot hold us.
 
@@ -345,15 +474,13 @@ class _Watchdog:
     time), before a byte of the request is sent.
     """
 
-    def __init__(self, seconds: float, *, allowed: frozenset[str]) -> None:
+    def __init__(self, deadline: _Deadline, alarms: _Alarms, *, allowed: frozenset[str]) -> None:
         self.allowed = allowed
         self.fired = False
         self._done = False
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        self._alarm = alarms.at(deadline.at, self._expire)
 
     def trace(self, event: str, info: dict[str, Any]) -> None:
         if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
@@ -392,9 +519,10 @@ class _Watchdog:
     def stop(self) -> None:
         with self._lock:
             self._done = True
-        self._timer.cancel()
+        self._alarm.cancel()
 
 
+@functools.lru_cache(maxsize=1024)  # asked on every request, of a few hundred feed URLs
 def _host_of(url: str) -> str | None:
     try:
         return httpx.URL(url).host or None

@@ -15,23 +15,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from .articles import read_article
 from .changes import detect_changes, health_change, revision, twin_of
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, matched_keywords, parse_entries
 from .fetch import Fetcher, RateLimited
-from .figures import EXTRACTOR_VERSION, extract_figures
+from .figures import EXTRACTOR_VERSION
 from .outbox import deliver_pending
+from .reading import Reading, ReadPool
 from .records import (
     Alert,
-    Article,
     Change,
     Entry,
     FeedSettings,
@@ -83,6 +83,7 @@ class Deps:
     fetcher: Fetcher
     pages: ThreadPoolExecutor
     now: Callable[[], datetime] = utc_now
+    reader: ReadPool = field(default_factory=lambda: ReadPool(0))  # pages → articles and figures
     sleep: Callable[[float], None] = time.sleep  # Slack pacing waits (tests pass a no-op)
     stop: threading.Event = field(default_factory=threading.Event)
     delivering: threading.Lock = field(default_factory=threading.Lock)
@@ -91,8 +92,9 @@ class Deps:
     recording: threading.Lock = field(default_factory=threading.Lock)
 
     def close(self) -> None:
-        """Release the thread pool, the HTTP client and the store."""
+        """Release the thread pool, the reader processes, the HTTP client and the store."""
         self.pages.shutdown(wait=True, cancel_futures=True)
+        self.reader.close()
         self.fetcher.close()
         self.store.close()
 
@@ -105,8 +107,11 @@ def open_deps(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> D
     except BaseException:
         store.close()
         raise
-    pool = ThreadPoolExecutor(settings.fetch.max_concurrency, thread_name_prefix="page")
-    return Deps(settings=settings, store=store, fetcher=Fetcher(settings.fetch), pages=pool, now=now)
+    # Each feed polled at once fetches its pages max_per_host at a time (see _read_stories).
+    pages = settings.fetch.max_concurrency * settings.fetch.max_per_host
+    pool = ThreadPoolExecutor(pages, thread_name_prefix="page")
+    fetcher = Fetcher(settings.fetch)
+    return Deps(settings=settings, store=store, fetcher=fetcher, pages=pool, now=now, reader=ReadPool())
 
 
 def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResult:
@@ -276,7 +281,9 @@ def run_once(
     ``on_result`` hears of each feed as it finishes (a progress bar).
     """
     feeds = [f for f in (feeds if feeds is not None else deps.settings.feeds) if f.enabled]
-    workers = max(1, min(deps.settings.fetch.max_concurrency, len(feeds)))
+    # Twice max_concurrency: a feed spends part of its poll off the network (parsing, waiting for its pages
+    # to be read, saving), and meanwhile another can use the requests; the fetcher caps those in any case.
+    workers = max(1, min(2 * deps.settings.fetch.max_concurrency, len(feeds)))
 
     def poll(feed: FeedSettings) -> PollResult:
         result = poll_feed(feed, deps)
@@ -301,9 +308,10 @@ def backfill_pages(targets: Sequence[str], deps: Deps, *, feed: str = "backfill"
         page = deps.fetcher.fetch_feed(
             replace(source, url=target if "://" in target else str(Path(target).resolve()))
         )
-        article = read_article(page)
+        reading = deps.reader.read(page, metrics=deps.settings.metrics)
+        article = reading.article
         entry = Entry(feed=feed, title=article.title, link=url, published=article.published)
-        stories.append(_story(entry, (), source, article, deps))
+        stories.append(_story(entry, (), source, reading, deps))
     deps.store.save_poll(PollRecord(deps.store.feed_state(feed), tuple(stories)))
     return len(stories)
 
@@ -311,32 +319,54 @@ def backfill_pages(targets: Sequence[str], deps: Deps, *, feed: str = "backfill"
 def _read_stories(
     wanted: Sequence[tuple[Entry, tuple[str, ...]]], feed: FeedSettings, deps: Deps, deadline: float
 ) -> tuple[dict[int, Story], bool]:
-    """Fetch and read each wanted entry's article, concurrently: the stories by ``id(entry)``, and False in
-    second place when some page must be tried again."""
-    submit = deps.pages.submit
-    futures = [(entry, submit(_read_story, entry, kws, feed, deps, deadline)) for entry, kws in wanted]
-    stories = {id(entry): story for entry, future in futures if (story := future.result()) is not None}
+    """Fetch and read each wanted entry's article: the stories by ``id(entry)``, and False in second place
+    when some page must be tried again.
+
+    Pages are fetched ``max_per_host`` at a time (they share the feed's host: more workers would only wait
+    for its slots while other feeds' pages wait for a worker) and read on the reader's processes meanwhile.
+    """
+    todo = deque(wanted)
+    readings: list[tuple[Entry, tuple[str, ...], Future[Reading]]] = []
+
+    def lane() -> None:
+        while True:
+            try:
+                entry, keywords = todo.popleft()
+            except IndexError:  # another lane took the last one
+                return
+            if (page := _fetch_page(entry, feed, deps, deadline)) is not None:
+                reading = deps.reader.submit(page, selector=feed.selector, metrics=deps.settings.metrics)
+                readings.append((entry, keywords, reading))
+
+    lanes = [deps.pages.submit(lane) for _ in range(min(len(wanted), deps.settings.fetch.max_per_host))]
+    for done in lanes:
+        done.result()
+    stories = {}
+    for entry, keywords, reading in readings:
+        try:
+            stories[id(entry)] = _story(entry, keywords, feed, reading.result(), deps)
+        except ArticleError as exc:
+            log.warning("article feed=%s url=%s error=%s", feed.name, entry.link, exc)
     return stories, len(stories) == len(wanted)
 
 
-def _read_story(entry: Entry, keywords: tuple[str, ...], feed: FeedSettings, deps: Deps, deadline: float):
+def _fetch_page(entry: Entry, feed: FeedSettings, deps: Deps, deadline: float) -> Fetched | None:
     if deps.stop.is_set() or time.monotonic() > deadline:
         return None
     assert entry.link is not None
     try:
-        page = deps.fetcher.fetch_page(entry.link, feed=feed)
-        article = read_article(page, selector=feed.selector)
-    except (FetchError, ArticleError) as exc:
+        return deps.fetcher.fetch_page(entry.link, feed=feed)
+    except FetchError as exc:
         log.warning("article feed=%s url=%s error=%s", feed.name, entry.link, exc)
         return None
-    return _story(entry, keywords, feed, article, deps)
 
 
 def _story(
-    entry: Entry, keywords: tuple[str, ...], feed: FeedSettings, article: Article, deps: Deps
+    entry: Entry, keywords: tuple[str, ...], feed: FeedSettings, reading: Reading, deps: Deps
 ) -> Story:
     """The story an entry and its article make, with the article's figures."""
     assert entry.link is not None
+    article = reading.article
     return Story(
         feed=feed.name,
         outlet=feed.outlet or feed.name,
@@ -346,7 +376,7 @@ def _story(
         url=canonical_url(entry.link),
         title=entry.title or article.title,
         keywords=keywords,
-        figures=tuple(extract_figures(article, metrics=deps.settings.metrics)),
+        figures=reading.figures,
         fetched_at=deps.now(),
         content_hash=article.content_hash,
         channel=feed.channel,

@@ -187,6 +187,73 @@ def test_concurrent_fetches_share_one_fetcher_and_respect_the_per_host_limit(sit
     assert active["max"] <= 2
 
 
+def test_requests_in_flight_across_hosts_are_capped_at_concurrency_times_per_host(
+    site, make_fetcher, release
+):
+    """max_concurrency=1 × max_per_host=2: two requests at once in all, though each host could take two."""
+    lock = threading.Lock()
+    active = {"now": 0, "max": 0}
+
+    def slow(request: Request) -> Response:
+        with lock:
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+        release.wait(0.05)
+        with lock:
+            active["now"] -= 1
+        return Response(request.path.encode())
+
+    for i in range(8):
+        site.route(f"/feed{i}.xml", slow)
+    port = site.server.server_address[1]
+    urls = [f"http://{'127.0.0.1' if i % 2 else 'localhost'}:{port}/feed{i}.xml" for i in range(8)]
+    fetcher = make_fetcher(max_concurrency=1, max_per_host=2)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        feeds = [FeedSettings(name="test", url=url, interval_s=300) for url in urls]
+        bodies = list(pool.map(lambda feed: fetcher.fetch_feed(feed).body, feeds))
+    assert bodies == [f"/feed{i}.xml".encode() for i in range(8)]
+    assert active["max"] == 2
+
+
+def test_one_thread_watches_every_deadline_however_many_requests(site, make_fetcher):
+    """No timer thread per request: while requests are in flight, one alarm thread watches all deadlines."""
+    seen: list[tuple[int, int]] = []
+
+    def answer(request: Request) -> Response:
+        threads = threading.enumerate()
+        alarms = sum(thread.name == "fetch-deadlines" for thread in threads)
+        seen.append((alarms, sum(isinstance(thread, threading.Timer) for thread in threads)))
+        return Response(b"<rss/>")
+
+    for i in range(20):
+        site.route(f"/feed{i}.xml", answer)
+    fetcher = make_fetcher()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda i: fetcher.fetch_feed(feed_on(site, f"/feed{i}.xml")), range(20)))
+    assert set(seen) == {(1, 0)}
+    fetcher.close()
+    assert not any(thread.name == "fetch-deadlines" for thread in threading.enumerate())
+
+
+def test_a_finished_requests_deadline_never_shuts_its_pooled_connection(site, make_fetcher):
+    """The deadline passes after the answer came: the kept-alive connection still serves the next request."""
+    peers: list[tuple[str, int]] = []
+
+    def handle(handler) -> None:
+        peers.append(handler.client_address)
+        handler.send_response(200)
+        handler.send_header("content-length", "6")
+        handler.end_headers()
+        handler.wfile.write(b"<rss/>")
+
+    site.route("/feed.xml", handle, raw=True)
+    fetcher = make_fetcher(deadline_s=0.2)
+    fetcher.fetch_feed(feed_on(site))
+    time.sleep(0.4)  # past the first request's deadline
+    assert fetcher.fetch_feed(feed_on(site)).body == b"<rss/>"
+    assert len(peers) == 2 and peers[0] == peers[1]
+
+
 def test_fetcher_is_a_context_manager_that_closes_its_client(site):
     site.route("/feed.xml", Response(b"<rss/>"))
     with Fetcher(FetchSettings()) as fetcher:

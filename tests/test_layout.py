@@ -24,7 +24,7 @@ STEPS = {
     "slack_blocks": set(),
     "output": set(),
 }
-SHELLS = {"poll", "outbox", "query", "scheduler", "cli", "__main__", "__init__"}
+SHELLS = {"poll", "outbox", "reading", "query", "scheduler", "cli", "__main__", "__init__"}
 OWNERS = {
     "httpx": {"fetch"},
     "protego": {"fetch"},
