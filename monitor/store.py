@@ -202,8 +202,21 @@ class Store:
             return {m: observation_of(doc["figures"][i]) for m, i in found.items() if i is not None}
 
     def recent(self, metrics: Iterable[str], *, limit: int = 50) -> dict[str, list[Observation]]:
-        """Each metric's last ``limit`` observations, newest first (history order)."""
-        return {metric: self.history(metric=metric, limit=limit) for metric in set(metrics)}
+        """Each metric's newest ``limit`` observations (history order) among its last ``4 × limit`` stored.
+
+        A poll's conflict check needs the neighbourhood of now, not the whole series, which grows without end:
+        walking all of it for every metric of every feed made this the slowest step of a poll."""
+        with self._lock:
+            doc, index = self._load()
+            figures = doc["figures"]
+            found = {}
+            for metric in set(metrics):
+                rows = [(int(i), figures[i]) for i in index.by_metric.get(metric, ())[-4 * limit :]]
+                rows.sort(
+                    key=lambda r: (canon(r[1].get("published") or r[1]["observed_at"]), r[0]), reverse=True
+                )
+                found[metric] = [observation_of(row) for _, row in rows[:limit]]
+            return found
 
     def series(self, metric: str, *, limit: int = 20) -> list[float]:
         """The metric's last ``limit`` values, oldest → newest (history order), for sparklines."""
