@@ -250,6 +250,13 @@ def key_figures(figures: Sequence[Figure], *, limit: int = MAX_FIGURES) -> list[
     return shown
 
 
+def _figure_text(figure: Figure, text: str) -> str:
+    """ "• 846.14 billion yuan — registered capital"; the subject is left out when the text already says it
+    ("10,577 Hong Kong-funded enterprises")."""
+    said = not figure.subject or figure.subject.lower() in text.lower()
+    return f"• {_safe(text, 120)}" + ("" if said else f" — {_safe(figure.subject, 160)}")
+
+
 def _figure_line(figure: Figure, text: str) -> str:
     about = ", ".join(p for p in (figure.subject, figure.place, figure.period) if p)
     line = f"*{_safe(text, 120)}*" + (f" — {_safe(about, 160)}" if about else "")
@@ -281,7 +288,7 @@ def _new_story(change: NewStory) -> Rendered:
     ]
     lines = [f"New story: {title}" + (f" ({byline})" if byline else "")]
     lines += [escape(story.url)] if is_web_url(story.url) else []
-    lines += [f"• {_safe(text, 120)} — {_safe(figure.subject, 160)}" for figure, text in figures]
+    lines += [_figure_text(figure, text) for figure, text in figures]
     told = "; ".join(_safe(text, 60) for _, text in figures[:2])
     line = f"*New:* {_link(story.url, title)} — {_safe(story.outlet, 80)}" + (f" · {told}" if told else "")
     return "\n".join(lines), blocks, line
