@@ -30,6 +30,28 @@ config_option = click.option(
     help="Config file (default: $GBA_MONITOR_CONFIG, else ./feeds.yaml).",
 )
 
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(output.FORMATS),
+    default="table",
+    show_default=True,
+    help="table for people; json, jsonl or csv for scripts (clean when piped).",
+)
+
+
+def window_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--since, --until, --feed and --limit, as every stored listing takes them."""
+    options = (
+        click.option("--since", help="From this date: 2025-01-31, an ISO timestamp, or 7d / 12h ago."),
+        click.option("--until", help="Up to this date (same forms as --since)."),
+        click.option("--feed", help="Only rows from this feed."),
+        click.option("--limit", type=click.IntRange(min=1), help="At most this many rows."),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
 
 def _fail(message: str, code: int) -> None:
     click.echo(f"gba-monitor: {message}", err=True)
@@ -213,11 +235,8 @@ def extract(target: str, config_file: str | None, selector: str | None, fmt: str
 @main.command()
 @config_option
 @click.option("--metric", help="Only this metric key.")
-@click.option("--since", help="From this date: 2025-01-31, an ISO timestamp, or 7d / 12h ago.")
-@click.option("--until", help="Up to this date (same forms as --since).")
-@click.option("--feed", help="Only figures from this feed.")
-@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
+@window_options
+@format_option
 @handles_errors
 def history(
     config_file: str | None,
@@ -252,7 +271,7 @@ def _dates(since: str | None, until: str | None) -> tuple[datetime | None, datet
 @main.command()
 @click.argument("key", required=False)
 @config_option
-@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
+@format_option
 @handles_errors
 def metrics(key: str | None, config_file: str | None, fmt: str) -> None:
     """Every tracked metric with its latest value, change and trend; with KEY, that metric's full series."""
@@ -273,11 +292,8 @@ def metrics(key: str | None, config_file: str | None, fmt: str) -> None:
 
 @main.command()
 @config_option
-@click.option("--since", help="From this date: 2025-01-31, an ISO timestamp, or 7d / 12h ago.")
-@click.option("--until", help="Up to this date (same forms as --since).")
-@click.option("--feed", help="Only stories from this feed.")
-@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
+@window_options
+@format_option
 @handles_errors
 def articles(
     config_file: str | None,
@@ -296,7 +312,7 @@ def articles(
 
 @main.command()
 @config_option
-@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
+@format_option
 @handles_errors
 def status(config_file: str | None, fmt: str) -> None:
     """Each feed's polls and failures, and the undelivered alerts.
