@@ -57,16 +57,24 @@ def deliver_pending(deps: Deps, *, stream: TextIO) -> list[Delivery]:
                 if slack.digest_s
                 else (ready, {})
             )
+            bookkeeping = {}
+            if sender.keeps_posts:  # two store writes per post: the price of at-least-once
+                bookkeeping = {
+                    "before_post": lambda alert: deps.store.mark_sending(
+                        members.get(alert.key, (alert.key,))
+                    ),
+                    "on_sent": lambda delivery: deps.store.record_deliveries(per_alert([delivery], members)),
+                }
             deliveries = deliver(
                 posts,
                 sender,
                 sleep=deps.sleep,
                 thread_ts_for=deps.store.thread_ts if slack.threads else None,
-                before_post=lambda alert: deps.store.mark_sending(members.get(alert.key, (alert.key,))),
-                on_sent=lambda delivery: deps.store.record_deliveries(per_alert([delivery], members)),
+                **bookkeeping,
             )
         deliveries = per_alert(deliveries, members)
-        deps.store.record_deliveries([d for d in deliveries if not d.ok])
+        # What each post's own bookkeeping did not record: failures, and everything the console printed.
+        deps.store.record_deliveries([d for d in deliveries if not (d.ok and sender.keeps_posts)])
     _log_deliveries(pending, deliveries)
     return deliveries
 

@@ -145,6 +145,9 @@ class Sender:
     """Posts one alert and returns its ``ts``; raises SlackConfigError (permanent) or SlackError."""
 
     min_interval_s = 1.0  # Slack hides bursts above ~1 message per second per channel
+    # Slack keeps what we post, so each post is recorded as it happens (a crash in between must not lose
+    # track of it); the console keeps nothing, so its prints are recorded once, after the batch.
+    keeps_posts = True
 
     def __init__(self, settings: SlackSettings) -> None:
         self.settings = settings
@@ -270,6 +273,7 @@ class ConsoleSender(Sender):
     """No Slack configured: print each alert's text, with its channel, to ``stream``."""
 
     min_interval_s = 0.0
+    keeps_posts = False
 
     def __init__(self, settings: SlackSettings, *, stream: TextIO) -> None:
         super().__init__(settings)
