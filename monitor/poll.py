@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from .changes import detect_changes, health_change, revision, twin_of
+from .changes import detect_changes, health_change, key_figures, revision, twin_of
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, matched_keywords, parse_entries
 from .fetch import Fetcher, RateLimited
@@ -146,7 +146,8 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         new_state = _succeeded(state, fetched, complete, deps.now())
         alerts = [_render(change, feed, deps) for change in changes] + _health_alerts(state, new_state, deps)
         record = PollRecord(new_state, found.stored, tuple(alerts), found.sightings, tuple(found.refreshed))
-        queued = deps.store.save_poll(record)
+        staged = deps.store.stage_poll(record)  # the next feed's identity checks see these stories at once
+    queued = deps.store.wait_saved(staged)  # on disk, in a write shared with the feeds staged meanwhile
     return _logged(
         PollResult(
             feed.name,
@@ -237,7 +238,8 @@ def _read_again(story: Story, known: StoredArticle, store: Store, found: _Found)
 def _changes(found: _Found, feed: FeedSettings, deps: Deps, *, seeding: bool) -> list[Change]:
     """New stories, moved and conflicting figures, and revisions (a first poll that seeds: one summary)."""
     stories = [story for story in found.stored if story.url not in {c.story.url for c in found.revised}]
-    metrics = {f.metric for story in stories for f in story.figures}
+    # A seeding poll only counts its stories: the stored history would be looked up for nothing.
+    metrics = set() if seeding else {f.metric for story in stories for f in key_figures(story.figures)}
     changes = detect_changes(
         stories,
         deps.store.latest(metrics),

@@ -157,6 +157,18 @@ class _Chunk:
     spans: bytes | None  # JSON {indexed value: [row id, offset in fragment, length, ...]}
 
 
+@dataclass(slots=True)
+class Version:
+    """One version of the document on its way to disk (see ``AtomicJSONStorage.prepare``)."""
+
+    doc: Document
+    pieces: list[bytes]
+    spans: list[tuple[int, bytes]]  # where the indexed table's chunks lie, for <path>.index
+    head: bytes
+    temporary: Path
+    key: tuple[int, int, int] | None = None  # the written file's identity, once written
+
+
 class AtomicJSONStorage(Storage):
     """A TinyDB Storage: atomic replace-on-write, orjson, a parse cache (see the module docstring).
 
@@ -216,32 +228,62 @@ class AtomicJSONStorage(Storage):
 
     def write(self, data: Document) -> None:
         """Replace the file with ``data`` atomically; StoreError (previous file intact) when that fails."""
+        try:
+            version = self.prepare(data)
+            self.write_temporary(version)
+            self.install(version)
+            self.settle(version)
+        except StoreError:
+            self.forget()  # the cached document may hold the change that did not reach the disk
+            raise
+
+    # A write in four steps, so that a caller sharing the document between threads holds its lock only while
+    # the document is read (prepare) and while the file is swapped (install), not while bytes go to disk.
+
+    def prepare(self, data: Document) -> Version:
+        """``data`` serialized: call it while nobody changes ``data``."""
         pieces, spans = self._serialize(data)
-        head = _head(pieces)
-        temporary = _temporary(self.path)
+        return Version(data, pieces, spans, _head(pieces), _temporary(self.path))
+
+    def write_temporary(self, version: Version) -> None:
+        """Write and fsync the version beside the store (no document is touched: no lock needed)."""
         try:
             mode = _mode(self.path)
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            fd = os.open(version.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
             try:
                 if mode is not None:
                     os.fchmod(fd, mode)
-                _write_all(fd, pieces)
+                _write_all(fd, version.pieces)
                 os.fsync(fd)
-                key = _identity(fd)
+                version.key = _identity(fd)
             finally:
                 os.close(fd)
-            os.replace(temporary, self.path)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            self.forget()
-            raise StoreError(
-                f"store: could not write {self.path} ({exc.strerror or exc}); the previous version is intact"
-            ) from None
-        self._remember(data, key, head)
+            self._abandon(version, exc)
+
+    def install(self, version: Version) -> None:
+        """Put the written version in the store's place; read() then returns its document without parsing.
+        Call it where read() cannot run meanwhile (it would find a file it did not expect, and parse it)."""
+        assert version.key is not None, "install() before write_temporary()"
+        try:
+            os.replace(version.temporary, self.path)
+        except OSError as exc:
+            self._abandon(version, exc)
+        self._remember(version.doc, version.key, version.head)
         self.found_version = SCHEMA_VERSION
+
+    def settle(self, version: Version) -> None:
+        """Make the installed version durable (its rename synced), and leave its index beside it."""
+        assert version.key is not None
         self._sync_folder()
-        self._write_index(key, head, spans)
+        self._write_index(version.key, version.head, version.spans)
+
+    def _abandon(self, version: Version, exc: OSError) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(version.temporary)
+        raise StoreError(
+            f"store: could not write {self.path} ({exc.strerror or exc}); the previous version is intact"
+        ) from None
 
     def indexed(self) -> bool:
         """True when ``<path>.index`` describes the file on disk, which we then know we wrote whole."""
@@ -330,7 +372,6 @@ class AtomicJSONStorage(Storage):
                 pieces.append(b"}")
                 at += 1
         except TypeError as exc:  # orjson.JSONEncodeError: a value JSON cannot hold (this is a bug)
-            self.forget()  # the cached document may hold the caller's half-made change
             raise StoreError(f"store: cannot save to {self.path} ({exc})") from None
         pieces.append(b"}")
         return pieces, spans
@@ -399,7 +440,6 @@ class AtomicJSONStorage(Storage):
             os.fsync(fd)
         except OSError as exc:
             if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # file systems that cannot sync a folder
-                self.forget()
                 raise StoreError(f"store: could not sync the folder of {self.path} ({exc.strerror})") from exc
         finally:
             os.close(fd)

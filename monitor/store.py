@@ -2,7 +2,7 @@
 
 The file (see ``storage_file``) holds six tables a newcomer can read with ``TinyDB(path)`` or any JSON viewer:
 
-    meta      schema_version, revision (one more per write), pruned_at
+    meta      schema_version, revision (one more per change), pruned_at
     feeds     one row per feed: the FeedState fields (etag, last_modified, last_poll, failures, ...)
     metrics   one row per metric key: label, unit, latest_* and previous_* (value, published, observed_at,
               article_url; "previous" is the last earlier value that differs), observations (ever stored)
@@ -16,11 +16,14 @@ The file (see ``storage_file``) holds six tables a newcomer can read with ``Tiny
 
 Dates are UTC ISO 8601 strings with microseconds and offset, so they also sort as text.
 
-Every change is one read-modify-write of the whole document under a file lock (``<store>.lock``): the file
+Every change is a read-modify-write of the whole document under a file lock (``<store>.lock``): the file
 is read again first when another process replaced it (a long-lived in-memory copy would lose its updates),
-then written once, atomically, so a poll is one write whatever it holds. Readers take no lock: the file is
-only ever replaced whole. Lookups (metric → figures, URL → article, key → alert) are built once per loaded
-version of the file and kept current by our own writes. A threading.RLock makes every method thread-safe.
+then written whole, atomically. A change can be staged first (``stage_poll``): made in memory, where every
+later read in this process sees it, and written by the next write, which carries every change staged by
+then, so threads saving at once share one write; the file lock is held until nothing staged waits for the
+disk. Readers take no lock: the file is only ever replaced whole. Lookups (metric → figures, URL → article,
+key → alert) are built once per loaded version of the file and kept current by our own changes. A
+threading.RLock makes every method thread-safe.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,6 +80,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A poll's change, made in memory (see ``Store.stage_poll``) and not known to be on disk yet."""
+
+    ticket: int
+    alerts: tuple[Alert, ...]  # the alerts it enqueues
+
+
+@dataclass(slots=True)
+class _Change:
+    """The document and lookups a change edits in place, and the ticket it gets once staged."""
+
+    doc: Document
+    index: Index
+    ticket: int = 0
+
+
 class Store:
     """The monitor's memory. ``Store(path)`` creates the folder and file, or raises StoreError for a broken or
     newer file (which it leaves untouched). With ``retention_days``, ``save_poll`` also prunes (hourly)."""
@@ -93,7 +113,13 @@ class Store:
         self._now = now
         self._lock = threading.RLock()
         self._storage = AtomicJSONStorage(self.path, immutable_rows=True, index=("figures", "metric"))
-        self._write_lock = FileLock(f"{self.path}.lock", timeout=LOCK_TIMEOUT_S)
+        # Not thread-local: the thread that stages a change may not be the one whose write settles it.
+        self._write_lock = FileLock(f"{self.path}.lock", timeout=LOCK_TIMEOUT_S, thread_local=False)
+        self._file_locked = False
+        self._flushing = threading.Lock()  # one write of the file at a time
+        self._staged = self._saved = 0  # changes staged in memory / of those, the ones known to be on disk
+        self._unsaved: Document | None = None  # the document holding staged changes not on disk yet
+        self._dropped: dict[int, str] = {}  # staged changes a failed write lost → why
         self._scheduler_lock: FileLock | None = None
         self._index: Index | None = None
         self._indexed = -1  # the storage generation self._index describes
@@ -117,8 +143,16 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        """Release the scheduler lock (if taken) and the cached document."""
+        """Write what is staged, then release the scheduler lock (if taken) and the cached document."""
+        try:
+            if self._staged > self._saved:
+                self._settle(self._staged)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
         with self._lock:
+            self._release_file()
             if self._scheduler_lock is not None:
                 self._scheduler_lock.release()
                 self._scheduler_lock = None
@@ -199,24 +233,13 @@ class Store:
         with self._lock:
             doc, index = self._load()
             found = {metric: index.latest_id(doc, metric) for metric in set(metrics)}
-            return {m: observation_of(doc["figures"][i]) for m, i in found.items() if i is not None}
+            return {m: index.observation(doc, i) for m, i in found.items() if i is not None}
 
     def recent(self, metrics: Iterable[str], *, limit: int = 50) -> dict[str, list[Observation]]:
-        """Each metric's newest ``limit`` observations (history order) among its last ``4 × limit`` stored.
-
-        A poll's conflict check needs the neighbourhood of now, not the whole series, which grows without end:
-        walking all of it for every metric of every feed made this the slowest step of a poll."""
+        """Each metric's newest ``limit`` observations, in history order (newest first)."""
         with self._lock:
             doc, index = self._load()
-            figures = doc["figures"]
-            found = {}
-            for metric in set(metrics):
-                rows = [(int(i), figures[i]) for i in index.by_metric.get(metric, ())[-4 * limit :]]
-                rows.sort(
-                    key=lambda r: (canon(r[1].get("published") or r[1]["observed_at"]), r[0]), reverse=True
-                )
-                found[metric] = [observation_of(row) for _, row in rows[:limit]]
-            return found
+            return {metric: index.newest(doc, metric, limit) for metric in set(metrics)}
 
     def series(self, metric: str, *, limit: int = 20) -> list[float]:
         """The metric's last ``limit`` values, oldest → newest (history order), for sparklines."""
@@ -327,7 +350,20 @@ class Store:
     def save_poll(self, record: PollRecord) -> list[Alert]:
         """Store one poll in one atomic write: the feed's state, its stories (articles, figures, metrics) and
         its alerts, skipping alerts whose key is already in the outbox. Returns the alerts enqueued."""
-        with self._writing() as (doc, index):
+        return self.wait_saved(self.stage_poll(record))
+
+    def wait_saved(self, staged: Staged) -> list[Alert]:
+        """The staged poll's alerts, once it is on disk (written now with every change staged by then, unless
+        a write under way holds it). StoreError when the write failed: the change is then gone from memory."""
+        self._settle(staged.ticket)
+        return list(staged.alerts)
+
+    def stage_poll(self, record: PollRecord) -> Staged:
+        """``save_poll`` in memory only: every later read in this process sees the poll at once (the next
+        feed's stories are told apart from it), and ``wait_saved`` puts it on disk, atomically, with whatever
+        else is staged by then. Until then the file lock stays held and a crash loses it whole."""
+        with self._changing() as change:
+            doc, index = change.doc, change.index
             now = self._now()
             index.put(doc, "feeds", row_of(record.state))
             for story in record.stories:
@@ -344,7 +380,7 @@ class Store:
                     enqueued.append(queued)
             if self.retention_days is not None and self._prune_due(doc, now):
                 self._prune(doc, index, now - timedelta(days=self.retention_days))
-        return enqueued
+        return Staged(change.ticket, tuple(enqueued))
 
     def mark_sending(self, keys: Iterable[str]) -> None:
         """Note, in one write, that posts of these alerts are starting. Until ``record_deliveries`` hears how
@@ -488,18 +524,30 @@ class Store:
 
     @contextmanager
     def _writing(self, *, create: bool = False) -> Iterator[tuple[Document, Index]]:
-        """Under the thread and file locks: the freshly read document to change in place, then one write.
+        """One change to the document, on disk (with any staged before it) when the block ends."""
+        with self._changing(create=create) as change:
+            yield change.doc, change.index
+        self._settle(change.ticket)
 
-        Rows are replaced, never mutated (the storage reuses the bytes of unchanged rows). On any error the
-        cached document is dropped, so nothing half-changed survives in memory either."""
+    @contextmanager
+    def _changing(self, *, create: bool = False) -> Iterator[_Change]:
+        """Under the thread lock: the document to change in place. The change is then staged: every later
+        read in this process sees it, and ``_settle(change.ticket)`` returns once it is on disk.
+
+        The file lock is taken with the first staged change and let go when none waits for the disk, so the
+        document in memory is the file's plus our staged changes: no other process writes meanwhile. Rows are
+        replaced, never mutated (the storage reuses the bytes of unchanged rows). On any error the cached
+        document is dropped, and every staged change with it: nothing half-changed survives in memory."""
         with self._lock:
-            try:
-                self._write_lock.acquire(poll_interval=0.01)  # writes are short: check often
-            except Timeout:
-                raise StoreError(
-                    f"store: {self.path} stayed locked by another process for {LOCK_TIMEOUT_S:g}s "
-                    f"({self.path}.lock)"
-                ) from None
+            if not self._file_locked:
+                try:
+                    self._write_lock.acquire(poll_interval=0.01)  # writes are short: check often
+                except Timeout:
+                    raise StoreError(
+                        f"store: {self.path} stayed locked by another process for {LOCK_TIMEOUT_S:g}s "
+                        f"({self.path}.lock)"
+                    ) from None
+                self._file_locked = True
             try:
                 if not self._swept:
                     self._storage.remove_temporaries()
@@ -510,15 +558,61 @@ class Store:
                 else:
                     doc, _ = self._load()
                     self._back_up_older()
-                yield doc, self._index
+                assert self._index is not None
+                change = _Change(doc, self._index)
+                yield change
                 doc["meta"]["1"] = doc["meta"]["1"] | {"revision": doc["meta"]["1"].get("revision", 0) + 1}
-                self._storage.write(doc)
-                self._indexed = self._storage.generation
-            except BaseException:
-                self._storage.forget()
+            except BaseException as exc:
+                self._drop(exc)
                 raise
-            finally:
-                self._write_lock.release()
+            self._unsaved = doc
+            self._staged += 1
+            change.ticket = self._staged
+
+    def _settle(self, ticket: int) -> None:
+        """Return once staged change ``ticket`` is on disk: write it now, with every change staged by then,
+        unless a write already made holds it. Threads arriving during a write share the next one: a poll of
+        200 feeds then makes a few dozen writes of the whole file instead of 200. StoreError when the write
+        that held it failed. Never call it holding the thread lock (the writer needs it to swap the file)."""
+        with self._flushing:
+            with self._lock:
+                if ticket in self._dropped:
+                    raise StoreError(f"store: not saved to {self.path} ({self._dropped[ticket]})")
+                if ticket <= self._saved:
+                    return
+                target = self._staged
+            try:
+                with self._lock:
+                    assert self._unsaved is not None
+                    version = self._storage.prepare(self._unsaved)
+                # Bytes go to disk while other threads read and stage: only the swap needs the lock.
+                self._storage.write_temporary(version)
+                with self._lock:
+                    self._storage.install(version)
+                    self._indexed = self._storage.generation
+                self._storage.settle(version)
+            except BaseException as exc:
+                with self._lock:
+                    self._drop(exc)
+                raise
+            with self._lock:
+                self._saved = target
+                if self._saved == self._staged:
+                    self._unsaved = None
+                    self._release_file()
+
+    def _drop(self, exc: BaseException) -> None:
+        """Forget every staged change (the cached document holds them) after ``exc``; their _settle raises."""
+        self._storage.forget()
+        reason = str(exc) if isinstance(exc, StoreError) else f"an earlier change failed: {exc!r}"
+        self._dropped.update(dict.fromkeys(range(self._saved + 1, self._staged + 1), reason))
+        self._saved, self._unsaved = self._staged, None
+        self._release_file()
+
+    def _release_file(self) -> None:
+        if self._file_locked:
+            self._write_lock.release()
+            self._file_locked = False
 
     def _back_up_older(self) -> None:
         """Before a migrated document replaces an older file, copy that file to <store>.v<N>.bak."""

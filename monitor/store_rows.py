@@ -5,6 +5,7 @@ Private to ``store``: nothing else reads rows.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import fields, replace
 from datetime import UTC, datetime
@@ -72,6 +73,13 @@ class Index:
         self.latest: dict[
             str, tuple[str, int, bool, int, str]
         ] = {}  # metric → rank (see rank()), filled lazily
+        # Figure rows are only ever added or pruned (pruning builds a new Index), so a row's record never goes
+        # stale: every poll asks for the same metrics' recent rows, and building the records was most of it.
+        self.observations: dict[str, Observation] = {}
+        # metric → its figures in history order, (date, id as a number, id), built on first use and kept
+        # sorted by put(): a poll asks for the newest few of each metric it saw, and sorting the whole
+        # series again for every poll cost more than the rest of telling the changes.
+        self.history: dict[str, list[tuple[str, int, str]]] = {}
 
     def put(self, doc: Document, table: str, row: Row) -> str:
         """Insert ``row``, or replace the row with the same key; returns its id."""
@@ -87,6 +95,8 @@ class Index:
             self._add_article(doc_id, row)
         if table == "figures":
             self.by_metric.setdefault(row["metric"], []).append(doc_id)
+            if row["metric"] in self.history:
+                bisect.insort(self.history[row["metric"]], (history_date(row), int(doc_id), doc_id))
             rank = self.rank(row, doc_id)
             if row["metric"] in self.latest and rank > self.latest[row["metric"]]:
                 self.latest[row["metric"]] = rank
@@ -117,6 +127,25 @@ class Index:
             -int(doc_id),
             doc_id,
         )
+
+    def observation(self, doc: Document, doc_id: str) -> Observation:
+        """The figure row ``doc_id`` as an Observation, built once per row."""
+        found = self.observations.get(doc_id)
+        if found is None:
+            found = self.observations[doc_id] = observation_of(doc["figures"][doc_id])
+        return found
+
+    def newest(self, doc: Document, metric: str, limit: int) -> list[Observation]:
+        """The metric's newest ``limit`` observations in history order (newest first): by published date
+        (observed_at when there is none), then by insertion."""
+        order = self.history.get(metric)
+        if order is None:
+            figures = doc["figures"]
+            ids = self.by_metric.get(metric, ())
+            order = self.history[metric] = sorted(
+                zip((history_date(figures[i]) for i in ids), map(int, ids), ids, strict=True)
+            )
+        return [self.observation(doc, doc_id) for *_, doc_id in reversed(order[-limit:])]
 
     def latest_id(self, doc: Document, metric: str) -> str | None:
         """The id of the metric's latest figure (see ``rank``)."""
@@ -277,6 +306,11 @@ def iso(value: datetime | None) -> str | None:
         return None
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     return aware.astimezone(UTC).isoformat("T", "microseconds")
+
+
+def history_date(row: Row) -> str:
+    """The date a figure row sorts by in its metric's history: published, else observed."""
+    return canon(row.get("published") or row["observed_at"])
 
 
 def canon(value: str) -> str:
