@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.records import FetchSettings
+from monitor.settings import FetchSettings
 
 from .farm import ROOT, FarmSpec, RunningFarm, running_farm
 
@@ -316,7 +316,8 @@ def naive_poll(feed_urls: list[str], db_path: Path) -> dict[str, int]:
 
     from monitor.articles import read_article
     from monitor.figures import extract_figures
-    from monitor.records import Fetched, TrackedMetric
+    from monitor.records import Fetched
+    from monitor.settings import TrackedMetric
 
     metrics = [TrackedMetric(m["key"], m["label"], tuple(m["patterns"]), m.get("place")) for m in METRICS]
     keywords = [k.lower() for k in KEYWORDS]

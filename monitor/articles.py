@@ -1,44 +1,35 @@
 """Page bytes → the article's readable body: title, text, sentences, language, content hash, publication time.
 
-The only user of charset-normalizer, lxml and BeautifulSoup. Bytes are decoded (BOM, HTTP charset, XML/HTML
-meta, else detection; GB2312/GBK read as GB18030, Big5 as Big5-HKSCS). lxml parses the whole page, finds the
-body (the feed's CSS selector; else ``[itemprop=articleBody]``, a known content container, ``<article>``;
-else the densest block of paragraphs) and strips what is not the story. BeautifulSoup on lxml then reads the
-body's text, keeping inline tags together and blocks and table cells apart. Boilerplate lines (READ MORE,
-bylines, "Contact the writer", copyright, cookie banners, page counters) go before sentences are split.
+The only user of lxml and BeautifulSoup. Bytes are decoded by ``article_encoding`` (BOM, HTTP charset,
+XML/HTML meta, else detection; GB2312/GBK read as GB18030, Big5 as Big5-HKSCS). lxml parses the whole page,
+finds the body (the feed's CSS selector; else ``[itemprop=articleBody]``, a known content container,
+``<article>``; else the densest block of paragraphs) and strips what is not the story. BeautifulSoup on lxml
+then reads the body's text, keeping inline tags together and blocks and table cells apart. Boilerplate lines
+(READ MORE, bylines, "Contact the writer", copyright, cookie banners, page counters) go before sentences are
+split (``article_sentences``, which also tells the language). The title and publication time come from
+``article_meta``.
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
-import html as htmllib
 import re
-from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 
-import charset_normalizer
 from bs4 import BeautifulSoup
 from lxml import etree
 
+from .article_encoding import decode_page
+from .article_meta import published_of, title_of
+from .article_sentences import language_of, split_sentences
 from .errors import ArticleError
 from .records import Article, Fetched
 
 Element = etree._Element
 
 # fmt: off
-_CHINA_TIME = timezone(timedelta(hours=8))  # a page's naive timestamp is read on the region's clock
 _MIN_BODY_CHARS = 25
 _MIN_CONTAINER_CHARS = 60
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-_CODEC_OF = {
-    "gb2312": "gb18030", "gbk": "gb18030", "hz": "gb18030", "big5": "big5hkscs", "cp950": "big5hkscs",
-    "latin_1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252",
-}
-_HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
-_DECLARED = re.compile(
-    rb"<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)|<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I
-)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")  # lxml refuses them in text
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _HTML_TYPES = re.compile(r"html|xml|text/plain", re.I)
@@ -94,82 +85,11 @@ _COOKIES = re.compile(
     r"\bcookies?\b.{0,80}\b(?:use|accept|consent|agree|policy|settings)\b|\b(?:use|accept)\b.{0,40}\bcookies?\b",
     re.I,
 )
-_WORD_EN = re.compile(r"[A-Za-z]")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _SPACES = re.compile(r"\s+")
 _BREAK, _CELL = (
     "\ue000",
     "\ue001",
 )  # block and cell boundaries, marked before the source's own whitespace is folded
-_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9\u3400-\u9fff])|[。！？；]+[”’」』）)]*")
-_ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "st",
-        "no",
-        "nos",
-        "co",
-        "corp",
-        "inc",
-        "ltd",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "u.s",
-        "u.k",
-        "e.g",
-        "i.e",
-        "etc",
-        "vs",
-        "gov",
-        "sen",
-        "rep",
-        "jr",
-        "sr",
-        "a.m",
-        "p.m",
-        "fig",
-        "approx",
-        "dept",
-        "univ",
-        "est",
-        "mt",
-        "ft",
-        "hon",
-        "gen",
-        "col",
-        "lt",
-        "sgt",
-        "messrs",
-        "u.n",
-        "h.k",
-        "p.r.c",
-    ]
-)
-_META = re.compile(r"<meta\b[^>]*>", re.I)
-_ATTR = re.compile(r"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
-_TIME = re.compile(r"<time\b[^>]*\bdatetime\s*=\s*[\"']([^\"']+)", re.I)
-_JSONLD_DATE = re.compile(r"\"datePublished\"\s*:\s*\"([^\"]+)\"")
-_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.I | re.S)
-_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title>", re.I | re.S)
-_TAG = re.compile(r"<[^>]+>")
-_PUBLISHED_KEYS = (
-    "article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
-    "publish-date", "publish_date", "dc.date.issued", "dc.date", "sailthru.date", "parsely-pub-date",
-)
 # fmt: on
 
 
@@ -184,7 +104,7 @@ def read_article(page: Fetched, *, selector: str | None = None) -> Article:
         lines, title = _plain_lines(markup), ""
     else:
         body = _body(markup, selector, url)
-        title = _title(markup)
+        title = title_of(markup)
         lines = _lines(body)
     lines = [line for line in lines if line and line != title and not _is_boilerplate(line)]
     text = "\n".join(lines)
@@ -198,7 +118,7 @@ def read_article(page: Fetched, *, selector: str | None = None) -> Article:
         sentences=sentences,
         lang=language_of(text),
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        published=_published(markup),
+        published=published_of(markup),
     )
 
 
@@ -215,51 +135,6 @@ def _is_boilerplate(line: str) -> bool:
     return bool(
         _JUNK_START.match(line) or _JUNK_ANYWHERE.search(line) or ("ookie" in line and _COOKIES.search(line))
     )
-
-
-# --- bytes → str ------------------------------------------------------------------------------------------
-
-
-def decode_page(body: bytes, content_type: str | None = None) -> str:
-    """The page as text: BOM, then the HTTP charset, then the XML/HTML declaration, then detection."""
-    for bom, codec in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom) :].decode(codec, errors="replace")
-    http = _HTTP_CHARSET.search(content_type or "")
-    declared = _DECLARED.search(body[:4096])
-    meta = (declared.group(1) or declared.group(2)).decode() if declared else None
-    if meta and meta.lower().startswith("utf-16"):
-        meta = "utf-8"  # a page that could be read far enough to find its <meta> is not UTF-16 (WHATWG)
-    names = [http.group(1) if http else None, meta]
-    for codec in filter(None, map(_codec, names)):
-        if codec == "cp1252" and _is_utf8(body):
-            return body.decode("utf-8")  # a Latin-1 label on UTF-8 bytes is the commonest lie on the web
-        text = body.decode(codec, errors="replace")
-        if text.count("\ufffd") <= max(2, len(text) // 1000):
-            return text
-    if _is_utf8(body):
-        return body.decode("utf-8")
-    best = charset_normalizer.from_bytes(body[:200_000]).best()
-    codec = _codec(best.encoding) if best else None
-    return body.decode(codec or "utf-8", errors="replace")
-
-
-def _codec(name: str | None) -> str | None:
-    if not name:
-        return None
-    try:
-        codec = codecs.lookup(name.strip().lower().removeprefix("x-")).name
-    except LookupError:
-        return None
-    return _CODEC_OF.get(codec, codec)
-
-
-def _is_utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 # --- str → body -------------------------------------------------------------------------------------------
@@ -465,7 +340,7 @@ def _densest(root: Element) -> Element | None:
     return max(scores, key=scores.__getitem__)
 
 
-# --- body → lines → sentences -----------------------------------------------------------------------------
+# --- body → lines -----------------------------------------------------------------------------------------
 
 
 def _lines(body: Element) -> list[str]:
@@ -479,79 +354,3 @@ def _lines(body: Element) -> list[str]:
     soup = BeautifulSoup(etree.tostring(body, method="html", encoding="unicode"), "lxml")
     text = _SPACES.sub(" ", soup.get_text())
     return [line.replace(_CELL, "\t").strip(" \t") for line in text.split(_BREAK)]
-
-
-def split_sentences(line: str) -> list[str]:
-    """Sentences of one block: English . ! ? (not after abbreviations, initials, inside 846.14); 。！？；."""
-    sentences, start = [], 0
-    for m in _SENTENCE_END.finditer(line):
-        if m.group()[0] == "." and _is_abbreviation(line, m.start()):
-            continue
-        sentences.append(line[start : m.end()].strip())
-        start = m.end()
-    sentences.append(line[start:].strip())
-    return [s for s in sentences if s]
-
-
-_TRAILING_WORD = re.compile(r"[\w.]+$")
-
-
-def _is_abbreviation(line: str, dot: int) -> bool:
-    # The word before the dot, read from at most 16 characters back: every abbreviation is shorter, and
-    # searching the whole line before each dot cost a tenth of read_article.
-    word = _TRAILING_WORD.search(line, max(0, dot - 16), dot)
-    if not word:
-        return False
-    token = word.group().lower()
-    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
-
-
-def language_of(text: str) -> str:
-    """ "zh" when Chinese characters dominate the text, else "en"."""
-    cjk = len(_CJK.findall(text))
-    return "zh" if cjk and cjk * 3 > len(_WORD_EN.findall(text)) else "en"
-
-
-# --- metadata ---------------------------------------------------------------------------------------------
-
-
-def _metas(markup: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for tag in _META.findall(markup[:200_000]):
-        attrs = {k.lower(): (a if a is not None and a != "" else b) for k, a, b in _ATTR.findall(tag)}
-        name = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
-        if name and attrs.get("content") and name not in found:
-            found[name] = htmllib.unescape(attrs["content"]).strip()
-    return found
-
-
-def _title(markup: str) -> str:
-    metas = _metas(markup)
-    for candidate in (metas.get("og:title"), _first(_H1, markup), _first(_TITLE, markup)):
-        if candidate:
-            return candidate
-    return ""
-
-
-def _first(pattern: re.Pattern[str], markup: str) -> str:
-    m = pattern.search(markup)
-    return " ".join(htmllib.unescape(_TAG.sub(" ", m.group(1))).split()) if m else ""
-
-
-def _published(markup: str) -> datetime | None:
-    metas = _metas(markup)
-    values = [metas.get(key) for key in _PUBLISHED_KEYS]
-    values += [m.group(1) for m in (_TIME.search(markup), _JSONLD_DATE.search(markup)) if m]
-    for value in filter(None, values):
-        if (when := _parse_time(value)) is not None:
-            return when
-    return None
-
-
-def _parse_time(value: str) -> datetime | None:
-    value = value.strip().replace("/", "-").replace("Z", "+00:00")
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return (when if when.tzinfo else when.replace(tzinfo=_CHINA_TIME)).astimezone(UTC)

@@ -18,7 +18,7 @@ import click
 
 from . import output, query
 from .errors import ArticleError, ConfigError, FeedError, FetchError, MonitorError, StoreError
-from .records import Settings
+from .settings import Settings
 from .sparkline import sparkline
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STORE = 1, 2, 3

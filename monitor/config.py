@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import ConfigError
-from .records import (
+from .settings import (
     FeedSettings,
     FetchSettings,
     HealthSettings,

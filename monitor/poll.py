@@ -34,18 +34,17 @@ from .records import (
     Alert,
     Change,
     Entry,
-    FeedSettings,
     FeedState,
     Fetched,
     FigureChanged,
     PollRecord,
-    Settings,
     Sighting,
     Source,
     StoredArticle,
     Story,
     StoryRevised,
 )
+from .settings import FeedSettings, Settings
 from .slack import render_alert
 from .store import Store
 

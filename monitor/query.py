@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .records import FeedSettings, FeedState, FetchSettings, Figure, Observation, Settings, TrackedMetric
+from .records import FeedState, Figure, Observation
+from .settings import FeedSettings, FetchSettings, Settings, TrackedMetric
 from .sparkline import sparkline
 from .store import Store
 

@@ -29,7 +29,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from .errors import ArticleError
-from .records import Article, Fetched, Figure, TrackedMetric
+from .records import Article, Fetched, Figure
+from .settings import TrackedMetric
 
 log = logging.getLogger("monitor.reading")
 

@@ -1,9 +1,9 @@
 """The small frozen records that pass between the steps of a poll.
 
-Settings flow in from ``config``; ``Fetched`` from ``fetch``; ``Entry`` from ``feeds``; ``Article`` from
-``articles``; ``Figure`` from ``figures``; ``Story``, ``Source``, ``Observation`` and the ``Change`` kinds
-from ``changes`` and ``store``; ``Alert`` and ``Delivery`` from ``slack``. Nothing here imports from the rest
-of the package.
+``Fetched`` flows in from ``fetch``; ``Entry`` from ``feeds``; ``Article`` from ``articles``; ``Figure`` from
+``figures``; ``Story``, ``Source``, ``Observation`` and the ``Change`` kinds from ``changes`` and ``store``;
+``Alert`` and ``Delivery`` from ``slack``. The settings they run under live in ``settings``. Nothing here
+imports from the rest of the package.
 """
 
 from __future__ import annotations
@@ -13,107 +13,11 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 Qualifier = Literal["exact", "approx", "more_than", "less_than", "at_least", "up_to"]
 QUALIFIERS: tuple[str, ...] = ("exact", "approx", "more_than", "less_than", "at_least", "up_to")
 MIN_FINGERPRINT_CHARS = 150  # a body shorter than this identifies no story by its content
-
-# --- settings (built by config, read by every step) -----------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FetchSettings:
-    """How HTTP requests are made: identity, limits and politeness."""
-
-    user_agent: str = "gba-monitor/0.1 (+https://github.com/gba-monitor/gba-monitor)"
-    timeout_s: float = 10.0  # connect and read timeout
-    deadline_s: float = 30.0  # whole request, enforced by us (a dripping server never trips a read timeout)
-    max_feed_bytes: int = 5_000_000
-    max_page_bytes: int = 5_000_000
-    max_redirects: int = 5
-    max_concurrency: int = 8
-    max_per_host: int = 2
-    respect_robots: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class TrackedMetric:
-    """A metric the user named in YAML; a figure matching it takes its key and label."""
-
-    key: str
-    label: str
-    patterns: tuple[
-        str, ...
-    ]  # case-insensitive regular expressions matched against the figure's subject/sentence
-    place: str | None = None
-    unit: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FeedSettings:
-    """One feed from feeds.yaml, with defaults applied."""
-
-    name: str
-    url: str  # http(s) URL, or an absolute local file path (offline demo)
-    interval_s: int
-    keywords: tuple[str, ...] = ()
-    selector: str | None = None
-    channel: str | None = None
-    enabled: bool = True
-    outlet: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    timeout_s: float | None = None
-
-    @property
-    def is_local(self) -> bool:
-        """True when the feed is a file on disk rather than a URL."""
-        return not self.url.startswith(("http://", "https://"))
-
-
-@dataclass(frozen=True, slots=True)
-class SlackSettings:
-    """Where and how alerts go. Credentials come from the environment only."""
-
-    channel: str | None = None
-    on_first_run: Literal["seed", "post"] = "seed"
-    threads: bool = False
-    ops_channel: str | None = None
-    token: str | None = None  # SLACK_BOT_TOKEN
-    webhook_url: str | None = None  # SLACK_WEBHOOK_URL
-    api_url: str | None = None  # SLACK_API_URL, for Slack-compatible endpoints and tests
-    digest_s: int | None = None  # slack.digest: batch a channel's alerts into one message per period
-
-
-@dataclass(frozen=True, slots=True)
-class StorageSettings:
-    """Where the TinyDB file lives and how long history is kept."""
-
-    path: Path
-    retention_days: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HealthSettings:
-    """When a failing feed is worth telling the team about."""
-
-    alert_after_failures: int = 3  # polls in a row; one ops alert then, and one when the feed recovers
-    max_failing_s: int = 6 * 3600  # `status` exits non-zero when a feed has failed for longer than this
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """The whole validated configuration."""
-
-    source: Path  # the YAML file it came from
-    storage: StorageSettings
-    slack: SlackSettings
-    fetch: FetchSettings
-    feeds: tuple[FeedSettings, ...]
-    metrics: tuple[TrackedMetric, ...] = ()
-    health: HealthSettings = field(default_factory=HealthSettings)
-
 
 # --- one poll ---------------------------------------------------------------------------------------
 

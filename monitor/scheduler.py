@@ -19,7 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .outbox import deliver_pending
 from .poll import Deps, poll_feed
-from .records import FeedSettings
+from .settings import FeedSettings
 
 log = logging.getLogger("monitor.scheduler")
 

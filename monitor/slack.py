@@ -33,7 +33,8 @@ from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from .errors import SlackConfigError, SlackError
-from .records import Alert, Delivery, SlackSettings
+from .records import Alert, Delivery
+from .settings import SlackSettings
 from .slack_blocks import RESENT_NOTE, readable, render_alert, render_digest, with_note, with_sources
 
 __all__ = [

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .records import Figure, Observation, Source, StoredArticle, fold_headline
-from .storage_file import Document, unreadable
+from .store_schema import Document, unreadable
 
 KEY_FIELDS = {"feeds": "name", "metrics": "key", "alerts": "key", "articles": "url"}
 # Row fields holding dates (stored as text, read back as aware datetimes).

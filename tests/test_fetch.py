@@ -17,7 +17,7 @@ import pytest
 
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher, RateLimited
-from monitor.records import FeedSettings, FetchSettings
+from monitor.settings import FeedSettings, FetchSettings
 from tests.conftest import Request, Response
 
 PUBLIC_FEED = "http://93.184.215.14/feed.xml"  # a literal public address: never contacted by these tests

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from benchmarks.figures import CORPUS, load_cases, score_corpus
 from monitor.articles import read_article
 from monitor.figures import EXTRACTOR_VERSION, extract_figures
-from monitor.records import Article, Fetched, Figure, TrackedMetric
+from monitor.records import Article, Fetched, Figure
+from monitor.settings import TrackedMetric
 
 TABLE = Path(__file__).parent / "data" / "figures" / "sentences.json"
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "qianhai-two-years.txt"

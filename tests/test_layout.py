@@ -7,33 +7,47 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "monitor"
 
-LEAVES = {"records", "errors", "sparkline"}
+LEAVES = {"records", "settings", "errors", "sparkline"}
 # A step may lean on a private helper module of its own (a word table, a storage class).
 STEPS = {
     "config": set(),
-    "fetch": set(),
+    "fetch": {"fetch_addresses", "fetch_body", "fetch_deadline", "fetch_errors"},
+    "fetch_addresses": set(),
+    "fetch_body": {"fetch_deadline"},
+    "fetch_deadline": {"fetch_addresses"},
+    "fetch_errors": set(),
     "feeds": set(),
-    "articles": set(),
-    "figures": {"figure_words"},
+    "articles": {"article_encoding", "article_meta", "article_sentences"},
+    "article_encoding": set(),
+    "article_meta": set(),
+    "article_sentences": set(),
+    "figures": {"figure_counts", "figure_keys", "figure_words"},
+    "figure_counts": {"figure_keys", "figure_words"},
+    "figure_keys": {"figure_words"},
     "figure_words": set(),
     "changes": set(),
-    "store": {"storage_file", "store_rows"},
-    "storage_file": set(),
-    "store_rows": {"storage_file"},
+    "store": {"storage_file", "store_document", "store_edits", "store_rows", "store_schema"},
+    "store_document": {"storage_file", "store_rows", "store_schema"},
+    "store_edits": {"store_rows", "store_schema"},
+    "store_rows": {"store_schema"},
+    "store_schema": set(),
+    "storage_file": {"store_schema"},
     "slack": {"slack_blocks"},
-    "slack_blocks": set(),
+    "slack_blocks": {"slack_figures", "slack_text"},
+    "slack_figures": {"slack_text"},
+    "slack_text": set(),
     "output": set(),
 }
 SHELLS = {"poll", "outbox", "reading", "query", "scheduler", "cli", "__main__", "__init__"}
 OWNERS = {
-    "httpx": {"fetch"},
+    "httpx": {"fetch", "fetch_addresses", "fetch_body", "fetch_errors"},
     "protego": {"fetch"},
     "feedparser": {"feeds"},
     "bs4": {"articles"},
     "lxml": {"articles"},
-    "charset_normalizer": {"articles"},
+    "charset_normalizer": {"article_encoding"},
     "tinydb": {"store", "storage_file", "store_rows"},
-    "filelock": {"store", "storage_file"},
+    "filelock": {"store", "store_document", "storage_file"},
     "orjson": {"store", "storage_file"},
     "slack_sdk": {"slack"},
     "apscheduler": {"scheduler"},

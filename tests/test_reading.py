@@ -11,7 +11,8 @@ import pytest
 
 from monitor.errors import ArticleError
 from monitor.reading import Reading, ReadPool, cores, read_page
-from monitor.records import Fetched, TrackedMetric
+from monitor.records import Fetched
+from monitor.settings import TrackedMetric
 
 ARTICLES = sorted((Path(__file__).parent / "data" / "articles").glob("*.html"))
 QIANHAI = TrackedMetric(

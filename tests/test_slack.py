@@ -24,11 +24,11 @@ from monitor.records import (
     NewStory,
     Observation,
     Seeded,
-    SlackSettings,
     Source,
     Story,
     StoryRevised,
 )
+from monitor.settings import SlackSettings
 from monitor.slack import (
     RESENT_NOTE,
     deliver,

@@ -19,14 +19,16 @@ from pathlib import Path
 
 import orjson
 import pytest
+from filelock import FileLock, Timeout
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tinydb import TinyDB, where
 
 from monitor.errors import StoreError, StoreLocked
 from monitor.records import Alert, Delivery, Entry, FeedState, Figure, Observation, PollRecord, Story
-from monitor.storage_file import SCHEMA_VERSION, AtomicJSONStorage, migrate
+from monitor.storage_file import AtomicJSONStorage
 from monitor.store import Store
+from monitor.store_schema import SCHEMA_VERSION, migrate
 from tests.store_writer import FIGURES
 
 ROOT = Path(__file__).parent.parent
@@ -170,6 +172,61 @@ def test_each_save_poll_is_exactly_one_write(store: Store) -> None:
     assert (len(after["articles"]), len(after["figures"]), len(after["alerts"])) == (3, 6, 2)
 
 
+def test_staged_polls_are_seen_at_once_in_process_and_reach_the_disk_in_one_shared_write(
+    store: Store,
+) -> None:
+    """What one thread stages, the next one's identity checks see; the first wait writes every staged poll."""
+    before = document(store.path)
+    urls = [f"https://news.example.com/{n}" for n in range(3)]
+    staged = [
+        store.stage_poll(record(story(url, figure(value=n)), alerts=(alert(url),)))
+        for n, url in enumerate(urls)
+    ]
+    assert all(store.is_known(guid=None, url=url) for url in urls)
+    assert document(store.path) == before
+    assert store.wait_saved(staged[2]) == [replace(alert(urls[2]), created_at=T0)]
+    inode, after = os.stat(store.path).st_ino, document(store.path)
+    assert len(after["articles"]) == len(after["alerts"]) == 3
+    assert after["meta"]["1"]["revision"] == before["meta"]["1"]["revision"] + 3
+    assert [store.wait_saved(s)[0].key for s in staged[:2]] == urls[:2]
+    assert os.stat(store.path).st_ino == inode  # already on disk: no second write
+
+
+def test_no_other_writer_gets_the_file_while_a_staged_poll_waits_for_the_disk(store: Store) -> None:
+    """The file lock is held from the first staged change until the write that holds the last one."""
+    other = FileLock(f"{store.path}.lock", timeout=0)
+    staged = store.stage_poll(record(story("https://news.example.com/a", figure())))
+    with pytest.raises(Timeout):
+        other.acquire()
+    store.wait_saved(staged)
+    with other:
+        assert document(store.path)["articles"]
+
+
+def test_a_failed_shared_write_fails_every_poll_it_held_and_memory_returns_to_the_file(store: Store) -> None:
+    store.save_poll(record(story("https://n.example.com/a", figure(value=1.0))))
+    before = store.path.read_bytes()
+    fine = store.stage_poll(record(story("https://n.example.com/b", figure(value=2.0))))
+    unsaveable = replace(figure(value=3.0), value=object())
+    broken = store.stage_poll(record(story("https://n.example.com/c", figure(value=3.0), unsaveable)))
+    with pytest.raises(StoreError, match="cannot save to"):
+        store.wait_saved(fine)
+    with pytest.raises(StoreError, match=r"not saved to .*cannot save to"):
+        store.wait_saved(broken)
+    assert store.path.read_bytes() == before
+    assert not store.is_known(guid=None, url="https://n.example.com/b")
+    assert [o.value for o in store.history()] == [1.0]
+    store.save_poll(record(story("https://n.example.com/d", figure(value=4.0))))  # the store goes on
+    assert [o.value for o in store.history()] == [4.0, 1.0]
+
+
+def test_closing_the_store_writes_what_is_staged(tmp_path: Path) -> None:
+    with Store(tmp_path / "monitor.json") as store:
+        store.stage_poll(record(story("https://n.example.com/a", figure())))
+    with Store(tmp_path / "monitor.json") as reopened:
+        assert reopened.is_known(guid=None, url="https://n.example.com/a")
+
+
 def test_the_file_is_replaced_never_rewritten_in_place(store: Store) -> None:
     """Each write is a new file renamed over the old one: an open reader keeps the whole old version."""
     with open(store.path, "rb") as reader:
@@ -280,7 +337,7 @@ def test_latest_breaks_ties_by_insertion(store: Store) -> None:
 
 
 def test_within_one_article_the_latest_value_is_its_first_exact_figure(store: Store) -> None:
-    """"10,577 enterprises … over 10,000 enterprises": both are stored; 10,577 is the latest value."""
+    """ "10,577 enterprises … over 10,000 enterprises": both are stored; 10,577 is the latest value."""
     rounded = replace(figure(value=10_000.0), qualifier="more_than")
     store.save_poll(record(story("https://news.example.com/a", figure(value=10_577.0), rounded)))
     assert store.latest(["qianhai.hk-firms.count"])["qianhai.hk-firms.count"].value == 10_577.0
@@ -347,7 +404,7 @@ def test_history_read_by_offset_equals_history_from_the_loaded_document(tmp_path
         expected = {f"m{k}": writer.history(metric=f"m{k}", feed="f1", limit=5) for k in range(5)}
     with Store(path) as reader:
         assert reader.history(metric="m3", feed="f1", limit=5) == expected["m3"]
-        assert not reader._storage.cached  # nothing but the index and those rows was read
+        assert not reader._shared.loaded  # nothing but the index and those rows was read
         assert {f"m{k}": reader.history(metric=f"m{k}", feed="f1", limit=5) for k in range(5)} == expected
 
 

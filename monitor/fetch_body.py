@@ -1,0 +1,187 @@
+"""Body reading for fetches: a response's decoded body, or a local file's bytes, within a size cap.
+
+The cap is on the *decoded* size and is enforced while streaming and while inflating, so a small gzip bomb
+cannot grow past it in memory; the whole-request deadline is checked between chunks. Local files serve the
+offline demo: a feed given as an absolute path, and file:// pages beside it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import mimetypes
+import zlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import httpx
+
+from .errors import FetchError
+from .fetch_deadline import Deadline
+from .records import Fetched
+from .settings import FeedSettings
+
+
+class _Inflater:
+    """Content-Encoding decoder whose output per call never exceeds the room left under the cap."""
+
+    def __init__(self, content_encoding: str | None, url: str) -> None:
+        codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        for coding in codings:
+            if coding not in ("gzip", "x-gzip", "deflate"):
+                raise FetchError(
+                    f"fetch: unsupported content-encoding {coding} ({url})", kind="http", url=url
+                )
+        self._layers = [_Layer(coding) for coding in reversed(codings)]
+        self.identity = not self._layers
+
+    def decode(self, data: bytes, room: int) -> bytes:
+        """Up to ``room + 1`` decoded bytes (one more than room means: over the cap)."""
+        for layer in self._layers:
+            data = layer.decode(data, room + 1)
+            if len(data) > room:
+                return data
+        return data
+
+
+class _Layer:
+    """One Content-Encoding layer (gzip, or deflate zlib-wrapped or raw), inflated with a bounded output."""
+
+    def __init__(self, coding: str) -> None:
+        self.gzip = coding in ("gzip", "x-gzip")
+        self._inflater: Any = zlib.decompressobj(zlib.MAX_WBITS | 16) if self.gzip else None
+        self._started = False
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        """Decompress ``data``; output stops at ``limit`` bytes, which is enough to know the cap is passed."""
+        out = bytearray()
+        while data and len(out) < limit:
+            if self._inflater is None:  # "deflate" is zlib-wrapped by the RFC, raw in some servers
+                raw = len(data) < 2 or (data[0] & 0x0F) != 8 or (data[0] << 8 | data[1]) % 31 != 0
+                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+            try:
+                out += self._inflater.decompress(data, limit - len(out))
+            except zlib.error:
+                if out or self._started:
+                    break  # a corrupt tail: keep what decoded, the parser will judge it
+                raise
+            self._started = True
+            data = self._inflater.unconsumed_tail
+            if self._inflater.eof:
+                data = self._inflater.unused_data
+                if not (self.gzip and data[:2] == b"\x1f\x8b"):
+                    break  # trailing garbage after the stream, as browsers ignore it
+                self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)  # a further gzip member
+        return bytes(out)
+
+
+def read_body(
+    response: httpx.Response, max_bytes: int, deadline: Deadline, url: str, *, truncate: bool
+) -> bytes:
+    """The decoded body, read chunk by chunk against the deadline and the decoded-size cap.
+
+    With ``truncate`` (error pages, redirects) it keeps what fits and what decodes instead of failing.
+    """
+    try:
+        inflater = _Inflater(response.headers.get("content-encoding"), url)
+    except FetchError:
+        if truncate:
+            return b""
+        raise
+    declared = response.headers.get("content-length", "")
+    if inflater.identity and declared.isdigit() and int(declared) > max_bytes and not truncate:
+        raise _too_large(max_bytes, url)
+    body = bytearray()
+    # Iterate the transport stream itself: the raw bytes, and the connection goes back to the pool only on
+    # close(), after the watchdog has been stopped.
+    for raw in response.stream:
+        deadline.check(url)
+        room = max_bytes - len(body)
+        try:
+            chunk = inflater.decode(raw, room)
+        except zlib.error as exc:
+            if truncate:
+                break
+            raise FetchError(f"fetch: corrupt compressed body ({url})", kind="http", url=url) from exc
+        if len(chunk) > room:
+            if truncate:
+                return bytes(body + chunk[:room])
+            raise _too_large(max_bytes, url)
+        body += chunk
+    deadline.check(url)
+    return bytes(body)
+
+
+def _too_large(max_bytes: int, url: str) -> FetchError:
+    """The "too_large" error for ``url``."""
+    return FetchError(f"fetch: response larger than {max_bytes} bytes ({url})", kind="too_large", url=url)
+
+
+# --- local files (offline demo) -----------------------------------------------------------------------
+
+
+def read_local_feed(
+    feed: FeedSettings, etag: str | None, last_modified: str | None, max_bytes: int
+) -> Fetched:
+    """A feed file on disk, with an ETag and Last-Modified of its own so unchanged files cost nothing."""
+    path = Path(feed.url)
+    if not path.is_absolute():
+        raise FetchError(
+            f"fetch: a local feed needs an absolute path ({feed.url})", kind="refused", url=feed.url
+        )
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise FetchError(f"fetch: cannot read {path} ({exc.strerror})", kind="file", url=feed.url) from exc
+    uri = path.as_uri()
+    tag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+    modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
+    headers = {"content-type": mimetypes.guess_type(path.name)[0] or "application/xml"}
+    if (etag == tag) or (etag is None and last_modified == modified):
+        return Fetched(
+            url=feed.url,
+            final_url=uri,
+            status=304,
+            body=b"",
+            headers=headers,
+            etag=tag,
+            last_modified=modified,
+        )
+    body = _read_file(path, max_bytes, feed.url)
+    return Fetched(
+        url=feed.url, final_url=uri, status=200, body=body, headers=headers, etag=tag, last_modified=modified
+    )
+
+
+def read_local_page(url: str, feed: FeedSettings, max_bytes: int) -> Fetched:
+    """A file:// link, only from a local feed and only inside the feed file's folder (symlinks resolved)."""
+    if not feed.is_local:
+        raise FetchError(
+            f"fetch: file links are followed only from local feeds ({url})", kind="refused", url=url
+        )
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise FetchError(f"fetch: remote file links are not followed ({url})", kind="refused", url=url)
+    folder = Path(feed.url).resolve().parent
+    path = Path(url2pathname(parts.path)).resolve()
+    if not path.is_relative_to(folder):
+        raise FetchError(f"fetch: file outside the feed's folder ({url})", kind="refused", url=url)
+    body = _read_file(path, max_bytes, url)
+    headers = {"content-type": mimetypes.guess_type(path.name)[0] or "text/html"}
+    return Fetched(url=url, final_url=path.as_uri(), status=200, body=body, headers=headers)
+
+
+def _read_file(path: Path, max_bytes: int, url: str) -> bytes:
+    """The regular file's bytes, if there are at most ``max_bytes`` of them."""
+    if not path.is_file():
+        raise FetchError(f"fetch: not a regular file ({url})", kind="file", url=url)
+    try:
+        with path.open("rb") as handle:
+            body = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise FetchError(f"fetch: cannot read {path} ({exc.strerror})", kind="file", url=url) from exc
+    if len(body) > max_bytes:
+        raise _too_large(max_bytes, url)
+    return body

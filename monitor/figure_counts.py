@@ -1,0 +1,124 @@
+"""What a bare number counts: the counted noun after it, the noun named before it, or one said earlier.
+
+Pure helpers of ``figures``: each reads, for a number with neither a unit nor a currency, whether it counts
+something ("10,577 Hong Kong-funded enterprises", "the number of visitors reached 5,000", "Of those, 6,200")
+and fills the quantity's kind, unit and subject; a number that counts nothing is not a figure.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import figure_words as w
+from .figure_keys import Quantity, canonical_en, zh_unit
+
+
+def counted(text: str, pos: int, q: Quantity) -> int:
+    """Reads a counted noun ("Hong Kong-funded enterprises", "家港资企业") into ``q``; returns its end."""
+    if m := w.ZH_MEASURE.match(text, pos):
+        noun = w.ZH_NOUN.match(text, m.end())
+        name = noun.group() if noun and not noun.group().startswith("的") else ""
+        if head := w.ZH_HEAD.search(name):
+            name = name[: head.end()]
+        elif stop := w.ZH_NOUN_STOP.search(name, 2 if len(name) > 2 else 1):
+            name = name[: stop.start()]
+        q.kind, q.unit = "count", w.ZH_MEASURE_UNIT.get(m.group("m"), m.group("m"))
+        if name and w.CJK.search(name):
+            q.subject = name
+            q.unit = zh_unit(name, q.unit)
+        end = m.end() + len(name)
+        q.noun = (m.end(), end) if name else None
+        return end
+    words: list[tuple[int, int, str]] = []
+    head = -1
+    at = pos
+    while len(words) < 7 and (m := w.WORD.match(text, at)):
+        word = m.group(1).rstrip("-'’")
+        low = word.lower()
+        if low in ("and", "or") and head < 0 and words:
+            nxt = w.WORD.match(text, m.end())
+            if nxt and nxt.group(1).lower() not in w.NP_STOP:
+                words.append((m.start(1), m.end(1), word))
+                at = m.end()
+                continue
+        if low in w.NP_STOP or (head >= 0 and not _plural(low)):
+            break
+        words.append((m.start(1), m.start(1) + len(word), word))
+        if _plural(low):
+            head = len(words) - 1
+        at = m.end()
+    if head < 0 or words[head][2].lower() in w.NP_BAD_HEADS:
+        return pos
+    q.kind, q.unit = "count", canonical_en(words[head][2]).lower()
+    q.noun = (words[0][0], words[head][1])
+    q.subject = text[q.noun[0] : q.noun[1]]
+    return q.noun[1]
+
+
+def _plural(word: str) -> bool:
+    if word in w.NP_HEAD_IRREGULAR:
+        return True
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "'s", "’s"))
+
+
+def count_from_left(text: str, q: Quantity) -> bool:
+    """ "the number of visitors reached 5,000" and "企业数量达1.06万" count what the left side names."""
+    m = w.LEFT_NUMBER_OF.search(text[max(0, q.start - 160) : q.start])
+    if not m:
+        return False
+    noun = (m.group("zh") or m.group(1)).strip()
+    english = w.ZH_SUBJECTS.get(noun) if m.group("zh") else canonical_en(noun)
+    q.kind, q.subject = "count", noun
+    q.unit = english.split()[-1].lower() if english else noun
+    return True
+
+
+def count_from_table(text: str, q: Quantity) -> bool:
+    """A table row whose first cell names counted things: "Hong Kong-funded institutions<TAB>112"."""
+    first = text.split("\t", 1)[0]
+    if "\t" not in text or q.start < len(first):
+        return False
+    words = first.split()
+    if words and _plural(words[-1].lower()) and words[-1].lower() not in w.NP_BAD_HEADS:
+        q.kind, q.subject, q.unit = "count", first.strip(), canonical_en(words[-1]).lower()
+        return True
+    if head := w.ZH_HEAD.search(first):
+        q.kind, q.subject, q.unit = "count", first.strip(), zh_unit(head.group(), head.group())
+        return True
+    return False
+
+
+def count_from_earlier(text: str, q: Quantity, earlier: Quantity | None, before: Quantity | None) -> bool:
+    """A number standing for a noun said before: "179 companies, including 63 from ...", "Of those, 6,200"."""
+    lead = text[: q.start]
+    if qualifier := w.QUALIFIER_BEFORE.search(lead, max(0, q.start - 30)):
+        lead = lead[: qualifier.start()]
+    source = earlier if earlier is not None and w.ELLIPSIS.search(lead) else None
+    if source is None and (opening := w.OPENING.fullmatch(lead)):
+        if opening.group("np") and _plural(opening.group("np").split()[-1].lower()):
+            noun = opening.group("np")
+            q.kind, q.subject, q.unit = "count", noun, canonical_en(noun.split()[-1]).lower()
+            return True
+        source = before
+    if source is None:
+        return False
+    q.kind, q.subject, q.unit = "count", source.subject, source.unit
+    if w.TOTAL_TO.search(lead):  # "156 new routes, bringing the total to 183": the total, not the new ones
+        q.subject = re.sub(r"(?i)^(?:new|newly\s+\w+|additional|more)\s+", "", source.subject)
+    return True
+
+
+def count_after_link(text: str, m: re.Match[str], q: Quantity, earlier: Quantity | None) -> bool:
+    """A bare count written with thousands separators after a linking verb: "the labour force totalled
+    384,400"; or the new level after a change: "decreased by 1,100 from the previous period to 280,900"."""
+    if "," not in (m.group("num") or ""):
+        return False
+    lead = text[max(0, q.start - 60) : q.start]
+    if earlier is not None and earlier.subject.endswith("(change)") and w.TO_LEVEL.search(lead):
+        q.kind, q.unit = "count", earlier.unit
+        q.subject = earlier.subject.removesuffix("(change)").strip()
+        return True
+    if w.COUNT_LINK.search(lead):
+        q.kind, q.unit = "count", ""
+        return True
+    return False

@@ -1,0 +1,120 @@
+"""Figures as an alert tells them: a story's key figures, values in the article's scale, changes as "+443,
++4.2%". The private helper of ``slack_blocks``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .records import Figure, Observation
+from .slack_text import safe
+
+MAX_FIGURES = 6
+QUOTE_CHARS = 200  # a figure's sentence, quoted under it
+
+# --- numbers ------------------------------------------------------------------------------------------------
+
+_QUALIFIER_WORDS = {
+    "approx": "about",
+    "more_than": "more than",
+    "less_than": "less than",
+    "at_least": "at least",
+    "up_to": "up to",
+}
+_WRITTEN_QUALIFIER = re.compile(
+    r"\b(about|around|approximately|nearly|almost|roughly|some|over|more than|above|exceeding|less than|"
+    r"under|below|fewer than|at least|up to|as many as|as much as)\b|[超逾约近余多以上至少]",
+    re.IGNORECASE,
+)
+_SCALE = re.compile(r"\b(trillion|billion|million|bn|mn)\b|(万亿|亿|万)", re.IGNORECASE)
+_FACTORS = {"trillion": 1e12, "万亿": 1e12, "billion": 1e9, "bn": 1e9, "million": 1e6, "mn": 1e6}
+_FACTORS |= {"亿": 1e8, "万": 1e4}
+
+
+def with_qualifier(text: str, qualifier: str) -> str:
+    """The value as written, with its qualifier ("more than 370") unless the text already says it."""
+    words = _QUALIFIER_WORDS.get(qualifier)
+    return f"{words} {text}" if words and not _WRITTEN_QUALIFIER.search(text) else text
+
+
+def _number(value: float) -> str:
+    """1234.5 → "1,234.5"; whole numbers without decimals."""
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def amount_text(value: float, *, like: str) -> str:
+    """``value`` in the scale ``like`` uses: 53860000000 like "846.14 billion yuan" → "53.86 billion"."""
+    match = _SCALE.search(like)
+    if not match:
+        return _number(value)
+    word = match.group(0)
+    factor = _FACTORS[word.lower()]
+    return f"{_number(value / factor)}{word}" if match.group(2) else f"{_number(value / factor)} {word}"
+
+
+def delta_text(old: Observation, new: Observation) -> str:
+    """The change as "+443, +4.2%" (percentage points for percentages); "" when the units differ."""
+    if old.unit != new.unit:
+        return ""
+    change = new.value - old.value
+    sign = "+" if change >= 0 else "-"
+    if new.unit in ("%", "pp"):
+        return f"{sign}{_number(abs(change))} pp"
+    parts = [f"{sign}{amount_text(abs(change), like=new.text)}"]
+    if old.value:
+        parts.append(f"{change / abs(old.value) * 100:+.1f}%")
+    return ", ".join(parts)
+
+
+# --- figures of a story -------------------------------------------------------------------------------------
+
+
+def _importance(figure: Figure) -> int:
+    """Tracked metrics first, then money, then percentages and qualified counts, then the rest."""
+    score = 3 if figure.label else 0
+    if re.fullmatch(r"[A-Z]{3}", figure.unit):
+        return score + 3
+    if figure.unit in ("%", "pp") or figure.qualifier != "exact":
+        return score + 2
+    return score + 1
+
+
+def key_figures(figures: Sequence[Figure], *, limit: int = MAX_FIGURES) -> list[tuple[Figure, str]]:
+    """The story's most telling figures, in article order, each with its display text.
+
+    A conversion is never listed alone; it follows its original: "846.14 billion yuan ($120.14 billion)".
+    """
+    conversions: dict[int, Figure] = {}
+    for figure in figures:
+        if figure.conversion_of is not None:
+            conversions.setdefault(figure.conversion_of, figure)
+    seen: set[tuple[str, str]] = set()
+    candidates: list[tuple[int, int, Figure]] = []
+    for index, figure in enumerate(figures):
+        identity = (figure.text.lower(), figure.subject.lower())
+        if figure.conversion_of is None and identity not in seen:
+            seen.add(identity)
+            candidates.append((-_importance(figure), index, figure))
+    chosen = sorted(sorted(candidates)[:limit], key=lambda c: c[1])
+    shown = []
+    for _, index, figure in chosen:
+        text = with_qualifier(figure.text, figure.qualifier)
+        if index in conversions:
+            text = f"{text} ({conversions[index].text})"
+        shown.append((figure, text))
+    return shown
+
+
+def figure_text(figure: Figure, text: str) -> str:
+    """ "• 846.14 billion yuan — registered capital"; the subject is left out when the text already says it
+    ("10,577 Hong Kong-funded enterprises")."""
+    said = not figure.subject or figure.subject.lower() in text.lower()
+    return f"• {safe(text, 120)}" + ("" if said else f" — {safe(figure.subject, 160)}")
+
+
+def figure_line(figure: Figure, text: str) -> str:
+    """ "*846.14 billion yuan* — registered capital, Qianhai, 2024" in mrkdwn, its sentence quoted below."""
+    about = ", ".join(p for p in (figure.subject, figure.place, figure.period) if p)
+    line = f"*{safe(text, 120)}*" + (f" — {safe(about, 160)}" if about else "")
+    return line + (f"\n> {safe(figure.sentence, QUOTE_CHARS)}" if figure.sentence else "")
