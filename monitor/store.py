@@ -1,6 +1,6 @@
 """Feed states, articles, figures, metrics and the alert outbox, in one TinyDB file: the only user of TinyDB.
 
-The file (see ``storage_file``) holds six tables a newcomer can read with ``TinyDB(path)`` or any JSON viewer:
+The file (see ``store_file``) holds six tables a newcomer can read with ``TinyDB(path)`` or any JSON viewer:
 
     meta      schema_version, revision (one more per change), pruned_at
     feeds     one row per feed: the FeedState fields (etag, last_modified, last_poll, failures, ...)

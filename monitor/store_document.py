@@ -2,7 +2,7 @@
 
 Every change is a read-modify-write of the whole document under a file lock (``<store>.lock``): the file is
 read again first when another process replaced it (a long-lived in-memory copy would lose its updates), then
-written whole, atomically (``storage_file``). A change is staged first: made in memory, where every later read
+written whole, atomically (``store_file``). A change is staged first: made in memory, where every later read
 in this process sees it at once, then written by the next write, which carries every change staged by then.
 Threads saving at once so share one write: a poll of 200 feeds makes a few dozen writes of the whole file, not
 200. The file lock is held from the first staged change until none waits for the disk, so no other process
@@ -24,7 +24,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .errors import StoreError
-from .storage_file import AtomicJSONStorage
+from .store_file import AtomicJSONStorage
 from .store_rows import Index, Row
 from .store_schema import SCHEMA_VERSION, Document, new_document
 

@@ -26,8 +26,8 @@ from tinydb import TinyDB, where
 
 from monitor.errors import StoreError, StoreLocked
 from monitor.records import Alert, Delivery, Entry, FeedState, Figure, Observation, PollRecord, Story
-from monitor.storage_file import AtomicJSONStorage
 from monitor.store import Store
+from monitor.store_file import AtomicJSONStorage
 from monitor.store_schema import SCHEMA_VERSION, migrate
 from tests.store_writer import FIGURES
 
