@@ -86,8 +86,9 @@ class Deps:
     sleep: Callable[[float], None] = time.sleep  # Slack pacing waits (tests pass a no-op)
     stop: threading.Event = field(default_factory=threading.Event)
     delivering: threading.Lock = field(default_factory=threading.Lock)
-    # Telling a story's identity and storing it is one step per feed at a time: two feeds polled together
-    # may carry the same new story, and the second must find the first one's.
+    # Telling a story's identity and staging it in the store is one step per feed at a time: two feeds
+    # polled together may carry the same new story, and the second must find the first one's. Writing the
+    # staged stories to disk happens outside it (Store.wait_saved), shared by the feeds that finish meanwhile.
     recording: threading.Lock = field(default_factory=threading.Lock)
 
     def close(self) -> None:
