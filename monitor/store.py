@@ -183,7 +183,7 @@ class Store:
 
     def series(self, metric: str, *, limit: int = 20) -> list[float]:
         """The metric's last ``limit`` values, oldest → newest (history order), for sparklines."""
-        return [o.value for o in reversed(self.history(metric=metric, limit=limit))]
+        return [o.value for o in reversed(self.recent([metric], limit=limit)[metric])]
 
     def history(
         self,

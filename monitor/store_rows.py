@@ -76,10 +76,10 @@ class Index:
         # Figure rows are only ever added or pruned (pruning builds a new Index), so a row's record never goes
         # stale: every poll asks for the same metrics' recent rows, and building the records was most of it.
         self.observations: dict[str, Observation] = {}
-        # metric → its figures in history order, (date, id as a number, id), built on first use and kept
-        # sorted by put(): a poll asks for the newest few of each metric it saw, and sorting the whole
-        # series again for every poll cost more than the rest of telling the changes.
-        self.history: dict[str, list[tuple[str, int, str]]] = {}
+        # metric → its figures in history order (see history_key), built on first use and kept sorted by
+        # put(): a poll asks for the newest few of each metric it saw, and an alert for a sparkline; sorting
+        # the whole series again each time cost more than the rest of telling the changes.
+        self.history: dict[str, list[tuple[str, str, int, str]]] = {}
 
     def put(self, doc: Document, table: str, row: Row) -> str:
         """Insert ``row``, or replace the row with the same key; returns its id."""
@@ -96,7 +96,7 @@ class Index:
         if table == "figures":
             self.by_metric.setdefault(row["metric"], []).append(doc_id)
             if row["metric"] in self.history:
-                bisect.insort(self.history[row["metric"]], (history_date(row), int(doc_id), doc_id))
+                bisect.insort(self.history[row["metric"]], history_key(row, doc_id))
             rank = self.rank(row, doc_id)
             if row["metric"] in self.latest and rank > self.latest[row["metric"]]:
                 self.latest[row["metric"]] = rank
@@ -136,15 +136,12 @@ class Index:
         return found
 
     def newest(self, doc: Document, metric: str, limit: int) -> list[Observation]:
-        """The metric's newest ``limit`` observations in history order (newest first): by published date
-        (observed_at when there is none), then by insertion."""
+        """The metric's newest ``limit`` observations in history order (newest first, see ``history_key``)."""
         order = self.history.get(metric)
         if order is None:
             figures = doc["figures"]
             ids = self.by_metric.get(metric, ())
-            order = self.history[metric] = sorted(
-                zip((history_date(figures[i]) for i in ids), map(int, ids), ids, strict=True)
-            )
+            order = self.history[metric] = sorted(history_key(figures[i], i) for i in ids)
         return [self.observation(doc, doc_id) for *_, doc_id in reversed(order[-limit:])]
 
     def latest_id(self, doc: Document, metric: str) -> str | None:
@@ -308,9 +305,11 @@ def iso(value: datetime | None) -> str | None:
     return aware.astimezone(UTC).isoformat("T", "microseconds")
 
 
-def history_date(row: Row) -> str:
-    """The date a figure row sorts by in its metric's history: published, else observed."""
-    return canon(row.get("published") or row["observed_at"])
+def history_key(row: Row, doc_id: str) -> tuple[str, str, int, str]:
+    """Where a figure row sorts in its metric's history, oldest first: by published date (observed_at when
+    there is none), then observed_at, then insertion (``Store.history`` lists them newest first)."""
+    observed = canon(row["observed_at"])
+    return (canon(row["published"]) if row.get("published") else observed, observed, int(doc_id), doc_id)
 
 
 def canon(value: str) -> str:

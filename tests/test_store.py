@@ -391,6 +391,22 @@ def test_series_gives_the_last_values_oldest_first(store: Store) -> None:
     assert store.series("never.seen") == []
 
 
+def test_recent_lists_a_metric_in_history_order_as_it_grows(store: Store) -> None:
+    """The kept order (built once, then added to) is history's: published, then observed, then insertion."""
+    rng, metric = random.Random(7), "qianhai.hk-firms.count"
+    for n in range(40):
+        if n == 20:
+            assert store.recent([metric], limit=5)[metric] == store.history(metric=metric, limit=5)
+        published = rng.choice([None, T0 - timedelta(days=rng.randrange(5))])
+        fetched = T0 + timedelta(hours=rng.randrange(3))  # out of insertion order, and ties
+        url = f"https://n.example.com/{n}"
+        store.save_poll(record(story(url, figure(value=n), published=published, fetched_at=fetched)))
+    assert store.recent([metric], limit=50)[metric] == store.history(metric=metric)
+    assert len(store.history(metric=metric)) == 40
+    newest = store.recent([metric, "never.seen"], limit=3)
+    assert newest == {metric: store.history(metric=metric, limit=3), "never.seen": []}
+
+
 def test_history_read_by_offset_equals_history_from_the_loaded_document(tmp_path: Path, clock: Clock) -> None:
     """A fresh process answers history(metric=...) from <store>.index without parsing the whole file."""
     path = tmp_path / "monitor.json"
