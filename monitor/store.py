@@ -174,7 +174,7 @@ class Store:
         """The newest stored observation of each metric that has one (by observed_at, then insertion)."""
         with self._shared.reading() as (doc, index):
             found = {metric: index.latest_id(doc, metric) for metric in set(metrics)}
-            return {m: index.observation(doc, i) for m, i in found.items() if i is not None}
+            return {m: observation_of(doc["figures"][i]) for m, i in found.items() if i is not None}
 
     def recent(self, metrics: Iterable[str], *, limit: int = 50) -> dict[str, list[Observation]]:
         """Each metric's newest ``limit`` observations, in history order (newest first)."""

@@ -35,6 +35,9 @@ SPARSE_ALERT_FIELDS: dict[str, Any] = {
 MIN_HEADLINE_CHARS = 12  # shorter folded headlines ("Market wrap") say too little to identify a story
 
 
+NEWEST_KEPT = 50  # per metric, the newest observations kept as records (what a poll's conflict check reads)
+
+
 class Index:
     """Lookups over one loaded version of the document, built in one pass and kept current by put()."""
 
@@ -73,13 +76,13 @@ class Index:
         self.latest: dict[
             str, tuple[str, int, bool, int, str]
         ] = {}  # metric → rank (see rank()), filled lazily
-        # Figure rows are only ever added or pruned (pruning builds a new Index), so a row's record never goes
-        # stale: every poll asks for the same metrics' recent rows, and building the records was most of it.
-        self.observations: dict[str, Observation] = {}
         # metric → its figures in history order (see history_key), built on first use and kept sorted by
         # put(): a poll asks for the newest few of each metric it saw, and an alert for a sparkline; sorting
         # the whole series again each time cost more than the rest of telling the changes.
         self.history: dict[str, list[tuple[str, str, int, str]]] = {}
+        # metric → its newest observations as records, by id: building them was most of the rest. Figure rows
+        # are only ever added or pruned (pruning builds a new Index), so a kept record never goes stale.
+        self.newest_kept: dict[str, dict[str, Observation]] = {}
 
     def put(self, doc: Document, table: str, row: Row) -> str:
         """Insert ``row``, or replace the row with the same key; returns its id."""
@@ -128,13 +131,6 @@ class Index:
             doc_id,
         )
 
-    def observation(self, doc: Document, doc_id: str) -> Observation:
-        """The figure row ``doc_id`` as an Observation, built once per row."""
-        found = self.observations.get(doc_id)
-        if found is None:
-            found = self.observations[doc_id] = observation_of(doc["figures"][doc_id])
-        return found
-
     def newest(self, doc: Document, metric: str, limit: int) -> list[Observation]:
         """The metric's newest ``limit`` observations in history order (newest first, see ``history_key``)."""
         order = self.history.get(metric)
@@ -142,7 +138,11 @@ class Index:
             figures = doc["figures"]
             ids = self.by_metric.get(metric, ())
             order = self.history[metric] = sorted(history_key(figures[i], i) for i in ids)
-        return [self.observation(doc, doc_id) for *_, doc_id in reversed(order[-limit:])]
+        kept = self.newest_kept.get(metric, {})
+        tail = [doc_id for *_, doc_id in reversed(order[-max(limit, NEWEST_KEPT) :])]
+        fresh = {i: kept.get(i) or observation_of(doc["figures"][i]) for i in tail}
+        self.newest_kept[metric] = fresh  # only the newest: a long-running process must not keep them all
+        return list(fresh.values())[:limit]
 
     def latest_id(self, doc: Document, metric: str) -> str | None:
         """The id of the metric's latest figure (see ``rank``)."""
