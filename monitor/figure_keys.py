@@ -15,7 +15,7 @@ A figure's ``metric`` is ``PLACE.SUBJECT.UNIT``, all lower-case slugs:
   businesses → enterprises; HK-/Hong Kong-invested → Hong Kong-funded; known Chinese subjects map to the same
   English words (港资企业 → Hong Kong-funded enterprises).
 * UNIT — ``count`` for counted nouns, the ISO-4217 code for money (``cny``), ``pct`` for percentages, ``pp``
-  for percentage points, else the physical unit (``sq-km``, ``teu``).
+  for percentage points, ``times`` for multiples, else the physical unit (``sq-km``, ``teu``).
 
 A change rather than a level ("rose by 300", "增加4800人") has "(change)" after its subject, and a goal or a
 forecast ("aims to attract 100 billion yuan by 2027", "力争突破1.5万家") "(target)", so their keys
@@ -54,12 +54,18 @@ class Quantity:
     end: int
     value: float
     unit: str
-    kind: str  # money, pct, pp, physical, count
+    kind: str  # money, pct, pp, times, physical, count
     qualifier: str = "exact"
     high: float | None = None
     subject: str = ""
     noun: tuple[int, int] | None = None  # span of the counted noun phrase
     bare_dollar: bool = False  # "$" alone: US dollars, except on Hong Kong government pages
+
+
+# Figures relative to another value: a percentage, percentage points, a multiple ("grew 2.5 times"). None is a
+# change of a level ("(change)"), and an absolute figure they lead to ("rose 12.5% to 300 billion yuan",
+# "增长1.5倍，达到120亿元") measures the same subject.
+RELATIVE_KINDS = frozenset({"pct", "pp", "times"})
 
 
 # --- what, where, when ------------------------------------------------------------------------------------
@@ -75,10 +81,11 @@ def attach_subject(text: str, norm: str, q: Quantity, previous: Quantity | None)
             q.unit = canonical_en(head[-1]).lower()  # "passenger trips ... reached 210 million": trips
     if not q.subject and previous is not None:
         gap_links = w.INHERIT_GAP.fullmatch(text, previous.end, q.start)
-        change_of = q.kind in ("pct", "pp") and w.CHANGE_OF_BEFORE.search(text, 0, q.start)
-        if gap_links or change_of or w.COMPARISON_CLAUSE.search(text, 0, q.start):
+        change_of = q.kind in RELATIVE_KINDS and w.CHANGE_OF_BEFORE.search(text, 0, q.start)
+        level_of = previous.kind in RELATIVE_KINDS and w.ZH_LEVEL_LINK.fullmatch(text, previous.end, q.start)
+        if gap_links or change_of or level_of or w.COMPARISON_CLAUSE.search(text, 0, q.start):
             q.subject = previous.subject  # "trade rose 12.5% to 300 billion yuan": both measure trade
-    if q.kind not in ("pct", "pp") and w.CHANGE_LEAD.search(text, 0, q.start):
+    if q.kind not in RELATIVE_KINDS and w.CHANGE_LEAD.search(text, 0, q.start):
         q.subject = f"{q.subject} (change)".strip()  # "rose by 300", "增加4800人": a change, not a level
     clause_start = max((m.end() for m in w.CLAUSE_BREAK.finditer(text, 0, q.start)), default=0)
     clause_end = next((m.start() for m in w.CLAUSE_BREAK.finditer(text, q.end)), len(text))
@@ -175,7 +182,8 @@ def _zh_subject(clause: str) -> str:
     if dateline := w.DATELINE.match(clause):
         clause = clause[dateline.end() :]
     clause = w.PERIOD.sub("", clause).strip()
-    clause = w.ZH_COMPARISON.sub("", w.ZH_LEFT_TRIM.sub("", clause.strip()))
+    clause = w.ZH_MULTIPLE_OF.sub("", clause.strip())  # 外贸进出口是2015年的2.3倍: what is the multiple
+    clause = w.ZH_COMPARISON.sub("", w.ZH_LEFT_TRIM.sub("", clause))
     clause = w.ZH_LEFT_TRIM.sub("", clause)
     if (topic := w.ZH_TOPIC_BREAK.search(clause)) and topic.end() < len(clause) - 1:
         clause = clause[
@@ -185,7 +193,8 @@ def _zh_subject(clause: str) -> str:
     while (m := w.PLACE.match(clause)) and len(clause) > len(m.group()) + 1:
         if w.ZH_HEAD.match(clause, m.end()):
             break  # 澳门居民, 香港企业: the place is part of the subject
-        clause = w.ZH_LEFT_LEAD.sub("", clause[m.end() :])
+        # 横琴与澳门贸易额: both places say where, the trade is the subject
+        clause = w.ZH_LEFT_LEAD.sub("", w.ZH_PLACE_AND.sub("", clause[m.end() :]))
     return clause[-16:]
 
 
@@ -241,9 +250,10 @@ def period(periods: list[re.Match[str]], q: Quantity) -> str | None:
 
 
 def direction(norm: str, q: Quantity) -> str | None:
-    """ "up" or "down" for a percentage, percentage-point or change figure: "down" when negative, else by the
-    rise or fall word nearest before it in its clause, else just after it; None when nothing says."""
-    if q.kind not in ("pct", "pp") and not q.subject.endswith("(change)"):
+    """ "up" or "down" for a percentage, percentage-point, multiple or change figure: "down" when negative,
+    else by the rise or fall word nearest before it in its clause, else just after it; None when nothing
+    says."""
+    if q.kind not in RELATIVE_KINDS and not q.subject.endswith("(change)"):
         return None
     if q.value < 0:
         return "down"

@@ -210,11 +210,52 @@ QUALIFIER_AFTER = [
     ("up_to", re.compile(r"\s+or\s+(?:less|fewer)\b|以内|以下")),
 ]
 
+# --- multiples ("grew 2.5 times", "a 3.5-fold increase", "增长1.5倍", "是2015年的2.3倍") --------------
+# "times" is a multiple only in context (a growth verb before it, a comparison after it): alone it counts
+# occurrences ("three times a week") or names a paper (the Global Times). "-fold" says multiple on its own;
+# "倍" is read only after a growth verb, in 是……的N倍 or before 于, so that a stray one is left out.
+MULTIPLE = re.compile(r"(?P<fold>[\s-]fold\b)|(?P<times>\s+times\b)|(?P<bei>倍)")
+MULTIPLE_LEAD = re.compile(
+    r"(?i:\b(?:gr[eo]w[sn]?|growing|increas(?:e|es|ed|ing)|r[io]s(?:e|es|en)|rising|expand(?:s|ed|ing)?|"
+    r"jump(?:s|ed|ing)?|surg(?:e|es|ed|ing)|up)\s+(?:by\s+)?"
+    r"|\b(?:increase|growth|rise|expansion|jump|surge)\s+of\s+)$"
+    r"|(?:增长|增加|提高|扩大)了?$"
+)
+# "是2015年的2.3倍", "达到去年的3倍": a level as a multiple of another (为 not inside 因为, 作为, 认为, 成为)
+ZH_MULTIPLE_OF = re.compile(r"(?:是|(?<![因作认以成])为|达到|相当于)[^，,；;。]*的$")
+MULTIPLE_THAN = re.compile(
+    r"\s+(?:(?:that|those)\s+of\b|the\s+(?:[\w'’-]+\s+){0,2}?"  # "the level of", "the 2019 level"
+    r"(?:level|size|scale|value|volume|amount|number|total|figure|average)\b|"
+    r"as\s+(?:large|big|high|much|many|fast)\s+as\b|(?:higher|larger|bigger|greater)\s+than\b)"
+    r"|于"
+)
+# "was increased 3 times" (someone raised it, three times), "showed up 3 times": occurrences, not multiples
+MULTIPLE_NOT_LEAD = re.compile(
+    r"(?i:\b(?:is|are|was|were|be|been|being)\s+(?:increased|expanded|raised)\s+(?:by\s+)?|"
+    r"\b(?:\w+ed|show|shows|turn|turns|pick|picks|come|comes|came|go|goes|went|set|sets|sign|signs|step|"
+    r"steps|end|ends|take|takes|took|make|makes|made|put|puts|run|runs|ran|line|lines|open|opens|back|backs)"
+    r"\s+up\s+(?:by\s+)?)$"
+)
+# "5 times a day", "2 times in a row", "2 times 3": a frequency, a streak or a formula; "3 times faster": a
+# comparison of speeds, not a multiple of the subject ("times more" is read as 3x by some and 4x by others)
+FREQUENCY_AFTER = re.compile(
+    r"(?i:\s+(?:a|an|per|each|every)\s+(?:day|week|month|year|quarter|fortnight|season|decade|hour|minute|"
+    r"night|session|trip|visit|person|head|capita)\b|\s+in\s+(?:a\s+row|succession)\b|\s+(?:running|straight|"
+    r"consecutively|daily|weekly|monthly|annually|yearly|over\s+again|faster|slower|quicker|more|less|fewer|"
+    r"lower|smaller|cheaper|likelier|as\s+(?:often|likely|fast))\b|\s*[×*=+]|\s*x?\s*\d)"
+)
+# "rose 3 times since 2022", "increased 2 times this year": with a whole number these count occurrences
+OCCURRENCE_AFTER = re.compile(
+    r"(?i:\s+(?:so\s+far|since|already|during|between|within|before|this\s+(?:year|month|week|quarter)|"
+    r"last\s+(?:year|month|week|quarter)|in\s+(?:\d{4}|total|all|recent|the\s+(?:same|first|second|third|"
+    r"fourth|last|latest)))\b)"
+)
+
 # --- direction (percentages and points) ----------------------------------------------------------------
 UP = re.compile(
     r"(?i:\b(?:up|ris(?:e|es|ing)|rose|increas(?:e|ed|es|ing)|gr[eo]w(?:th|s|ing|n)?|gain(?:ed|s)?|"
     r"jump(?:ed|s)?|surg(?:e|ed|es)|climb(?:ed|s)?|higher|expand(?:ed|s)?|boost(?:ed)?|soar(?:ed)?)\b)"
-    r"|增长|增加|上升|提高|上涨|提升|增幅|涨幅|增速|多出|增"
+    r"|增长|增加|上升|提高|上涨|提升|增幅|涨幅|增速|多出|扩大|增"
 )
 DOWN = re.compile(
     r"(?i:\b(?:down|f[ae]ll(?:s|ing|en)?|drop(?:ped|s)?|declin(?:e|ed|es|ing)|decreas(?:e|ed|es)|"
@@ -261,6 +302,8 @@ _MASKS = [
     r"\(\s*\d{4,6}\s*\.\s*(?:HK|SZ|SH|SS)\s*\)|\b\d{4,6}\.(?:HK|SZ|SH|SS)\b|(?:HK|SZ|SH|HKEX|SEHK)[:：]\s*\d+",
     r"^\s*[(（]?\d{1,2}[)）、]|^\s*\d{1,2}\.(?=\s)|[(（]\d{1,2}[)）]",
     r"\b(?:19|20)\d{2}s\b|\b(?:19|20)\d{2}[-–/](?:19|20)?\d{2}\b|'\d{2}\b",
+    # arithmetic: "4 times 5 equals 20", "3 × 4 = 12"
+    r"\b\d+(?:\.\d+)?\s*(?:(?i:times|multiplied\s+by)|×)\s*\d+(?:\.\d+)?(?:\s*(?:(?i:equals|is)|=)\s*\d+(?:\.\d+)?)?",
 ]
 MASK = re.compile("|".join(f"(?:{p})" for p in _MASKS), re.MULTILINE)
 
@@ -355,7 +398,7 @@ LEFT_LINKS = re.compile(
     r"reach(?:ed|ing|es)?|hit(?:ting|s)?|total(?:ed|led|ing|ling|s)?|stood\s+at|standing\s+at|stands\s+at|"
     r"amount(?:ed|ing|s)?\s+to|came\s+to|coming\s+to|rose|rise|rising|rises|grew|grow|growing|increas(?:ed|ing|es)|"
     r"jump(?:ed|ing)?|surg(?:ed|ing)|climb(?:ed|ing)?|fell|fall|falling|dropp(?:ed|ing)|declin(?:ed|ing)|"
-    r"decreas(?:ed|ing)|gain(?:ed|ing)?|expand(?:ed|ing)|soar(?:ed|ing)|of|at|to|by|from|up|down|with|about|"
+    r"decreas(?:ed|ing)|gain(?:ed|ing)?|expand(?:s|ed|ing)?|soar(?:ed|ing)|of|at|to|by|from|up|down|with|about|"
     r"accounting\s+for|accounted\s+for|account\s+for|exceed(?:ed|ing|s)?|top(?:ped|ping|s)?|"
     r"surpass(?:ed|ing|es)?|register(?:ed|ing)|record(?:ed|ing)|post(?:ed|ing)|attract(?:ed|ing)|"
     r"secur(?:ed|ing)|rais(?:ed|ing)|host(?:ed|ing|s)?|draw(?:ing|n)?|drew|approv(?:ed|ing)|handl(?:ed|ing)|"
@@ -474,7 +517,7 @@ ZH_NOUN_STOP = re.compile(
     r"[的在于已和与及并将从向对把被为是有让使由等达超共计累]|落户|入驻|进驻|注册|设立|实现|完成|参与|获得|通过|签约"
 )
 ZH_LEFT_TRIM = re.compile(
-    r"(?:吸引|获得|引进|带动|拉动|拥有|已有|共有|已经|已|累计|共计|共|总计|合计|达到|达|为|是|至|到|超过|超|突破|实现|完成|同比|增长|增加|"
+    r"(?:吸引|获得|引进|带动|拉动|拥有|已有|共有|已经|已|累计|共计|共|总计|合计|达到|达|为|是|至|到|超过|超|突破|实现|完成|同比|增长|增加|扩大|"
     r"下降|减少|提高|增至|降至|仅|有|占|了|按年|按月|按季|同期|多出|数量|总数|人数)+$"
 )
 ZH_LEFT_LEAD = re.compile(
@@ -487,6 +530,9 @@ CHANGE_LEAD = re.compile(
     r"falling|dropped|declined|decreased|up|down|added|adding|gained|shed|lost|cut)\s+(?:by\s+)?)$"
     r"|(?:增加|增长|减少|下降|提高|降低|多出|增|减|多|少)了?$"
 )
+ZH_PLACE_AND = re.compile(r"^[与和及同、](?=(?:" + PLACE.pattern + r"))")
+# 增长1.5倍，达到120亿元: the level a percentage or a multiple leads to (English "to" is in INHERIT_GAP)
+ZH_LEVEL_LINK = re.compile(r"\s*[，,]?\s*(?:达到|达|增至|升至|至)了?\s*")
 COMPARISON_CLAUSE = re.compile(r"[，,；;]\s*(?:同比|环比|按年|按月|比|较)[^，,；;。]*$")
 ZH_CONVERSION = re.compile(r"\s*[，,]\s*(?:约合|折合)")
 ZH_TOPIC_BREAK = re.compile(r".*(?:已|实现|力争|将)")

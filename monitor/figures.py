@@ -6,7 +6,9 @@ measures (subject, place, period, direction, metric key: its docstring describes
 tables live in ``figure_words``. When in doubt a number is left out (a wrong figure in an alert costs more
 than a missed one): a bare number with neither a scale word, a unit, a currency nor a counted noun is not a
 figure, and neither are years, dates, clock times, durations, ages, phone numbers, e-mails, URLs, ordinals
-and numbers inside names (G20, 5G, COVID-19, Article 3).
+and numbers inside names (G20, 5G, COVID-19, Article 3). A multiple ("grew 2.5 times", "a 3.5-fold
+increase", "增长1.5倍", "是2015年的2.3倍") is read only where a growth verb or a comparison makes it one:
+"5 times a day", "for the third time", "2 times in a row" and "4 times 5" are not figures.
 
 A range ("3 to 5 billion yuan", "3-5%", "3至5亿元") is ONE figure: ``value`` is the low end,
 ``range_high`` the high end. "846.14 billion yuan ($120.14 billion)" is two figures; the second has
@@ -25,7 +27,9 @@ from .figure_keys import Quantity
 from .records import Article, Figure
 from .settings import TrackedMetric
 
-EXTRACTOR_VERSION = "figures-1"
+# Stored with every figure (provenance): a new version whenever the same page can give other figures.
+# figures-2: multiples ("grew 2.5 times", "增长1.5倍"), and Chinese subjects carried over 达到/至.
+EXTRACTOR_VERSION = "figures-2"
 
 
 def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) -> list[Figure]:
@@ -151,7 +155,10 @@ def _read_quantity(
     q.high = high if high is not None and high > q.value else None
     q.qualifier = _qualifier_after(text, pos) or ("more_than" if more else "exact")
     pos = _after_plus(text, pos)
-    pos = _unit(text, pos, q, prefix)
+    if not (scale or prefix):  # "2 million times", "$3 times": no multiple carries a scale or a currency
+        pos = _multiple(text, pos, q)
+    if not q.kind:
+        pos = _unit(text, pos, q, prefix)
     if q.kind and q.high is None:
         pos = _range_after_unit(text, pos, q, prefix, m.start())
     if not q.kind:
@@ -294,6 +301,31 @@ def _unit(text: str, pos: int, q: Quantity, prefix: str | None) -> int:
             q.kind, q.unit = "physical", unit
             return m.end()
     return pos
+
+
+def _multiple(text: str, pos: int, q: Quantity) -> int:
+    """Reads a multiple at ``pos`` ("2.5 times", "3.5-fold", "1.5倍") into ``q`` when its context makes it
+    one; returns the position after it, else ``pos``."""
+    m = w.MULTIPLE.match(text, pos)
+    if not m:
+        return pos
+    # the words before the number, less its qualifier: "grew more than 2 times", "增长超过2倍"
+    qualifier = w.QUALIFIER_BEFORE.search(text, max(0, q.start - 30), q.start)
+    lead = qualifier.start() if qualifier else q.start
+    window = max(0, lead - 60)
+    grew = w.MULTIPLE_LEAD.search(text, window, lead) and not w.MULTIPLE_NOT_LEAD.search(text, window, lead)
+    than = bool(w.MULTIPLE_THAN.match(text, m.end()))
+    if m.group("times"):
+        whole = all(v == int(v) for v in (q.value, q.high or 0))
+        counted = w.FREQUENCY_AFTER.match(text, m.end()) or (
+            whole and not than and w.OCCURRENCE_AFTER.match(text, m.end())
+        )
+        if counted or not (grew or than):
+            return pos  # "5 times a day", "rose 3 times since 2022": how often, not how much
+    elif m.group("bei") and not (grew or than or w.ZH_MULTIPLE_OF.search(text, window, lead)):
+        return pos  # a stray 倍 is left out like a stray "times"; "-fold" says multiple on its own
+    q.kind, q.unit = "times", "times"
+    return m.end()
 
 
 def _is_year(m: re.Match[str], scale: float | None, q: Quantity, text: str) -> bool:

@@ -54,13 +54,16 @@ def amount_text(value: float, *, like: str) -> str:
 
 
 def delta_text(old: Observation, new: Observation) -> str:
-    """The change as "+443, +4.2%" (percentage points for percentages); "" when the units differ."""
+    """The change as "+443, +4.2%" (percentage points for percentages, the bare difference for multiples:
+    "+0.5"); "" when the units differ."""
     if old.unit != new.unit:
         return ""
     change = new.value - old.value
     sign = "+" if change >= 0 else "-"
     if new.unit in ("%", "pp"):
         return f"{sign}{_number(abs(change))} pp"
+    if new.unit == "times":  # "2.5 → 3 times": a percent of a multiple would read as a third measure
+        return f"{sign}{_number(abs(change))}"
     parts = [f"{sign}{amount_text(abs(change), like=new.text)}"]
     if old.value:
         parts.append(f"{change / abs(old.value) * 100:+.1f}%")

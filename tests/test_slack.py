@@ -291,6 +291,16 @@ def test_percentage_change_is_told_in_percentage_points():
     assert "4.5% → 5.1% (+0.6 pp)" in all_text(render_alert(change, channel=None))
 
 
+def test_a_changed_multiple_is_told_as_the_difference_of_the_multiples_without_a_percentage():
+    change = figure_changed("2.5 times", 2.5, "3 times", 3)
+    change = replace(change, new=replace(change.new, unit="times"), old=replace(change.old, unit="times"))
+
+    text = all_text(render_alert(change, channel=None))
+
+    assert "2.5 times → 3 times (+0.5)" in text
+    assert "%" not in text
+
+
 def test_story_revised_lists_each_changed_figure_before_and_after():
     before = (figure("10,577", 10577), figure("3", 3, metric="bridges", subject="bridges"))
     after = story(figure("10,757", 10757), figure("3", 3, metric="bridges", subject="bridges"))
