@@ -1,7 +1,9 @@
 """A writer process for tests/test_store.py: saves one poll after another and prints each story's URL once the
 save has returned (the acknowledgement the kill test holds the store to).
 
-    python tests/store_writer.py STORE NAME COUNT   # COUNT 0: until killed
+    python tests/store_writer.py STORE NAME COUNT [THREADS]   # COUNT 0: until killed
+
+With THREADS, that many threads save at once (feeds NAME-0, NAME-1, ...), so their polls share writes.
 
 Each poll of feed NAME stores one story, ``https://example.test/NAME/<n>``, with FIGURES figures of metric
 ``writer.NAME`` and one of metric ``writer.shared``, and enqueues the alert ``story:<url>``.
@@ -10,6 +12,7 @@ Each poll of feed NAME stores one story, ``https://example.test/NAME/<n>``, with
 from __future__ import annotations
 
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,15 +57,33 @@ def poll(name: str, n: int) -> PollRecord:
     return PollRecord(state, (story,), (Alert(key=f"story:{url}", channel=None, text=url),))
 
 
+def save(store: Store, name: str, count: int, printing: threading.Lock) -> None:
+    """Save polls of feed ``name`` one after another, printing each URL once its save returned."""
+    n = 0
+    while count == 0 or n < count:
+        record = poll(name, n)
+        store.save_poll(record)
+        with printing:
+            print(record.stories[0].url, flush=True)
+        n += 1
+
+
 def main() -> None:
     path, name, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    threads = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    printing = threading.Lock()
     with Store(path) as store:
-        n = 0
-        while count == 0 or n < count:
-            record = poll(name, n)
-            store.save_poll(record)
-            print(record.stories[0].url, flush=True)
-            n += 1
+        if not threads:
+            save(store, name, count, printing)
+            return
+        workers = [
+            threading.Thread(target=save, args=(store, f"{name}-{t}", count, printing))
+            for t in range(threads)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
 
 
 if __name__ == "__main__":
