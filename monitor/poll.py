@@ -4,10 +4,7 @@
 recorded outcome, never a crash) and then ``outbox.deliver_pending`` posts what waits in the outbox. The
 scheduler and the CLI are thin shells over these functions.
 
-A story's identity is layered: its GUID, then its canonical URL, then its content fingerprint, then its
-folded headline within a day. A changed GUID or an edited headline over the same body, or the same story from
-another feed or outlet, is one story with several sources, never a second alert. A story seen before whose
-feed entry says it was updated is read again, and told as revised only when its figures changed.
+Which entries are stories already stored, and which stored story a new page repeats, is ``identity``'s job.
 """
 
 from __future__ import annotations
@@ -16,18 +13,19 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from .changes import detect_changes, health_change, key_figures, revision, twin_of
+from .changes import detect_changes, health_change, key_figures
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, matched_keywords, parse_entries
 from .fetch import Fetcher, RateLimited
 from .figures import EXTRACTOR_VERSION
+from .identity import Found, identify, worth_reading
 from .outbox import deliver_pending
 from .reading import Reading, ReadPool
 from .records import (
@@ -38,11 +36,7 @@ from .records import (
     Fetched,
     FigureChanged,
     PollRecord,
-    Sighting,
-    Source,
-    StoredArticle,
     Story,
-    StoryRevised,
 )
 from .settings import FeedSettings, Settings
 from .slack import render_alert
@@ -51,7 +45,6 @@ from .store import Store
 log = logging.getLogger("monitor.poll")
 
 MAX_BACKOFF_S = 6 * 3600
-SAME_STORY_WINDOW = timedelta(hours=24)  # the same folded headline this close in time is the same story
 
 
 def utc_now() -> datetime:
@@ -133,14 +126,14 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
     # A feed with no keywords is relevant as a whole.
     matched = [(entry, matched_keywords(entry, feed.keywords)) for entry in entries if entry.link]
     relevant = [(entry, kws) for entry, kws in matched if kws or not feed.keywords]
-    wanted = [(entry, kws) for entry, kws in relevant if _worth_reading(entry, deps.store)]
+    wanted = [(entry, kws) for entry, kws in relevant if worth_reading(entry, deps.store)]
     deadline = started + min(feed.interval_s * 0.8, 600)
     read, complete = _read_stories(wanted, feed, deps, deadline)
     if deps.stop.is_set():
         return _logged(PollResult(feed.name, "stopped", entries=len(entries), ms=_ms(started)))
 
     with deps.recording:
-        found = _identify([entry for entry, _ in relevant], read, feed, deps.store)
+        found = identify([entry for entry, _ in relevant], read, feed, deps.store)
         seeding = not state.seeded and deps.settings.slack.on_first_run == "seed"
         changes = _changes(found, feed, deps, seeding=seeding) if post else []
         new_state = _succeeded(state, fetched, complete, deps.now())
@@ -161,81 +154,7 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
     )
 
 
-@dataclass
-class _Found:
-    """What one poll's entries turned out to be, once each story's identity is told."""
-
-    new: list[Story] = field(default_factory=list)  # first seen: a NewStory each
-    echoes: list[Story] = field(default_factory=list)  # another outlet's page of a stored story
-    revised: list[StoryRevised] = field(default_factory=list)  # read again, with other figures
-    refreshed: list[Story] = field(default_factory=list)  # read again, same figures: nothing to tell
-    sightings: tuple[Sighting, ...] = ()
-
-    @property
-    def stored(self) -> tuple[Story, ...]:
-        """The stories whose figures are stored, oldest first so a metric's changes chain in news order."""
-        stories = [*self.new, *self.echoes, *(change.story for change in self.revised)]
-        return tuple(sorted(stories, key=lambda story: story.published or story.fetched_at))
-
-
-def _worth_reading(entry: Entry, store: Store) -> bool:
-    """True for an entry not stored yet, and for one whose feed says it was updated since it was read."""
-    assert entry.link is not None
-    known = store.find_article(guid=entry.guid, url=canonical_url(entry.link))
-    return known is None or _updated_since(entry, known)
-
-
-def _updated_since(entry: Entry, known: StoredArticle) -> bool:
-    return entry.updated is not None and (known.updated is None or entry.updated > known.updated)
-
-
-def _identify(
-    entries: Sequence[Entry], read: Mapping[int, Story], feed: FeedSettings, store: Store
-) -> _Found:
-    """Each entry against the stored stories (and the ones before it in this poll): GUID, canonical URL,
-    content fingerprint, then folded headline within a day. ``read`` holds the stories read, by entry id."""
-    found, sightings = _Found(), []
-    for entry in entries:
-        assert entry.link is not None
-        url, story = canonical_url(entry.link), read.get(id(entry))
-        known = store.find_article(guid=entry.guid, url=url)
-        if known is not None:
-            if not any(s.feed == feed.name and s.url == url for s in known.sources):
-                source = Source(feed.name, feed.outlet or feed.name, url, title=entry.title, guid=entry.guid)
-                sightings.append(Sighting(known.url, source))
-            if story is not None:
-                _read_again(replace(story, url=known.url), known, store, found)
-            continue
-        if story is None:
-            continue  # its page could not be read: the next poll tries again
-        twin = twin_of(story, [*found.new, *found.echoes], within=SAME_STORY_WINDOW) or store.find_same_story(
-            content_hash=story.fingerprint,
-            headline=story.headline_key,
-            at=story.published or story.fetched_at,
-            within=SAME_STORY_WINDOW,
-        )
-        if twin is None:
-            found.new.append(story)
-            continue
-        sightings.append(Sighting(twin.url, story.source))
-        if not story.content_hash or story.content_hash != twin.content_hash:
-            found.echoes.append(story)  # another outlet's own page: its figures are news, the story is not
-    found.sightings = tuple(sightings)
-    return found
-
-
-def _read_again(story: Story, known: StoredArticle, store: Store, found: _Found) -> None:
-    """A stored story read again: revised when its figures changed, else only refreshed."""
-    change = None
-    if story.content_hash != known.content_hash:
-        change = revision(story, store.article_figures(known.url))
-    if change is None:
-        found.refreshed.append(story)
-    else:
-        found.revised.append(change)
-
-
-def _changes(found: _Found, feed: FeedSettings, deps: Deps, *, seeding: bool) -> list[Change]:
+def _changes(found: Found, feed: FeedSettings, deps: Deps, *, seeding: bool) -> list[Change]:
     """New stories, moved and conflicting figures, and revisions (a first poll that seeds: one summary)."""
     stories = [story for story in found.stored if story.url not in {c.story.url for c in found.revised}]
     # A seeding poll only counts its stories: the stored history would be looked up for nothing.

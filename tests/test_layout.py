@@ -38,7 +38,7 @@ STEPS = {
     "slack_text": set(),
     "output": set(),
 }
-SHELLS = {"poll", "outbox", "reading", "query", "scheduler", "cli", "__main__", "__init__"}
+SHELLS = {"poll", "identity", "outbox", "reading", "query", "scheduler", "cli", "__main__", "__init__"}
 OWNERS = {
     "httpx": {"fetch", "fetch_addresses", "fetch_body", "fetch_errors"},
     "protego": {"fetch"},
