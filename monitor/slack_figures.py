@@ -22,9 +22,16 @@ _QUALIFIER_WORDS = {
     "at_least": "at least",
     "up_to": "up to",
 }
+# What the extractor reads as a qualifier, written before or after a number (figure_words' vocabulary, in
+# simplified and traditional characters): a figure whose text says one is shown as written.
 _WRITTEN_QUALIFIER = re.compile(
-    r"\b(about|around|approximately|nearly|almost|roughly|some|over|more than|above|exceeding|less than|"
-    r"under|below|fewer than|at least|up to|as many as|as much as)\b|[超逾约近余多以上至少]",
+    r"(?<![A-Za-z])(?:about|around|approx\.?|approximately|nearly|almost|roughly|some|circa|close\s+to|"
+    r"(?:an\s+)?estimated|over|above|beyond|past|more\s+than|in\s+excess\s+of|upwards\s+of|exceed(?:ing|ed)|"
+    r"surpass(?:ing|ed)|topp(?:ing|ed)|passed|crossed|broke\s+through|less\s+than|fewer\s+than|under|below|"
+    r"at\s+least|no\s+(?:less|fewer|more)\s+than|not\s+(?:less|fewer|more)\s+than|a\s+(?:minimum|maximum)\s+of|"
+    r"up\s+to|as\s+(?:many|much)\s+as|plus|or\s+(?:more|above|so|less|fewer)|odd)(?![A-Za-z])|\+|"
+    r"[超逾约約近余餘多以至许許]|不到|不足|不少于|不少於|不低于|不低於|起码|起碼|少于|少於|低于|低於|未满|未滿|未达|未達|"
+    r"最多|最高|不超过|不超過|高于|高於|大于|大於|突破|大概|预计|預計|左右|上下",
     re.IGNORECASE,
 )
 _SCALE = re.compile(r"\b(trillion|billion|million|bn|mn)\b|(万亿|亿|万)", re.IGNORECASE)

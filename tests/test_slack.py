@@ -4,20 +4,26 @@ behaves when Slack is slow, down or misconfigured — through the real slack-sdk
 from __future__ import annotations
 
 import io
+import json
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk import WebClient
 
+from monitor.articles import read_article
+from monitor.figures import extract_figures
 from monitor.records import (
     Alert,
+    Article,
     Entry,
     FeedFailing,
+    Fetched,
     Figure,
     FigureChanged,
     FigureConflict,
@@ -42,6 +48,7 @@ from monitor.slack import (
     with_sources,
 )
 from monitor.slack_blocks import render_digest
+from monitor.slack_figures import with_qualifier
 from tests.slack_api import SlackStandIn, block_problems, parsed_markup, texts_of
 
 TOKEN = "xoxb-test"
@@ -268,6 +275,27 @@ def test_figure_changed_keeps_the_qualifier_as_written():
 
     assert "*more than 370*" in all_text(render_alert(qualified, channel=None))
     assert "*over 370*" in all_text(render_alert(written, channel=None))
+
+
+def corpus_figures() -> list[Figure]:
+    """Every figure the extractor reads from the labelled pages and the sentence table."""
+    data = Path(__file__).parent / "data"
+    found = []
+    for page in sorted((data / "articles").resolve().glob("*.html")):
+        body = page.read_bytes()
+        fetched = Fetched(url=page.as_uri(), final_url=page.as_uri(), status=200, body=body, headers={})
+        found += extract_figures(read_article(fetched))
+    for case in json.loads((data / "figures" / "sentences.json").read_text(encoding="utf-8")):
+        sentence = case["sentence"]
+        found += extract_figures(Article("https://example.com/a", "", sentence, (sentence,), case["lang"]))
+    return found
+
+
+def test_a_qualifier_the_article_wrote_is_never_written_twice():
+    """An alert shows "passed the 11,000", "不到5万人次", "10,000-plus": not "more than passed the 11,000"."""
+    figures = [f for f in corpus_figures() if f.conversion_of is None]
+    assert sum(f.qualifier != "exact" for f in figures) > 150
+    assert [f.text for f in figures if with_qualifier(f.text, f.qualifier) != f.text] == []
 
 
 @pytest.mark.parametrize(
