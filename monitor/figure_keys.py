@@ -138,7 +138,35 @@ def _en_subject(clause: str) -> str:
             phrase = head
         elif head:
             phrase = [*head, "of", *phrase]  # "the share of services": the share alone says nothing
+    elif phrase and len(rest) >= 3 and rest[-1].lower() == "by" and _is_participle(rest[-2].lower()):
+        phrase = _done_by(_trailing_noun_phrase(rest[:-2]), rest[-2], phrase) or phrase
     return " ".join(x for x in phrase if x.lower() not in w.SUBJECT_DROP)
+
+
+def _done_by(head: list[str], participle: str, agent: list[str]) -> list[str]:
+    """The subject of "HEAD PARTICIPLE by AGENT": in "tax paid by Hong Kong-invested companies rose" what rose
+    is the tax, not the companies. An agent that is a place ("cargo handled by Nansha port") is already the
+    key's place: then the head says it all."""
+    if not head:
+        return []
+    place = w.PLACE.match(" ".join(agent))
+    if place and not w.PLACE_MODIFIER.match(" ".join(agent), place.end()):
+        return head
+    return [*head, participle, "by", *agent]
+
+
+def _is_participle(word: str) -> bool:
+    return word.endswith("ed") or word in {
+        "paid",
+        "made",
+        "held",
+        "built",
+        "won",
+        "spent",
+        "run",
+        "sold",
+        "owned",
+    }
 
 
 def _trailing_noun_phrase(words: list[str]) -> list[str]:
