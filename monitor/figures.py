@@ -28,7 +28,8 @@ from .records import Article, Figure
 from .settings import TrackedMetric
 
 # Stored with every figure (provenance): a new version whenever the same page can give other figures.
-# figures-2: multiples ("grew 2.5 times", "增长1.5倍"), and Chinese subjects carried over 达到/至.
+# figures-2: multiples ("grew 2.5 times", "增长1.5倍"), Chinese subjects carried over 达到/至, and "tax paid
+# by X" measuring the tax.
 EXTRACTOR_VERSION = "figures-2"
 
 
