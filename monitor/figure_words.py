@@ -626,7 +626,7 @@ CLAUSE_BREAK = re.compile(r"[,;:()\[\]\"“”—–\t\n，；：（）、。]|\
 CONVERSION_GAP = re.compile(
     r"^\s*(?:[(（]|,?\s*or|,?\s*i\.e\.|，?\s*(?:折合|约合|合))\s*(?:约合|折合|合|约|or|equivalent\s+to)?\s*$"
 )
-RIGHT_SUBJECT = re.compile(r"\s+(?:worth\s+of|in|of)\s+(?:the\s+|new\s+)?")
+RIGHT_SUBJECT = re.compile(r"\s+(?:worth\s+of\s+|of\s+(?:the\s+|new\s+)?|in\s+(?:new\s+)?)(?!the\b)")
 LEFT_NUMBER_OF = re.compile(
     r"(?i:(?:number|total)\s+of\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
     r"[^,;]{0,100}$)|(?P<zh>[\u4e00-\u9fff]{2,8}?)(?:数量|总数|人数|户数)[^，。；]{0,6}$"
