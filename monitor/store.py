@@ -46,6 +46,7 @@ from .store_rows import (
     Row,
     canon,
     figure_of,
+    history_dates,
     iso,
     observation_of,
     record_of,
@@ -203,8 +204,7 @@ class Store:
             for doc_id, row in rows:
                 if feed is not None and row.get("feed") != feed:
                     continue
-                observed = canon(row["observed_at"])
-                when = canon(row["published"]) if row.get("published") else observed
+                when, observed = history_dates(row)
                 if (low is None or when >= low) and (high is None or when < high):
                     ranked.append((when, observed, doc_id, row))
             ranked.sort(key=lambda r: r[:3], reverse=True)

@@ -159,11 +159,10 @@ class SharedDocument:
                     raise StoreError(f"store: not saved to {self.path} ({self._dropped[ticket]})")
                 if ticket <= self._saved:
                     return
-                target = self._staged
             try:
-                with self.lock:
+                with self.lock:  # what is serialized is exactly what is staged by now
                     assert self._unsaved is not None
-                    version = self._storage.prepare(self._unsaved)
+                    target, version = self._staged, self._storage.prepare(self._unsaved)
                 # Bytes go to disk while other threads read and stage: only the swap needs the lock.
                 self._storage.write_temporary(version)
                 with self.lock:

@@ -306,10 +306,15 @@ def iso(value: datetime | None) -> str | None:
 
 
 def history_key(row: Row, doc_id: str) -> tuple[str, str, int, str]:
-    """Where a figure row sorts in its metric's history, oldest first: by published date (observed_at when
-    there is none), then observed_at, then insertion (``Store.history`` lists them newest first)."""
+    """Where a figure row sorts in its metric's history, oldest first: by ``history_dates``, then insertion
+    (``Store.history`` lists them newest first)."""
+    return (*history_dates(row), int(doc_id), doc_id)
+
+
+def history_dates(row: Row) -> tuple[str, str]:
+    """(the date a figure row is history at: published, else observed; its observed_at)."""
     observed = canon(row["observed_at"])
-    return (canon(row["published"]) if row.get("published") else observed, observed, int(doc_id), doc_id)
+    return (canon(row["published"]) if row.get("published") else observed, observed)
 
 
 def canon(value: str) -> str:
