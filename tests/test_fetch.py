@@ -10,6 +10,7 @@ import threading
 import time
 import tracemalloc
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -165,7 +166,8 @@ def test_one_connection_is_reused_across_requests(site, make_fetcher, status):
     assert len(peers) >= 3 and len(set(peers)) == 1
 
 
-def test_concurrent_fetches_share_one_fetcher_and_respect_the_per_host_limit(site, make_fetcher, release):
+def counting_handler(release) -> tuple[Callable[[Request], Response], dict[str, int]]:
+    """A handler that takes 50 ms, and how many requests it served at once at most (``active["max"]``)."""
     lock = threading.Lock()
     active = {"now": 0, "max": 0}
 
@@ -178,6 +180,11 @@ def test_concurrent_fetches_share_one_fetcher_and_respect_the_per_host_limit(sit
             active["now"] -= 1
         return Response(request.path.encode())
 
+    return slow, active
+
+
+def test_concurrent_fetches_share_one_fetcher_and_respect_the_per_host_limit(site, make_fetcher, release):
+    slow, active = counting_handler(release)
     for i in range(12):
         site.route(f"/feed{i}.xml", slow)
     fetcher = make_fetcher(max_per_host=2)
@@ -191,18 +198,7 @@ def test_requests_in_flight_across_hosts_are_capped_at_concurrency_times_per_hos
     site, make_fetcher, release
 ):
     """max_concurrency=1 × max_per_host=2: two requests at once in all, though each host could take two."""
-    lock = threading.Lock()
-    active = {"now": 0, "max": 0}
-
-    def slow(request: Request) -> Response:
-        with lock:
-            active["now"] += 1
-            active["max"] = max(active["max"], active["now"])
-        release.wait(0.05)
-        with lock:
-            active["now"] -= 1
-        return Response(request.path.encode())
-
+    slow, active = counting_handler(release)
     for i in range(8):
         site.route(f"/feed{i}.xml", slow)
     port = site.server.server_address[1]
