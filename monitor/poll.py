@@ -156,7 +156,8 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
 
 def _changes(found: Found, feed: FeedSettings, deps: Deps, *, seeding: bool) -> list[Change]:
     """New stories, moved and conflicting figures, and revisions (a first poll that seeds: one summary)."""
-    stories = [story for story in found.stored if story.url not in {c.story.url for c in found.revised}]
+    revised = {change.story.url for change in found.revised}
+    stories = [story for story in found.stored if story.url not in revised]
     # A seeding poll only counts its stories: the stored history would be looked up for nothing.
     metrics = set() if seeding else {f.metric for story in stories for f in key_figures(story.figures)}
     changes = detect_changes(
