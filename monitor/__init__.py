@@ -3,7 +3,7 @@
 One poll, step by step (``poll.poll_feed`` tells it top to bottom):
 config (``config``) → fetch (``fetch``) → feed entries (``feeds``) → article body (``articles``) →
 figures (``figures``) → store (``store``) → changes (``changes``) → Slack (``slack``).
-A step's private helpers carry its name as a prefix (``fetch_body``, ``figure_keys``, ``store_document``).
+A step's private helpers carry its name as a prefix (``fetch._body``, ``figures._keys``, ``store._document``).
 Shells over it: ``cli`` (commands) and ``scheduler`` (APScheduler jobs); ``query`` answers the CLI's reads.
 """
 

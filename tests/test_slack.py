@@ -43,12 +43,12 @@ from monitor.slack import (
     plan_digests,
     readable,
     render_alert,
+    render_digest,
     unblocked,
     with_note,
+    with_qualifier,
     with_sources,
 )
-from monitor.slack_blocks import render_digest
-from monitor.slack_figures import with_qualifier
 from tests.slack_api import SlackStandIn, block_problems, parsed_markup, texts_of
 
 TOKEN = "xoxb-test"

@@ -26,9 +26,8 @@ from tinydb import TinyDB, where
 
 from monitor.errors import StoreError, StoreLocked
 from monitor.records import Alert, Delivery, Entry, FeedState, Figure, Observation, PollRecord, Story
-from monitor.store import Store
-from monitor.store_file import AtomicJSONStorage
-from monitor.store_schema import SCHEMA_VERSION, migrate
+from monitor.store import SCHEMA_VERSION, AtomicJSONStorage, Store
+from monitor.store._schema import migrate
 from tests.store_writer import FIGURES
 
 ROOT = Path(__file__).parent.parent

@@ -14,7 +14,7 @@ import socket
 
 import httpx
 
-from .errors import FetchError
+from ..errors import FetchError
 
 
 @functools.lru_cache(maxsize=1024)  # asked on every request, of a few hundred feed URLs

@@ -1,7 +1,7 @@
 """What names a figure: the subject, place, period, direction and metric key of a quantity ``figures`` read.
 
-Pure helpers of ``figures``, which builds each ``Figure`` from them; the word tables live in ``figure_words``.
-``Quantity`` lives here because ``figures``, ``figure_counts`` and this module all fill it in.
+Pure helpers of ``figures``, which builds each ``Figure`` from them; the word tables live in ``_words``.
+``Quantity`` lives here because ``figures``, ``_counts`` and this module all fill it in.
 
 Metric keys
 -----------
@@ -41,9 +41,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import figure_words as w
-from .records import Article
-from .settings import TrackedMetric
+from ..records import Article
+from ..settings import TrackedMetric
+from . import _words as w
 
 
 @dataclass(slots=True)

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .records import Figure, Observation, Source, StoredArticle, fold_headline
-from .store_schema import Document, unreadable
+from ..records import Figure, Observation, Source, StoredArticle, fold_headline
+from ._schema import Document, unreadable
 
 KEY_FIELDS = {"feeds": "name", "metrics": "key", "alerts": "key", "articles": "url"}
 # Row fields holding dates (stored as text, read back as aware datetimes).

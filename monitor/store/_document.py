@@ -2,13 +2,13 @@
 
 Every change is a read-modify-write of the whole document under a file lock (``<store>.lock``): the file is
 read again first when another process replaced it (a long-lived in-memory copy would lose its updates), then
-written whole, atomically (``store_file``). A change is staged first: made in memory, where every later read
+written whole, atomically (``store._file``). A change is staged first: made in memory, where every later read
 in this process sees it at once, then written by the next write, which carries every change staged by then.
 Threads saving at once so share one write: a poll of 200 feeds makes a few dozen writes of the whole file, not
 200. The file lock is held from the first staged change until none waits for the disk, so no other process
 writes meanwhile; readers take no lock, since the file is only ever replaced whole.
 
-Lookups (``store_rows.Index``) are built once per loaded version of the file and kept current by our own
+Lookups (``store._rows.Index``) are built once per loaded version of the file and kept current by our own
 changes. One threading.RLock guards the document, the lookups and the bookkeeping.
 """
 
@@ -23,10 +23,10 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .errors import StoreError
-from .store_file import AtomicJSONStorage
-from .store_rows import Index, Row
-from .store_schema import SCHEMA_VERSION, Document, new_document
+from ..errors import StoreError
+from ._file import AtomicJSONStorage
+from ._rows import Index, Row
+from ._schema import SCHEMA_VERSION, Document, new_document
 
 LOCK_TIMEOUT_S = 60.0  # a write of 100,000 figures takes well under a second; a minute means a stuck process
 

@@ -3,7 +3,7 @@
 ``render_alert`` turns one change into an ``Alert``; ``render_digest`` turns a channel's pending alerts into
 one message; ``with_sources`` and ``with_note`` add what is only known when an alert is sent (the story's
 other sources, a warning that it may repeat). Every feed or page string is escaped so it can neither mention
-anyone nor hide a link; links are built only from http(s) URLs (both by ``slack_text``). ``slack_figures``
+anyone nor hide a link; links are built only from http(s) URLs (both by ``slack._text``). ``slack._figures``
 picks a story's key figures and writes values and changes. The private helper of ``slack``.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from .records import (
+from ..records import (
     Alert,
     Change,
     FeedFailing,
@@ -29,7 +29,8 @@ from .records import (
     Source,
     StoryRevised,
 )
-from .slack_figures import (
+from ..sparkline import sparkline
+from ._figures import (
     QUOTE_CHARS,
     amount_text,
     delta_text,
@@ -38,9 +39,8 @@ from .slack_figures import (
     key_figures,
     with_qualifier,
 )
-from .slack_text import date_text, escape, fit, is_web_url, link, safe, time_text, unlinked
-from .slack_text import readable as readable  # re-exported: slack's console sender prints alerts with it
-from .sparkline import sparkline
+from ._text import date_text, escape, fit, is_web_url, link, safe, time_text, unlinked
+from ._text import readable as readable  # re-exported: slack's console sender prints alerts with it
 
 # Slack's documented limits (characters): https://docs.slack.dev/reference/block-kit/blocks
 MAX_BLOCKS = 50

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .records import Observation, Sighting, Story
-from .store_rows import (
+from ..records import Observation, Sighting, Story
+from ._rows import (
     Index,
     canon,
     cells,
@@ -21,7 +21,7 @@ from .store_rows import (
     sources_of,
     with_source,
 )
-from .store_schema import Document
+from ._schema import Document
 
 PRUNE_EVERY = timedelta(hours=1)  # with retention_days, save_poll prunes at most this often
 

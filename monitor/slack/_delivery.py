@@ -1,6 +1,6 @@
 """Changes → escaped Block Kit alerts → Slack. The only slack_sdk user.
 
-``render_alert`` (from ``slack_blocks``, the pure rendering) turns a change into an ``Alert``: blocks within
+``render_alert`` (from ``slack._blocks``, the pure rendering) turns a change into an ``Alert``: blocks within
 Slack's limits, a plain-text fallback, and every feed or page string escaped so it can neither mention anyone
 nor hide a link. ``make_sender`` picks the Web API, an incoming webhook or the console. ``plan_digests``
 batches a channel's alerts into one message per period (``slack.digest``). ``deliver`` posts alerts in order,
@@ -32,24 +32,10 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from .errors import SlackConfigError, SlackError
-from .records import Alert, Delivery
-from .settings import SlackSettings
-from .slack_blocks import RESENT_NOTE, readable, render_alert, render_digest, with_note, with_sources
-
-__all__ = [
-    "RESENT_NOTE",
-    "Sender",
-    "deliver",
-    "make_sender",
-    "per_alert",
-    "plan_digests",
-    "readable",
-    "render_alert",
-    "unblocked",
-    "with_note",
-    "with_sources",
-]
+from ..errors import SlackConfigError, SlackError
+from ..records import Alert, Delivery
+from ..settings import SlackSettings
+from ._blocks import readable, render_digest
 
 # --- senders ------------------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Feed states, articles, figures, metrics and the alert outbox, in one TinyDB file: the only user of TinyDB.
 
-The file (see ``store_file``) holds six tables a newcomer can read with ``TinyDB(path)`` or any JSON viewer:
+The file (see ``store._file``) holds six tables a newcomer can read with ``TinyDB(path)`` or any JSON viewer:
 
     meta      schema_version, revision (one more per change), pruned_at
     feeds     one row per feed: the FeedState fields (etag, last_modified, last_poll, failures, ...)
@@ -17,7 +17,7 @@ The file (see ``store_file``) holds six tables a newcomer can read with ``TinyDB
 Dates are UTC ISO 8601 strings with microseconds and offset, so they also sort as text.
 
 How the threads of one process share the document, and how changes reach the file (staged, then written
-together, atomically, under a file lock), is ``store_document``'s job.
+together, atomically, under a file lock), is ``store._document``'s job.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .errors import StoreError, StoreLocked
-from .records import (
+from ..errors import StoreError, StoreLocked
+from ..records import (
     Alert,
     Delivery,
     FeedState,
@@ -40,9 +40,9 @@ from .records import (
     PollRecord,
     StoredArticle,
 )
-from .store_document import SharedDocument
-from .store_edits import add_source, prune, prune_due, refresh_story, save_story
-from .store_rows import (
+from ._document import SharedDocument
+from ._edits import add_source, prune, prune_due, refresh_story, save_story
+from ._rows import (
     Row,
     canon,
     figure_of,

@@ -1,5 +1,5 @@
 """Figures as an alert tells them: a story's key figures, values in the article's scale, changes as "+443,
-+4.2%". The private helper of ``slack_blocks``.
++4.2%". The private helper of ``slack._blocks``.
 """
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .records import Figure, Observation
-from .slack_text import safe
+from ..records import Figure, Observation
+from ._text import safe
 
 MAX_FIGURES = 6
 QUOTE_CHARS = 200  # a figure's sentence, quoted under it
@@ -22,7 +22,7 @@ _QUALIFIER_WORDS = {
     "at_least": "at least",
     "up_to": "up to",
 }
-# What the extractor reads as a qualifier, written before or after a number (figure_words' vocabulary, in
+# What the extractor reads as a qualifier, written before or after a number (figures._words' vocabulary, in
 # simplified and traditional characters): a figure whose text says one is shown as written.
 _WRITTEN_QUALIFIER = re.compile(
     r"(?<![A-Za-z])(?:about|around|approx\.?|approximately|nearly|almost|roughly|some|circa|close\s+to|"

@@ -1,9 +1,9 @@
 """Article → the figures it states, each with its unit, qualifier, subject, place, period and metric key.
 
 Pure: regular expressions over ``Article.sentences``. This module reads the quantities (value, scale, range,
-unit, qualifier); ``figure_counts`` reads what a bare number counts, ``figure_keys`` names what each figure
+unit, qualifier); ``_counts`` reads what a bare number counts, ``_keys`` names what each figure
 measures (subject, place, period, direction, metric key: its docstring describes metric keys), and the word
-tables live in ``figure_words``. When in doubt a number is left out (a wrong figure in an alert costs more
+tables live in ``_words``. When in doubt a number is left out (a wrong figure in an alert costs more
 than a missed one): a bare number with neither a scale word, a unit, a currency nor a counted noun is not a
 figure, and neither are years, dates, clock times, durations, ages, phone numbers, e-mails, URLs, ordinals
 and numbers inside names (G20, 5G, COVID-19, Article 3). A multiple ("grew 2.5 times", "a 3.5-fold
@@ -20,12 +20,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from . import figure_keys as keys
-from . import figure_words as w
-from .figure_counts import count_after_link, count_from_earlier, count_from_left, count_from_table, counted
-from .figure_keys import Quantity
-from .records import Article, Figure
-from .settings import TrackedMetric
+from ..records import Article, Figure
+from ..settings import TrackedMetric
+from . import _keys as keys
+from . import _words as w
+from ._counts import count_after_link, count_from_earlier, count_from_left, count_from_table, counted
+from ._keys import Quantity
 
 # Stored with every figure (provenance): a new version whenever the same page can give other figures.
 # figures-2: multiples ("grew 2.5 times", "增长1.5倍"), Chinese subjects carried over 达到/至, and "tax paid

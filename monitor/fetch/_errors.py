@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from .errors import FetchError
+from ..errors import FetchError
 
 ERROR_BODY_BYTES = 65_536  # enough of a 403/503 page to recognise a bot challenge
 CHALLENGE_MARKERS = (

@@ -17,10 +17,10 @@ from urllib.request import url2pathname
 
 import httpx
 
-from .errors import FetchError
-from .fetch_deadline import Deadline
-from .records import Fetched
-from .settings import FeedSettings
+from ..errors import FetchError
+from ..records import Fetched
+from ..settings import FeedSettings
+from ._deadline import Deadline
 
 
 class _Inflater:

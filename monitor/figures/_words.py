@@ -1,7 +1,7 @@
 """The word tables ``figures`` reads: scales, currencies, units, qualifiers, places, masks, synonyms.
 
 Data only (compiled regular expressions and dictionaries); the rules that use them live in ``figures``,
-``figure_counts`` and ``figure_keys``.
+``figures._counts`` and ``figures._keys``.
 Text reaching these patterns has been through ``FULLWIDTH`` (０-９ → 0-9 and friends), so digits are ASCII.
 """
 

@@ -3,7 +3,7 @@
 httpx's timeouts bound each connect and each read, not a whole request: a server dripping a byte every few
 seconds would never trip them. So every request gets a ``Deadline``; a ``Watchdog`` registers it on the
 fetcher's one ``Alarms`` thread, which shuts the request's socket down when it passes. The watchdog also
-checks the peer each new connection actually reached (see ``fetch_addresses``).
+checks the peer each new connection actually reached (see ``fetch._addresses``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .errors import FetchError
-from .fetch_addresses import ForbiddenPeer, address_kind
+from ..errors import FetchError
+from ._addresses import ForbiddenPeer, address_kind
 
 
 class Deadline:

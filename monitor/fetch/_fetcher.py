@@ -11,9 +11,9 @@ actually connected), except for the kind of address the feed itself is on: a fee
 pages on loopback, never to link-local or private ones.
 
 Here: the Fetcher (slots, hops, redirects, robots.txt). Beside it, one job each:
-``fetch_addresses`` (which hosts a request may reach), ``fetch_deadline`` (the whole-request deadline and
-its alarm thread), ``fetch_body`` (reading a body, or a local file, within the size cap) and
-``fetch_errors`` (what a failed answer means, as a FetchError or ``RateLimited``).
+``fetch._addresses`` (which hosts a request may reach), ``fetch._deadline`` (the whole-request deadline and
+its alarm thread), ``fetch._body`` (reading a body, or a local file, within the size cap) and
+``fetch._errors`` (what a failed answer means, as a FetchError or ``RateLimited``).
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ from urllib.parse import urlsplit
 import httpx
 from protego import Protego
 
-from .errors import FetchError
-from .fetch_addresses import (
+from ..errors import FetchError
+from ..records import Fetched
+from ..settings import FeedSettings, FetchSettings
+from ._addresses import (
     ForbiddenPeer,
     address_kind,
     check_addresses,
@@ -37,11 +39,9 @@ from .fetch_addresses import (
     parse_http_url,
     resolve,
 )
-from .fetch_body import read_body, read_local_feed, read_local_page
-from .fetch_deadline import Alarms, Deadline, Watchdog
-from .fetch_errors import ERROR_BODY_BYTES, RateLimited, status_error, transport_error
-from .records import Fetched
-from .settings import FeedSettings, FetchSettings
+from ._body import read_body, read_local_feed, read_local_page
+from ._deadline import Alarms, Deadline, Watchdog
+from ._errors import ERROR_BODY_BYTES, RateLimited, status_error, transport_error
 
 __all__ = ["Fetcher", "RateLimited"]
 

@@ -1,13 +1,13 @@
 """Page bytes → the article's readable body: title, text, sentences, language, content hash, publication time.
 
-The only user of lxml and BeautifulSoup. Bytes are decoded by ``article_encoding`` (BOM, HTTP charset,
+The only user of lxml and BeautifulSoup. Bytes are decoded by ``articles._encoding`` (BOM, HTTP charset,
 XML/HTML meta, else detection; GB2312/GBK read as GB18030, Big5 as Big5-HKSCS). lxml parses the whole page,
 finds the body (the feed's CSS selector; else ``[itemprop=articleBody]``, a known content container,
 ``<article>``; else the densest block of paragraphs) and strips what is not the story. BeautifulSoup on lxml
 then reads the body's text, keeping inline tags together and blocks and table cells apart. Boilerplate lines
 (READ MORE, bylines, "Contact the writer", copyright, cookie banners, page counters) go before sentences are
-split (``article_sentences``, which also tells the language). The title and publication time come from
-``article_meta``.
+split (``articles._sentences``, which also tells the language). The title and publication time come from
+``articles._meta``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from functools import lru_cache
 from bs4 import BeautifulSoup
 from lxml import etree
 
-from .article_encoding import decode_page
-from .article_meta import published_of, title_of
-from .article_sentences import language_of, split_sentences
-from .errors import ArticleError
-from .records import Article, Fetched
+from ..errors import ArticleError
+from ..records import Article, Fetched
+from ._encoding import decode_page
+from ._meta import published_of, title_of
+from ._sentences import language_of, split_sentences
 
 Element = etree._Element
 

@@ -19,7 +19,7 @@ on every query. ``AtomicJSONStorage`` instead:
   by field value, so that a fresh process reads one metric's rows without parsing 80 MB.
 
 A document that is not JSON raises StoreError and is never written to; its shape and version are checked by
-``store_schema``. ``TinyDB(path)`` can open the file to look around.
+``store._schema``. ``TinyDB(path)`` can open the file to look around.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from typing import Any
 import orjson
 from tinydb.storages import Storage
 
-from .errors import StoreError
-from .store_schema import SCHEMA_VERSION, Document, check_document, unreadable
+from ..errors import StoreError
+from ._schema import SCHEMA_VERSION, Document, check_document, unreadable
 
 CHUNK_ROWS = 1024
 HEAD_BYTES = 128

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from . import figure_words as w
-from .figure_keys import Quantity, canonical_en, zh_unit
+from . import _words as w
+from ._keys import Quantity, canonical_en, zh_unit
 
 
 def counted(text: str, pos: int, q: Quantity) -> int:

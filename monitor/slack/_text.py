@@ -1,5 +1,5 @@
 """Feed and page strings → mrkdwn that Slack shows as written, and back to plain text. The private helper of
-``slack_blocks``.
+``slack._blocks``.
 
 ``escape`` makes text inert (no mentions, no hidden links); ``safe`` escapes and cuts it to a length without
 breaking an entity; ``fit`` cuts mrkdwn already built, never inside a link or an entity; ``link`` builds a
