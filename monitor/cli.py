@@ -142,6 +142,7 @@ def main(log_level: str, log_format: str) -> None:
 @handles_errors
 def run(config_file: str | None, once: bool) -> None:
     """Poll the feeds on their schedule until SIGINT/SIGTERM (or once, with --once)."""
+    from .outbox import Outbox
     from .poll import open_deps, run_once
 
     settings = load(config_file)
@@ -149,9 +150,11 @@ def run(config_file: str | None, once: bool) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(secrets)
     deps = open_deps(settings)
+    outbox = Outbox(deps.store, settings, stream=sys.stdout, now=deps.now)
     try:
         if once:
             results = _run_once_with_progress(deps, run_once)
+            outbox.deliver()
             failed = [r for r in results if r.status == "error"]
             for result in failed:
                 click.echo(f"gba-monitor: feed {result.feed}: {result.error}", err=True)
@@ -163,7 +166,7 @@ def run(config_file: str | None, once: bool) -> None:
         else:
             from .scheduler import run_forever
 
-            run_forever(deps, stream=sys.stdout)
+            run_forever(deps, outbox)
     finally:
         deps.close()
 
@@ -172,9 +175,9 @@ def _run_once_with_progress(deps: Any, run_once: Callable[..., Any]) -> Any:
     """run_once, with a progress bar over the feeds when stderr is a terminal (hidden otherwise)."""
     feeds = [feed for feed in deps.settings.feeds if feed.enabled]
     if not sys.stderr.isatty() or len(feeds) < 2:
-        return run_once(deps, stream=sys.stdout)
+        return run_once(deps)
     with click.progressbar(length=len(feeds), label="polling", file=sys.stderr) as bar:
-        return run_once(deps, stream=sys.stdout, on_result=lambda _result: bar.update(1))
+        return run_once(deps, on_result=lambda _result: bar.update(1))
 
 
 @main.command()

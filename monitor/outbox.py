@@ -1,18 +1,23 @@
 """The outbox → Slack: post what waits, paced, digested when asked, each alert recorded as soon as it is sent.
 
-Called by ``poll.run_once`` after a round of polls and by each scheduled job after its poll;
-``Deps.delivering`` keeps two of them from posting the same alert at once.
+One ``Outbox`` per process, built by the shell (CLI or scheduler) beside the poll's ``Deps`` and called after
+each round of polls or each scheduled poll; its lock keeps two feed jobs from posting the same alert at once.
+It needs only the store, the settings and a clock: it knows nothing of polling.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import replace
-from datetime import timedelta
-from typing import TYPE_CHECKING, TextIO
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TextIO
 
+from .clock import utc_now
 from .records import Alert, Delivery
+from .settings import Settings
 from .slack import (
     RESENT_NOTE,
     deliver,
@@ -23,74 +28,86 @@ from .slack import (
     with_note,
     with_sources,
 )
-
-if TYPE_CHECKING:
-    from .poll import Deps
+from .store import Store
 
 log = logging.getLogger("monitor.outbox")
 
 BLOCKED_RETRY = timedelta(hours=1)  # alerts held by a permanent Slack error are tried again this often
 
 
-def deliver_pending(deps: Deps, *, stream: TextIO) -> list[Delivery]:
-    """Post the outbox, oldest first (one digest per channel and period with ``slack.digest``), and record
-    what happened to each alert; returns one Delivery per alert attempted.
+@dataclass
+class Outbox:
+    """What the store holds for Slack and how it goes out; built once per process, shared by the feed jobs."""
 
-    Each post is recorded as soon as Slack accepts it, and marked as under way just before, so a crash in
-    between leaves the alert pending and "in doubt": it is posted again, saying it may repeat (at least once).
-    Alerts a permanent error holds (bad token, unknown channel) wait, untried, until the Slack settings
-    change, or an hour passes; the error is logged once, when it first happens.
-    """
-    with deps.delivering:  # two feed jobs finishing together must not post the same alert twice
-        interrupted = deps.store.recover_interrupted()
-        if interrupted:
-            log.warning("deliver interrupted=%d (posted again, each saying it may repeat)", len(interrupted))
-        pending = deps.store.pending_alerts()
-        if not pending:
-            return []
-        slack = deps.settings.slack
-        with make_sender(slack, stream=stream) as sender:
-            prepared = [_prepared(alert, deps) for alert in pending]
-            ready = unblocked(prepared, sender, now=deps.now(), retry=BLOCKED_RETRY)
+    store: Store
+    settings: Settings
+    stream: TextIO  # where the console sender prints when no Slack credential is set
+    now: Callable[[], datetime] = utc_now
+    sleep: Callable[[float], None] = time.sleep  # Slack pacing waits (tests pass a no-op)
+    _delivering: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def deliver(self) -> list[Delivery]:
+        """Post the outbox, oldest first (one digest per channel and period with ``slack.digest``), and
+        record what happened to each alert; returns one Delivery per alert attempted.
+
+        Each post is recorded as soon as Slack accepts it, and marked as under way just before, so a crash in
+        between leaves the alert pending and "in doubt": it is posted again, saying it may repeat (at least
+        once). Alerts a permanent error holds (bad token, unknown channel) wait, untried, until the Slack
+        settings change, or an hour passes; the error is logged once, when it first happens.
+        """
+        with self._delivering:  # two feed jobs finishing together must not post the same alert twice
+            interrupted = self.store.recover_interrupted()
+            if interrupted:
+                log.warning(
+                    "deliver interrupted=%d (posted again, each saying it may repeat)", len(interrupted)
+                )
+            pending = self.store.pending_alerts()
+            if not pending:
+                return []
+            deliveries = self._post(pending)
+        _log_deliveries(pending, deliveries)
+        return deliveries
+
+    def _post(self, pending: Sequence[Alert]) -> list[Delivery]:
+        store, slack = self.store, self.settings.slack
+        with make_sender(slack, stream=self.stream) as sender:
+            prepared = [self._prepared(alert) for alert in pending]
+            ready = unblocked(prepared, sender, now=self.now(), retry=BLOCKED_RETRY)
             posts, members = (
-                plan_digests(ready, sender, now=deps.now(), period_s=slack.digest_s)
+                plan_digests(ready, sender, now=self.now(), period_s=slack.digest_s)
                 if slack.digest_s
                 else (ready, {})
             )
             bookkeeping = {}
             if sender.keeps_posts:  # two store writes per post: the price of at-least-once
                 bookkeeping = {
-                    "before_post": lambda alert: deps.store.mark_sending(
-                        members.get(alert.key, (alert.key,))
-                    ),
-                    "on_sent": lambda delivery: deps.store.record_deliveries(per_alert([delivery], members)),
+                    "before_post": lambda alert: store.mark_sending(members.get(alert.key, (alert.key,))),
+                    "on_sent": lambda delivery: store.record_deliveries(per_alert([delivery], members)),
                 }
             deliveries = deliver(
                 posts,
                 sender,
-                sleep=deps.sleep,
-                thread_ts_for=deps.store.thread_ts if slack.threads else None,
+                sleep=self.sleep,
+                thread_ts_for=store.thread_ts if slack.threads else None,
                 **bookkeeping,
             )
         deliveries = per_alert(deliveries, members)
         # What each post's own bookkeeping did not record: failures, and everything the console printed.
-        deps.store.record_deliveries([d for d in deliveries if not (d.ok and sender.keeps_posts)])
-    _log_deliveries(pending, deliveries)
-    return deliveries
+        store.record_deliveries([d for d in deliveries if not (d.ok and sender.keeps_posts)])
+        return deliveries
 
-
-def _prepared(alert: Alert, deps: Deps) -> Alert:
-    """The alert as it goes out now: to its feed's current channel, with every source of its story, and
-    saying it may repeat when an earlier post of it was interrupted."""
-    slack, feeds = deps.settings.slack, {feed.name: feed for feed in deps.settings.feeds}
-    if alert.is_ops:
-        alert = replace(alert, channel=slack.ops_channel or slack.channel)
-    elif alert.feed in feeds:
-        alert = replace(alert, channel=feeds[alert.feed].channel)
-    if alert.story_url is not None:
-        article = deps.store.find_article(guid=None, url=alert.story_url)
-        alert = with_sources(alert, article.sources) if article is not None else alert
-    return with_note(alert, RESENT_NOTE) if alert.in_doubt else alert
+    def _prepared(self, alert: Alert) -> Alert:
+        """The alert as it goes out now: to its feed's current channel, with every source of its story, and
+        saying it may repeat when an earlier post of it was interrupted."""
+        slack, feeds = self.settings.slack, {feed.name: feed for feed in self.settings.feeds}
+        if alert.is_ops:
+            alert = replace(alert, channel=slack.ops_channel or slack.channel)
+        elif alert.feed in feeds:
+            alert = replace(alert, channel=feeds[alert.feed].channel)
+        if alert.story_url is not None:
+            article = self.store.find_article(guid=None, url=alert.story_url)
+            alert = with_sources(alert, article.sources) if article is not None else alert
+        return with_note(alert, RESENT_NOTE) if alert.in_doubt else alert
 
 
 def _log_deliveries(pending: Sequence[Alert], deliveries: Sequence[Delivery]) -> None:

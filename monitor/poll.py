@@ -1,8 +1,8 @@
 """One poll, told top to bottom: feed → entries → articles → figures → store → changes → Slack.
 
 ``poll_feed`` runs the steps for one feed; ``run_once`` polls every enabled feed (a failing feed is a
-recorded outcome, never a crash) and then ``outbox.deliver_pending`` posts what waits in the outbox. The
-scheduler and the CLI are thin shells over these functions.
+recorded outcome, never a crash). A poll queues its alerts in the store; posting them is ``outbox``'s job,
+which the shells (scheduler, CLI) call after polling.
 
 Which entries are stories already stored, and which stored story a new page repeats, is ``identity``'s job.
 """
@@ -16,17 +16,16 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
 
 from .changes import detect_changes, health_change, key_figures
+from .clock import utc_now
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, matched_keywords, parse_entries
 from .fetch import Fetcher, RateLimited
 from .figures import EXTRACTOR_VERSION
 from .identity import Found, identify, worth_reading
-from .outbox import deliver_pending
 from .reading import Reading, ReadPool
 from .records import (
     Alert,
@@ -45,11 +44,6 @@ from .store import Store
 log = logging.getLogger("monitor.poll")
 
 MAX_BACKOFF_S = 6 * 3600
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +70,7 @@ class Deps:
     pages: ThreadPoolExecutor
     now: Callable[[], datetime] = utc_now
     reader: ReadPool = field(default_factory=lambda: ReadPool(0))  # pages → articles and figures
-    sleep: Callable[[float], None] = time.sleep  # Slack pacing waits (tests pass a no-op)
     stop: threading.Event = field(default_factory=threading.Event)
-    delivering: threading.Lock = field(default_factory=threading.Lock)
     # Telling a story's identity and staging it in the store is one step per feed at a time: two feeds
     # polled together may carry the same new story, and the second must find the first one's. Writing the
     # staged stories to disk happens outside it (Store.wait_saved), shared by the feeds that finish meanwhile.
@@ -194,11 +186,10 @@ def _succeeded(state: FeedState, fetched: Fetched, complete: bool, now: datetime
 def run_once(
     deps: Deps,
     *,
-    stream: TextIO,
     feeds: Sequence[FeedSettings] | None = None,
     on_result: Callable[[PollResult], None] | None = None,
 ) -> list[PollResult]:
-    """Poll every enabled feed (due or not) concurrently, then deliver the outbox. Never raises for a feed.
+    """Poll every enabled feed (due or not) concurrently; one PollResult per feed. Never raises for a feed.
 
     ``on_result`` hears of each feed as it finishes (a progress bar).
     """
@@ -214,9 +205,7 @@ def run_once(
         return result
 
     with ThreadPoolExecutor(workers, thread_name_prefix="feed") as pool:
-        results = list(pool.map(poll, feeds))
-    deliver_pending(deps, stream=stream)
-    return results
+        return list(pool.map(poll, feeds))
 
 
 def backfill_pages(targets: Sequence[str], deps: Deps, *, feed: str = "backfill") -> int:

@@ -12,20 +12,20 @@ from __future__ import annotations
 import logging
 import signal
 from datetime import UTC, datetime
-from typing import TextIO
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from .outbox import deliver_pending
+from .outbox import Outbox
 from .poll import Deps, poll_feed
 from .settings import FeedSettings
 
 log = logging.getLogger("monitor.scheduler")
 
 
-def run_forever(deps: Deps, *, stream: TextIO) -> None:
-    """Poll each enabled feed at its interval, first at start, until SIGINT or SIGTERM."""
+def run_forever(deps: Deps, outbox: Outbox) -> None:
+    """Poll each enabled feed at its interval, first at start, until SIGINT or SIGTERM; after each poll,
+    deliver the outbox."""
     feeds = [feed for feed in deps.settings.feeds if feed.enabled]
     scheduler = BlockingScheduler(
         timezone=UTC,
@@ -43,7 +43,7 @@ def run_forever(deps: Deps, *, stream: TextIO) -> None:
             next_run_time=datetime.now(UTC),
             id=feed.name,
             name=f"poll {feed.name}",
-            args=(feed, deps, stream),
+            args=(feed, deps, outbox),
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(feed.interval_s // 2, 1),
@@ -64,7 +64,7 @@ def run_forever(deps: Deps, *, stream: TextIO) -> None:
     log.info("scheduler stopped")
 
 
-def _poll_job(feed: FeedSettings, deps: Deps, stream: TextIO) -> None:
+def _poll_job(feed: FeedSettings, deps: Deps, outbox: Outbox) -> None:
     """One scheduled poll: skipped while the feed backs off after failures."""
     if deps.stop.is_set():
         return
@@ -74,4 +74,4 @@ def _poll_job(feed: FeedSettings, deps: Deps, stream: TextIO) -> None:
         return
     poll_feed(feed, deps)
     if not deps.stop.is_set():
-        deliver_pending(deps, stream=stream)
+        outbox.deliver()

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from monitor.config import load_settings
-from monitor.outbox import deliver_pending
+from monitor.outbox import Outbox
 from monitor.poll import Deps, PollResult, open_deps, poll_feed, run_once
 from monitor.records import Delivery
 from monitor.store import Store
@@ -117,6 +117,7 @@ class World:
     config: Path
     clock: Clock
     deps: Deps
+    outbox: Outbox
 
     def publish(self, feed: str, *items: Item) -> None:
         body = atom(self.site, items)
@@ -130,14 +131,17 @@ class World:
         return poll_feed(settings, self.deps)
 
     def deliver(self) -> list[Delivery]:
-        return deliver_pending(self.deps, stream=io.StringIO())
+        return self.outbox.deliver()
 
     def run(self) -> list[PollResult]:
-        return run_once(self.deps, stream=io.StringIO())
+        results = run_once(self.deps)
+        self.outbox.deliver()
+        return results
 
     def configure(self, **slack: Any) -> None:
         """Change the Slack settings, as an edited config (or environment) would on the next start."""
         self.deps.settings = replace(self.deps.settings, slack=replace(self.deps.settings.slack, **slack))
+        self.outbox.settings = self.deps.settings
 
     def requests_to(self, path: str) -> int:
         return sum(r.path == path for r in self.site.requests)
@@ -163,8 +167,9 @@ def open_world(site: Site, slack: SlackStandIn, tmp_path: Path, **config: str) -
     clock = Clock()
     path = write_config(tmp_path, site, **config)
     deps = open_deps(load_settings(path, environ=environment(slack)), now=clock)
-    deps.sleep = lambda seconds: None  # Slack's pacing is tested in test_slack; here it would only wait
-    world = World(site, slack, path, clock, deps)
+    # Slack's pacing is tested in test_slack; here it would only wait.
+    outbox = Outbox(deps.store, deps.settings, stream=io.StringIO(), now=clock, sleep=lambda seconds: None)
+    world = World(site, slack, path, clock, deps, outbox)
     world.publish("herald")
     world.publish("daily")
     return world

@@ -1,104 +1,139 @@
-"""The package's shape: imports point down only, steps never import each other, one owner per library."""
+"""The package's shape, stated as rules: imports point down only, steps never import each other, a package's
+private modules stay inside it, each third-party package has one owner, and there is no import cycle."""
 
 from __future__ import annotations
 
 import ast
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).parent.parent / "monitor"
 
-LEAVES = {"records", "settings", "errors", "sparkline"}
-# A step may lean on a private helper module of its own (a word table, a storage class).
-STEPS = {
-    "config": set(),
-    "fetch": {"fetch_addresses", "fetch_body", "fetch_deadline", "fetch_errors"},
-    "fetch_addresses": set(),
-    "fetch_body": {"fetch_deadline"},
-    "fetch_deadline": {"fetch_addresses"},
-    "fetch_errors": set(),
-    "feeds": set(),
-    "articles": {"article_encoding", "article_meta", "article_sentences"},
-    "article_encoding": set(),
-    "article_meta": set(),
-    "article_sentences": set(),
-    "figures": {"figure_counts", "figure_keys", "figure_words"},
-    "figure_counts": {"figure_keys", "figure_words"},
-    "figure_keys": {"figure_words"},
-    "figure_words": set(),
-    "changes": set(),
-    "store": {"store_file", "store_document", "store_edits", "store_rows", "store_schema"},
-    "store_document": {"store_file", "store_rows", "store_schema"},
-    "store_edits": {"store_rows", "store_schema"},
-    "store_rows": {"store_schema"},
-    "store_schema": set(),
-    "store_file": {"store_schema"},
-    "slack": {"slack_blocks"},
-    "slack_blocks": {"slack_figures", "slack_text"},
-    "slack_figures": {"slack_text"},
-    "slack_text": set(),
-    "output": set(),
-}
-SHELLS = {"poll", "identity", "outbox", "reading", "query", "scheduler", "cli", "__main__", "__init__"}
-OWNERS = {
-    "httpx": {"fetch", "fetch_addresses", "fetch_body", "fetch_errors"},
-    "protego": {"fetch"},
-    "feedparser": {"feeds"},
-    "bs4": {"articles"},
-    "lxml": {"articles"},
-    "charset_normalizer": {"article_encoding"},
-    "tinydb": {"store", "store_file", "store_rows"},
-    "filelock": {"store", "store_document", "store_file"},
-    "orjson": {"store", "store_file"},
-    "slack_sdk": {"slack"},
-    "apscheduler": {"scheduler"},
-    "click": {"cli"},
-    "ruamel": {"config"},
-    "pydantic": {"config"},
-    "tabulate": {"output"},
-}
+# The layers, bottom up. A unit is a top-level module or package of ``monitor``.
+LEAVES = {"records", "settings", "errors", "sparkline", "clock"}
+STEPS = {"config", "fetch", "feeds", "articles", "figures", "changes", "store", "slack", "output"}
+ORCHESTRATION = {"identity", "reading", "poll", "outbox", "query"}
+SHELLS = {"scheduler", "cli", "__main__", "__init__"}
 
 
-def imports(module: Path) -> tuple[set[str], set[str]]:
-    """(modules of this package, top-level third-party packages) that ``module`` imports."""
-    ours, theirs = set(), set()
-    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> Iterator[tuple[str, int]]:
+    """(absolute module name imported, line) for every import in ``path``, type-checking imports included."""
+    here = _module_name(path).split(".")
+    package = here if path.name == "__init__.py" else here[:-1]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom):
-            if node.level:
-                if node.module:
-                    ours.add(node.module.split(".")[0])
-                else:
-                    ours.update(alias.name for alias in node.names)
-            elif node.module == "monitor":
-                ours.update(alias.name for alias in node.names)
-            elif node.module and node.module.startswith("monitor."):
-                ours.add(node.module.split(".")[1])
-            elif node.module:
-                theirs.add(node.module.split(".")[0])
+            if not node.level:
+                yield node.module or "", node.lineno
+                continue
+            base = ".".join(package[: len(package) - node.level + 1])
+            if node.module:
+                yield f"{base}.{node.module}", node.lineno
+            else:  # from . import _words: the names are modules
+                yield from ((f"{base}.{alias.name}", node.lineno) for alias in node.names)
         elif isinstance(node, ast.Import):
-            theirs.update(alias.name.split(".")[0] for alias in node.names)
-    return ours, theirs
+            yield from ((alias.name, node.lineno) for alias in node.names)
 
 
-MODULES = {path.stem: imports(path) for path in PACKAGE.glob("*.py")}
+FILES = sorted(PACKAGE.rglob("*.py"))
+IMPORTS = {_module_name(path): list(_imports(path)) for path in FILES}
 
 
-def test_every_module_has_a_known_place() -> None:
-    assert set(MODULES) <= LEAVES | set(STEPS) | SHELLS
+def _unit(module: str) -> str:
+    """The top-level unit a ``monitor.…`` module belongs to (``monitor.fetch._body`` → ``fetch``)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
 
 
-def test_leaves_import_nothing_from_the_package() -> None:
-    for name in LEAVES:
-        assert MODULES[name][0] == set(), name
+def _ours(module: str) -> bool:
+    return module == "monitor" or module.startswith("monitor.")
 
 
-def test_steps_never_import_each_other() -> None:
-    for name, own in STEPS.items():
-        if name in MODULES:
-            assert MODULES[name][0] <= LEAVES | own, f"{name} imports {MODULES[name][0] - LEAVES - own}"
+def _layer(unit: str) -> int:
+    for rank, layer in enumerate((LEAVES, STEPS, ORCHESTRATION, SHELLS)):
+        if unit in layer:
+            return rank
+    raise AssertionError(f"monitor.{unit} belongs to no layer: add it to one in {__file__}")
+
+
+def test_every_unit_belongs_to_one_layer() -> None:
+    for module in IMPORTS:
+        _layer(_unit(module))
+
+
+@pytest.mark.parametrize("module", sorted(IMPORTS))
+def test_imports_point_down_and_steps_never_import_each_other(module: str) -> None:
+    unit = _unit(module)
+    for target, line in IMPORTS[module]:
+        if not _ours(target) or _unit(target) == unit or target == "monitor":
+            continue
+        other = _unit(target)
+        where = f"{module}:{line} imports {target}"
+        if unit in LEAVES:
+            raise AssertionError(f"{where}: a leaf imports nothing of the package")
+        if unit in STEPS:
+            assert other in LEAVES, f"{where}: a step imports leaves only"
+        else:
+            assert _layer(other) <= _layer(unit), f"{where}: imports point down only"
+
+
+@pytest.mark.parametrize("module", sorted(IMPORTS))
+def test_private_modules_are_imported_only_inside_their_package(module: str) -> None:
+    for target, line in IMPORTS[module]:
+        parts = target.split(".")
+        private = [i for i, part in enumerate(parts) if part.startswith("_") and not part.startswith("__")]
+        if _ours(target) and private:
+            owner = ".".join(parts[: private[0]])
+            assert module == owner or module.startswith(owner + "."), f"{module}:{line} imports {target}"
 
 
 def test_each_third_party_package_has_one_owner() -> None:
-    for name, (_, theirs) in MODULES.items():
-        for package, owners in OWNERS.items():
-            if package in theirs:
-                assert name in owners, f"{name} imports {package}, which belongs to {sorted(owners)}"
+    owners: dict[str, set[str]] = {}
+    for module, targets in IMPORTS.items():
+        for target, _ in targets:
+            top = target.split(".")[0]
+            if top and not _ours(target) and top not in sys.stdlib_module_names and top != "__future__":
+                owners.setdefault(top, set()).add(_unit(module))
+    shared = {package: sorted(units) for package, units in owners.items() if len(units) > 1}
+    assert shared == {}
+
+
+def test_there_is_no_import_cycle() -> None:
+    """Between modules, counting every import (type-checking ones included)."""
+    graph = {
+        module: {t for t, _ in targets if t in IMPORTS and t != module} for module, targets in IMPORTS.items()
+    }
+    # A package's __init__ re-exports its private modules: importing the package means importing them.
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        path.append(module)
+        for target in graph[module]:
+            if state.get(target) == 1:
+                cycle = [*path[path.index(target) :], target]
+                raise AssertionError("import cycle: " + " → ".join(cycle))
+            if target not in state:
+                visit(target)
+        path.pop()
+        state[module] = 2
+
+    for module in graph:
+        if module not in state:
+            visit(module)
+
+
+def test_the_rules_see_the_imports_they_judge() -> None:
+    """The checks above would pass vacuously if the import reader lost its way: it must see known edges."""
+    assert any(t == "monitor.fetch._fetcher" for t, _ in IMPORTS["monitor.fetch"])
+    assert any(t == "monitor.records" for t, _ in IMPORTS["monitor.fetch._body"])
+    assert any(t == "httpx" for t, _ in IMPORTS["monitor.fetch._body"])
+    assert any(t == "monitor.figures._words" for t, _ in IMPORTS["monitor.figures._keys"])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_settings
+from monitor.outbox import Outbox
 from monitor.poll import Deps, open_deps, poll_feed, run_once
 from tests.conftest import DATA, Response, Site
 from tests.test_cli import NOVEMBER, OCTOBER, rss, write_config
@@ -117,7 +118,8 @@ def test_a_poll_abandoned_by_a_stop_stores_nothing_half_done(deps: Deps, site: S
 def test_run_once_polls_every_enabled_feed_and_delivers_to_the_console(deps: Deps, site: Site) -> None:
     publish(site, OCTOBER)
     out = io.StringIO()
-    results = run_once(deps, stream=out)
+    results = run_once(deps)
+    Outbox(deps.store, deps.settings, stream=out, now=deps.now).deliver()
     assert [r.status for r in results] == ["ok"]
     assert "Qianhai draws record number of Hong Kong firms" in out.getvalue()
     assert deps.store.pending_alerts() == []

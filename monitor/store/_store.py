@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from ..clock import utc_now
 from ..errors import StoreError, StoreLocked
 from ..records import (
     Alert,
@@ -54,11 +55,6 @@ from ._rows import (
     sparse,
     stored_article,
 )
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
