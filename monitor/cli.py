@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from . import output, query
+from .durations import format_duration
 from .errors import ArticleError, ConfigError, FeedError, FetchError, MonitorError, StoreError
 from .settings import Settings
 from .sparkline import sparkline
@@ -207,7 +208,7 @@ def check(config_file: str | None) -> None:
             keywords = f"{keywords[:60].rsplit(', ', 1)[0]}, … ({len(feed.keywords)} in all)"
         disabled = " (disabled)" if not feed.enabled else ""
         click.echo(
-            f"  - {feed.name}{disabled}: every {output.format_duration(feed.interval_s)} → "
+            f"  - {feed.name}{disabled}: every {format_duration(feed.interval_s)} → "
             f"{feed.channel or '(no channel)'}; keywords: {keywords}"
         )
     click.echo(f"  metrics: {len(settings.metrics)}")

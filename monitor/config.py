@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from .durations import parse_duration
 from .errors import ConfigError
 from .settings import (
     FeedSettings,
@@ -33,28 +34,6 @@ DIGEST_PERIODS_S = {"15m": 900, "1h": 3600, "daily": 86400}
 DEFAULT_CONFIG = "feeds.yaml"
 
 _FETCH = FetchSettings()  # the defaults (a slotted dataclass's class attributes are descriptors, not values)
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-
-
-def parse_duration(text: str | int | float) -> int:
-    """Seconds in a duration such as "30s", "15m", "1h", "1d", "1h30m", or a bare number of seconds."""
-    if isinstance(text, bool):
-        raise ValueError(f"{text!r} is not a duration")
-    if isinstance(text, int | float):
-        seconds = int(text)
-    else:
-        cleaned = text.strip().lower()
-        if cleaned.isdigit():
-            seconds = int(cleaned)
-        else:
-            match = _DURATION.fullmatch(cleaned)
-            if not cleaned or match is None:
-                raise ValueError(f'"{text}" is not a duration (use 30s, 15m, 1h, 1d or 1h30m)')
-            days, hours, minutes, secs = (int(g or 0) for g in match.groups())
-            seconds = days * 86400 + hours * 3600 + minutes * 60 + secs
-    if seconds <= 0:
-        raise ValueError(f'"{text}" is not a positive duration')
-    return seconds
 
 
 Duration = Annotated[int, BeforeValidator(parse_duration)]

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from .changes import detect_changes, health_change, key_figures
 from .clock import utc_now
@@ -46,12 +47,15 @@ log = logging.getLogger("monitor.poll")
 MAX_BACKOFF_S = 6 * 3600
 
 
+PollStatus = Literal["ok", "not_modified", "error", "stopped"]
+
+
 @dataclass(frozen=True, slots=True)
 class PollResult:
     """What one poll of one feed did, for logs, the CLI and tests."""
 
     feed: str
-    status: str  # ok | not_modified | error | stopped
+    status: PollStatus
     entries: int = 0
     new: int = 0
     figures: int = 0
@@ -216,10 +220,7 @@ def backfill_pages(targets: Sequence[str], deps: Deps, *, feed: str = "backfill"
         url = target if "://" in target else Path(target).resolve().as_uri()
         if deps.store.is_known(guid=None, url=canonical_url(url)):
             continue
-        page = deps.fetcher.fetch_feed(
-            replace(source, url=target if "://" in target else str(Path(target).resolve()))
-        )
-        reading = deps.reader.read(page, metrics=deps.settings.metrics)
+        reading = deps.reader.read(deps.fetcher.fetch_named_page(target), metrics=deps.settings.metrics)
         article = reading.article
         entry = Entry(feed=feed, title=article.title, link=url, published=article.published)
         stories.append(_story(entry, (), source, reading, deps))
@@ -229,8 +230,8 @@ def backfill_pages(targets: Sequence[str], deps: Deps, *, feed: str = "backfill"
 
 def _read_stories(
     wanted: Sequence[tuple[Entry, tuple[str, ...]]], feed: FeedSettings, deps: Deps, deadline: float
-) -> tuple[dict[int, Story], bool]:
-    """Fetch and read each wanted entry's article: the stories by ``id(entry)``, and False in second place
+) -> tuple[dict[Entry, Story], bool]:
+    """Fetch and read each wanted entry's article: the stories by entry, and False in second place
     when some page must be tried again.
 
     Pages are fetched ``max_per_host`` at a time (they share the feed's host: more workers would only wait
@@ -252,10 +253,10 @@ def _read_stories(
     lanes = [deps.pages.submit(lane) for _ in range(min(len(wanted), deps.settings.fetch.max_per_host))]
     for done in lanes:
         done.result()
-    stories = {}
+    stories: dict[Entry, Story] = {}
     for entry, keywords, reading in readings:
         try:
-            stories[id(entry)] = _story(entry, keywords, feed, reading.result(), deps)
+            stories[entry] = _story(entry, keywords, feed, reading.result(), deps)
         except ArticleError as exc:
             log.warning("article feed=%s url=%s error=%s", feed.name, entry.link, exc)
     return stories, len(stories) == len(wanted)

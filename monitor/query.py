@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .durations import parse_duration
 from .records import FeedState, Figure, Observation
-from .settings import FeedSettings, FetchSettings, Settings, TrackedMetric
+from .settings import FetchSettings, Settings, TrackedMetric
 from .sparkline import sparkline
 from .store import Store
 
@@ -30,20 +30,19 @@ HISTORY_FIELDS = (
 )  # fmt: skip
 FIGURE_COLUMNS = ("value", "unit", "qualifier", "subject", "place", "text")
 
-_RELATIVE = re.compile(r"(\d+)\s*([smhdw])")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
 
 def parse_when(text: str, *, now: datetime) -> datetime:
-    """An ISO date or timestamp ("2025-01-31", "2025-01-31T08:00+08:00") or a relative one ("7d", "12h")."""
+    """An ISO date or timestamp ("2025-01-31", "2025-01-31T08:00+08:00") or a duration ago ("7d", "1h30m")."""
     text = text.strip()
-    if match := _RELATIVE.fullmatch(text):
-        return now - timedelta(seconds=int(match[1]) * _UNIT_S[match[2]])
+    try:
+        return now - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
-            f'"{text}" is not a date (use 2025-01-31, a full ISO timestamp, or 7d / 12h)'
+            f'"{text}" is not a date (use 2025-01-31, a full ISO timestamp, or 7d / 12h / 1h30m ago)'
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
@@ -84,11 +83,8 @@ def extract(
     from .fetch import Fetcher
     from .figures import extract_figures
 
-    source = FeedSettings(
-        name="extract", url=target if "://" in target else str(Path(target).resolve()), interval_s=60
-    )
     with Fetcher(fetch or FetchSettings()) as fetcher:
-        page = fetcher.fetch_feed(source)
+        page = fetcher.fetch_named_page(target)
     figures = extract_figures(read_article(page, selector=selector), metrics=metrics)
     return [figure_row(f) for f in figures]
 
