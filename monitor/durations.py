@@ -1,5 +1,7 @@
-"""The one duration grammar: "30s", "15m", "1h", "1d", "2w" and their sums ("1h30m"), read and written alike
-by the config (intervals, digests, health limits), the CLI's ``--since`` and its output."""
+"""The one duration grammar: "30s", "15m", "1h", "1d", "2w" and their sums ("1h30m").
+
+Read and written alike by the config (intervals, digests, health limits), `--since` and the CLI's output.
+"""
 
 from __future__ import annotations
 

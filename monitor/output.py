@@ -1,4 +1,4 @@
-"""Rows → table | json | jsonl | csv on a given stream (pure; no colours, no truncation when piped)."""
+"""Rows → a table, JSON, JSON lines or CSV on a given stream (pure; no colours, no truncation when piped)."""
 
 from __future__ import annotations
 
