@@ -1,4 +1,4 @@
-"""APScheduler 3.11 in the foreground: one interval job per enabled feed. The only apscheduler user.
+"""APScheduler 3.11: one interval job per enabled feed, until SIGINT or SIGTERM. The only apscheduler user.
 
 Runs of one feed never overlap (``max_instances=1``); missed runs are coalesced into one with a grace time
 of half the interval (APScheduler's default of 1 s silently drops a run that starts a little late); each poll
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from .outbox import Outbox
 from .poll import Deps, poll_feed
@@ -27,7 +28,7 @@ def run_forever(deps: Deps, outbox: Outbox) -> None:
     """Poll each enabled feed at its interval, first at start, until SIGINT or SIGTERM; after each poll,
     deliver the outbox."""
     feeds = [feed for feed in deps.settings.feeds if feed.enabled]
-    scheduler = BlockingScheduler(
+    scheduler = BackgroundScheduler(
         timezone=UTC,
         executors={
             "default": ThreadPoolExecutor(max(1, min(deps.settings.fetch.max_concurrency, len(feeds))))
@@ -49,16 +50,24 @@ def run_forever(deps: Deps, outbox: Outbox) -> None:
             misfire_grace_time=max(feed.interval_s // 2, 1),
         )
 
+    stopping = threading.Event()
+
     def stop(signum: int, _frame: object) -> None:
         log.info("scheduler stopping signal=%s", signal.Signals(signum).name)
-        deps.stop.set()
-        scheduler.shutdown(wait=False)
+        stopping.set()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    scheduler.start()
     log.info("scheduler started feeds=%d", len(feeds))
     try:
-        scheduler.start()
+        # Python runs a signal handler in the main thread, and only once that thread wakes up. The kernel may
+        # hand SIGTERM to a job's thread, and a main thread asleep until the next job (BlockingScheduler's
+        # way) would hear of it only then, minutes later: so it wakes twice a second.
+        while not stopping.wait(0.5):
+            pass
     finally:
+        deps.stop.set()
+        scheduler.shutdown(wait=False)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     log.info("scheduler stopped")
