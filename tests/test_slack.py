@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from slack_sdk import WebClient
 
 from monitor.articles import read_article
+from monitor.changes import revision
 from monitor.figures import extract_figures
 from monitor.records import (
     Alert,
@@ -218,9 +219,7 @@ def test_new_story_shows_linked_headline_outlet_time_keywords_and_key_figures(sl
     assert "*10,577* — Hong Kong-funded enterprises" in text
     assert "*more than 370* — Hong Kong-funded enterprises" in text
     assert "> Qianhai is now home to 10,577 Hong Kong-funded enterprises" in text
-    assert message.text.startswith(
-        "New story: Qianhai draws more Hong Kong firms (SCMP · 2025-03-12 09:30 UTC)"
-    )
+    assert message.text == "Qianhai draws more Hong Kong firms — SCMP", "one line: no move to tell"
     assert alert.key == f"story:{URL}" and alert.thread_key is None
 
 
@@ -333,13 +332,27 @@ def test_story_revised_lists_each_changed_figure_before_and_after():
     before = (figure("10,577", 10577), figure("3", 3, metric="bridges", subject="bridges"))
     after = story(figure("10,757", 10757), figure("3", 3, metric="bridges", subject="bridges"))
 
-    alert = render_alert(StoryRevised(story=after, before=before), channel=None)
+    alert = render_alert(revision(after, before), channel=None)
 
     text = all_text(alert)
     assert alert.blocks[0]["text"]["text"] == "Revised: Qianhai draws more Hong Kong firms"
     assert "• Hong Kong-funded enterprises: 10,577 → 10,757" in text
     assert "bridges" not in text  # unchanged figures are not news
     assert alert.key == "revised:" + URL + ":abc123"
+
+
+def test_a_revised_story_tells_the_change_of_the_figure_change_detection_compared():
+    """The renderer and change detection pick the same figure of a metric: its first exact one."""
+    rounded = figure("over 10,000", 10000, qualifier="more_than")
+    before = (rounded, figure("11,020", 11020))
+    after = story(rounded, figure("11,050", 11050))
+
+    change = revision(after, before)
+
+    assert change is not None
+    text = all_text(render_alert(change, channel=None))
+    assert "No stated figure changed" not in text
+    assert "• Hong Kong-funded enterprises: 11,020 → 11,050" in text
 
 
 def test_seeding_posts_one_short_message():
@@ -565,10 +578,8 @@ def test_console_sender_prints_readable_text_with_its_channel():
 
     assert delivery.ts == "console"
     printed = stream.getvalue()
-    assert printed.startswith(
-        "--- slack #gba\nNew story: A & B <!channel> @here [2J (SCMP · 2025-03-12 09:30 UTC)\n"
-    )
-    assert URL in printed and "• 10,577 — Hong Kong-funded enterprises" in printed
+    assert printed.startswith("--- slack #gba\nA & B <!channel> @here [2J — SCMP\n")
+    assert URL in printed and "*10,577* — Hong Kong-funded enterprises" in printed
     assert "\x1b" not in printed and "&amp;" not in printed
 
 
@@ -754,9 +765,9 @@ def test_later_changes_of_a_metric_go_in_the_thread_of_its_first_alert(slack_api
         render_alert(figure_changed("11,020", 11020, "11,500", 11500), channel="#gba"),
         render_alert(other, channel="#gba"),
     ]
-    stored = {"other.metric": "1699999999.000001"}
+    stored = {("#gba", "other.metric"): "1699999999.000001"}
 
-    deliver(alerts, api_sender(slack_api), sleep=lambda s: None, thread_ts_for=stored.get)
+    deliver(alerts, api_sender(slack_api), sleep=lambda s: None, thread_ts_for=lambda *key: stored.get(key))
 
     first, second, third = slack_api.messages
     assert first.thread_ts is None
@@ -767,7 +778,7 @@ def test_later_changes_of_a_metric_go_in_the_thread_of_its_first_alert(slack_api
 def test_a_metric_thread_is_not_reused_in_another_channel(slack_api):
     alerts = [render_alert(figure_changed(), channel="#gba"), render_alert(figure_changed(), channel="#ops")]
 
-    deliver(alerts, api_sender(slack_api), sleep=lambda s: None, thread_ts_for=lambda key: None)
+    deliver(alerts, api_sender(slack_api), sleep=lambda s: None, thread_ts_for=lambda channel, key: None)
 
     assert [m.thread_ts for m in slack_api.messages] == [None, None]
 
@@ -848,7 +859,7 @@ def test_other_sources_are_listed_under_the_byline_once_whatever_how_often_they_
         "Also reported by <https://daily.example/a|GBA &lt;!channel&gt; Daily>"
     ]
     assert listed.blocks[3] == contexts[0]
-    assert listed.text.endswith("Also reported by GBA &lt;!channel&gt; Daily")
+    assert listed.text.endswith("; also reported by GBA &lt;!channel&gt; Daily")
     assert with_sources(alert, [first]) == alert
 
 

@@ -1,0 +1,108 @@
+"""Pending alerts → the messages to post: a story with the moves it carries, one seeding summary per
+channel, a flood of moves folded into one message. The private helper of ``slack``.
+
+Each planner returns the messages and, per message key, the keys of the stored alerts it tells (``members``):
+the outbox marks them all as under way before the post and records them all as sent after it, in one write
+each, so a restart between two posts neither drops a story's move nor repeats one without saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from ..records import Alert
+from ._blocks import render_digest, render_seeding
+from ._kit import section
+from ._text import unlinked
+
+Members = dict[str, tuple[str, ...]]
+REPLY = "reply"  # a thread reply repeating a move a story message carries: not an outbox alert of its own
+
+
+def with_carried(alerts: Sequence[Alert], *, threads: bool) -> tuple[list[Alert], Members]:
+    """Each story message with the pending moves it carries folded into it (their standalone messages are
+    not posted). With ``threads``, each carried move is followed by a one-line reply for the thread of its
+    metric's first message in that channel (``deliver`` posts it only when that thread exists).
+
+    A pending move whose story is no longer pending (never the case, save for a store edited by hand) is
+    posted on its own: a move is never dropped."""
+    pending = {alert.key: alert for alert in alerts}
+    carried = {key for alert in alerts for key in alert.carries if key in pending and key != alert.key}
+    posts: list[Alert] = []
+    members: Members = {}
+    for alert in alerts:
+        if alert.key in carried:
+            continue
+        posts.append(alert)
+        moves = [pending[key] for key in alert.carries if key in carried]
+        if moves:
+            members[alert.key] = (alert.key, *(move.key for move in moves))
+        if threads:
+            posts += [_reply(alert, move) for move in moves if move.thread_key]
+            members |= {f"{REPLY}:{move.key}": () for move in moves if move.thread_key}
+    return posts, members
+
+
+def _reply(story: Alert, move: Alert) -> Alert:
+    line = move.summary or move.text.split("\n", 1)[0]
+    return Alert(
+        key=f"{REPLY}:{move.key}",
+        channel=story.channel,
+        text=unlinked(line),
+        blocks=(section(line),),
+        thread_key=move.thread_key,
+        feed=story.feed,
+    )
+
+
+def one_seeding_per_channel(
+    alerts: Sequence[Alert], channel_of: Callable[[Alert], str], totals: Mapping[str, tuple[int, int]]
+) -> tuple[list[Alert], Members]:
+    """One "Now tracking …" summary per channel for every feed seeded since the last delivery; ``totals``
+    (feed → stories, figures stored) counts what they hold."""
+    seeded: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        if alert.kind == "seeded":
+            seeded.setdefault(channel_of(alert), []).append(alert)
+    posts, members = [], {}
+    for alert in alerts:
+        group = seeded.get(channel_of(alert)) if alert.kind == "seeded" else None
+        if group is None or len(group) == 1:
+            posts.append(alert)
+        elif alert is group[0]:
+            feeds = {a.feed or "" for a in group}
+            stories = sum(totals.get(feed, (0, 0))[0] for feed in feeds)
+            figures = sum(totals.get(feed, (0, 0))[1] for feed in feeds)
+            key = f"seeded:{channel_of(alert)}:{alert.key}"
+            posts.append(render_seeding(len(group), stories, figures, channel=alert.channel, key=key))
+            members[key] = tuple(a.key for a in group)
+    return posts, members
+
+
+def folded_moves(
+    alerts: Sequence[Alert], channel_of: Callable[[Alert], str], *, limit: int
+) -> tuple[list[Alert], Members]:
+    """A channel's standalone moves, when more than ``limit`` wait at once, folded into one message that
+    says how many it folded (a page or feed cannot flood a channel)."""
+    moves: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        if alert.kind == "figure":
+            moves.setdefault(channel_of(alert), []).append(alert)
+    posts, members = [], {}
+    for alert in alerts:
+        group = moves.get(channel_of(alert)) if alert.kind == "figure" else None
+        if group is None or len(group) <= limit:
+            posts.append(alert)
+        elif alert is group[0]:
+            key = f"folded:{channel_of(alert)}:{alert.key}"
+            heading = f"{len(group):,} figure changes folded into one message (more than {limit} at once)"
+            posts.append(render_digest(group, channel=alert.channel, key=key, heading=heading))
+            members[key] = tuple(a.key for a in group)
+    return posts, members
+
+
+def merged(outer: Mapping[str, tuple[str, ...]], inner: Members) -> Members:
+    """The members of a later planning step (``outer``) in terms of stored alerts, through an earlier
+    step's (``inner``): a digest of story messages tells each story and each move it carries."""
+    expanded = {key: tuple(k for m in keys for k in inner.get(m, (m,))) for key, keys in outer.items()}
+    return {**inner, **expanded}
