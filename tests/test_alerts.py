@@ -396,7 +396,8 @@ def test_a_month_later_a_new_value_is_a_change_again(world: World) -> None:
 
     _, story = world.slack.messages
     assert story.text == (
-        "Qianhai passes 11,000 Hong Kong firms: 11,020 Hong Kong-funded enterprises (+443, +4.2%) — Bay Herald"
+        "Qianhai passes 11,000 Hong Kong firms: 11,020 Hong Kong-funded enterprises (+443, +4.2%) "
+        "— Bay Herald"
     )
 
 
@@ -639,10 +640,11 @@ def test_a_story_that_moves_a_metric_posts_one_message_carrying_the_move(world: 
     world.run()
     world.run()
 
-    first, story = world.slack.messages
+    _, story = world.slack.messages
     assert story.thread_ts is None
     assert story.text == (
-        "Qianhai passes 11,000 Hong Kong firms: 11,020 Hong Kong-funded enterprises (+443, +4.2%) — Bay Herald"
+        "Qianhai passes 11,000 Hong Kong firms: 11,020 Hong Kong-funded enterprises (+443, +4.2%) "
+        "— Bay Herald"
     )
     line = next(t for t in texts_of(story) if "▲" in t)
     assert line.startswith("*11,020 Hong Kong-funded enterprises* ▲ +443 (+4.2%) from 10,577 (<")
