@@ -476,14 +476,21 @@ def cli(config: Path, env: dict[str, str], *args: str) -> subprocess.CompletedPr
 def test_a_crash_between_posting_and_recording_posts_the_alert_again_saying_it_may_repeat(
     site: Site, tmp_path: Path
 ) -> None:
-    site.route(
-        "/news/a.html", Response(page(HEADLINE, firms("10,577")), headers={"content-type": "text/html"})
-    )
+    """The message in doubt is a story carrying a move: posted again whole, with its note; its move is
+    neither lost nor posted on its own, and both keys are recorded as told by the second post."""
+    later = "Qianhai passes 11,000 Hong Kong firms"
+    for path, title, count in (("/news/a.html", HEADLINE, "10,577"), ("/news/b.html", later, "11,020")):
+        site.route(path, Response(page(title, firms(count)), headers={"content-type": "text/html"}))
     site.route("/herald.xml", Response(atom(site, (Item(HEADLINE, "/news/a.html", T0),))))
     site.route("/daily.xml", Response(atom(site, ())))
     config = write_config(tmp_path, site)
     with HangingSlack(token=TOKEN, channels=["#gba", "#ops", "#policy"]) as slack:
         env = clean_env(**environment(slack))
+        slack.hanging = False
+        assert cli(config, env, "run", "--once").returncode == 0  # the metric's history: 10,577
+        slack.hanging = True
+        items = (Item(HEADLINE, "/news/a.html", T0), Item(later, "/news/b.html", T0 + timedelta(30)))
+        site.route("/herald.xml", Response(atom(site, items)))
         child = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "--once", "--config", str(config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path,
@@ -497,23 +504,28 @@ def test_a_crash_between_posting_and_recording_posts_the_alert_again_saying_it_m
             slack.hanging = False
             slack.release.set()
         with Store(tmp_path / "storage" / "monitor.json") as store:
-            [in_doubt] = store.pending_alerts()
-        assert in_doubt.sending_at is not None and in_doubt.sent_ts is None
+            in_doubt = store.pending_alerts()
+        assert sorted(a.kind for a in in_doubt) == ["figure", "story"]
+        assert all(a.sending_at is not None and a.sent_ts is None for a in in_doubt)
 
         again = cli(config, env, "run", "--once")
         assert again.returncode == 0, again.stderr
-        assert "deliver interrupted=1" in again.stderr
+        assert "deliver interrupted=2" in again.stderr
         assert cli(config, env, "run", "--once").returncode == 0
 
-    first, second = slack.messages
+    _, first, second = slack.messages
+    assert first.text.startswith(f"{later}: 11,020 Hong Kong-funded enterprises (+443, +4.2%)")
     assert second.text.startswith(first.text)
     assert "may repeat an earlier message" in second.text and "may repeat" not in first.text
+    assert any("▲ +443 (+4.2%) from 10,577" in t for t in texts_of(second)), "the move is not lost"
     with Store(tmp_path / "storage" / "monitor.json") as store:
         assert store.pending_alerts() == []
-        assert store.thread_ts(METRIC) is None
-    rows = json.loads((tmp_path / "storage" / "monitor.json").read_text())["alerts"]
-    [row] = rows.values()
-    assert (row["sent_ts"], row["interrupted"], row["attempts"]) == (second.ts, 1, 1)
+    rows = json.loads((tmp_path / "storage" / "monitor.json").read_text())["alerts"].values()
+    told = sorted(
+        (r["key"].split(":")[0], r["interrupted"], r["attempts"]) for r in rows if r["sent_ts"] == second.ts
+    )
+    assert told == [("figure", 1, 1), ("story", 1, 1)], "both keys told by the second post, once"
+    assert len(rows) == 3, "the first story, and the second one with its move"
 
 
 def test_a_rate_limit_during_a_poll_keeps_the_alert_and_the_next_poll_posts_it_once(world: World) -> None:
@@ -718,3 +730,56 @@ def test_seeding_many_feeds_posts_one_summary_per_channel_and_none_for_an_empty_
             assert slack.messages == [], "nothing stored: nothing to tell"
         finally:
             world.deps.close()
+
+
+# --- no flood (issue 18) ------------------------------------------------------------------------------------
+
+SYLLABLES = ("ka", "lo", "mi", "nu", "pe", "ri", "su", "to")
+INVENTED = [f"{a}{b}gets" for a in SYLLABLES for b in SYLLABLES]  # 64 nouns: 64 metrics nobody tracks
+
+
+def invented(base: int) -> list[str]:
+    return [f"Qianhai now has {base + n:,} {noun}." for n, noun in enumerate(INVENTED)]
+
+
+def test_a_hostile_page_inventing_64_metrics_posts_one_message_even_when_all_of_them_move(
+    world: World,
+) -> None:
+    world.serve("/news/a.html", "Qianhai counts everything", *invented(1000))
+    world.serve("/news/b.html", "Qianhai counts everything again", *invented(2000))
+    world.publish("herald", Item("Qianhai counts everything", "/news/a.html", T0))
+    world.run()
+    world.publish(
+        "herald",
+        Item("Qianhai counts everything", "/news/a.html", T0),
+        Item("Qianhai counts everything again", "/news/b.html", T0 + timedelta(30)),
+    )
+
+    world.run()
+    world.run()
+
+    first, second = world.slack.messages
+    assert block_problems(first.blocks) == [] and block_problems(second.blocks) == []
+    assert len(first.blocks) <= 10, "64 new metrics: a capped list of key figures, no separate moves"
+    assert "…and 54 more moved figures" in "\n".join(texts_of(second))
+    assert world.deps.store.pending_alerts() == []
+    rows = json.loads(world.deps.store.path.read_text())["alerts"].values()
+    assert sum(r["sent_ts"] == second.ts for r in rows) == 65, "the story and its 64 moves, each recorded"
+
+
+def test_more_standalone_moves_than_max_moves_in_one_channel_fold_into_one_message(world: World) -> None:
+    """Moves without a new story (another outlet's copy of a stored story) past slack.max_moves: one
+    message saying how many it folded."""
+    world.configure(max_moves=5)
+    world.serve("/news/a.html", "Qianhai counts everything", *invented(1000)[:8])
+    world.serve("/news/b.html", "Qianhai counts everything", *invented(2000)[:8])
+    world.publish("herald", Item("Qianhai counts everything", "/news/a.html", T0))
+    world.run()
+    world.clock.advance(hours=2)
+    world.publish("herald", Item("Qianhai counts everything", "/news/b.html", T0 + timedelta(hours=2)))
+
+    world.run()
+
+    _, folded = world.slack.messages
+    assert folded.text.startswith("8 figure changes folded into one message (more than 5 at once)")
+    assert world.deps.store.pending_alerts() == []

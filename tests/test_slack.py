@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from slack_sdk import WebClient
 
 from monitor.articles import read_article
+from monitor.changes import key_figures as changes_key_figures
 from monitor.changes import revision
 from monitor.figures import extract_figures
 from monitor.records import (
@@ -950,3 +951,129 @@ def test_a_permanent_error_names_its_route_which_a_new_token_or_channel_changes_
     assert unblocked([replace(alert, channel="#ops")], same, now=soon, retry=hour - later) == [
         replace(alert, channel="#ops")
     ]
+
+
+# --- every message valid Block Kit, by slack-sdk's own models (issue 13) -----------------------------------
+
+CORPUS = sorted((Path(__file__).parent / "data" / "articles").glob("*.html"))
+MAX_FALLBACK_CHARS = 4000
+
+
+def corpus_story(page: Path) -> Story:
+    body = page.read_bytes()
+    fetched = Fetched(url=page.as_uri(), final_url=page.as_uri(), status=200, body=body, headers={})
+    article = read_article(fetched)
+    return story(*extract_figures(article), title=article.title, url=f"https://news.example.com/{page.stem}")
+
+
+def moved(told: Story, *, outlet: str = "China Daily") -> tuple[FigureChanged, ...]:
+    """A move for each of the story's key figures, from a value 10% lower in an older article."""
+    moves = []
+    for f in changes_key_figures(told.figures):
+        new = Observation.of(told, replace(f, label=f.label or f.subject))
+        old = replace(
+            new, value=new.value * 0.9 - 1, article_url=OLD_URL, outlet=outlet, text=f"{f.text} old"
+        )
+        moves.append(FigureChanged(new=new, old=old))
+    return tuple(moves)
+
+
+def every_message(told: Story, *, outlet: str = "China Daily") -> list[Alert]:
+    """Every message the story can become: new with its moves, revised, each move and conflict alone,
+    with sources and a note added, and all of them in one digest."""
+    moves = moved(told, outlet=outlet)
+    alerts = [
+        render_alert(NewStory(told, moves=moves), channel="#gba"),
+        render_alert(NewStory(told), channel="#gba"),
+        render_alert(
+            revision(told, [replace(f, value=f.value + 1) for f in told.figures]) or NewStory(told),
+            channel=None,
+        ),
+        *(render_alert(m, channel="#gba", history=[m.old.value, m.new.value]) for m in moves[:5]),
+        *(render_alert(FigureConflict.of(m.old, m.new), channel="#gba") for m in moves[:5]),
+    ]
+    sources = [Source("f", outlet, URL), *(Source(f"f{n}", f"{outlet} {n}", URL) for n in range(20))]
+    alerts += [with_note(with_sources(alerts[0], sources), RESENT_NOTE)]
+    return [*alerts, render_digest(alerts, channel="#gba", key="digest:x")]
+
+
+def assert_valid(alert: Alert) -> None:
+    assert block_problems([dict(b) for b in alert.blocks]) == []
+    assert 0 < len(alert.text) <= MAX_FALLBACK_CHARS
+
+
+@pytest.mark.parametrize("page", CORPUS, ids=[p.stem for p in CORPUS])
+def test_every_message_of_every_corpus_page_is_valid_block_kit_by_slack_sdks_models(page):
+    told = corpus_story(page)
+
+    for alert in every_message(told):
+        assert_valid(alert)
+    story_message = render_alert(NewStory(told, moves=moved(told)), channel="#gba")
+    assert "\n" not in story_message.text, "the fallback is one line"
+
+
+HOSTILE_FIELDS = [
+    *HOSTILE,
+    "Qianhai " * 1250,  # a 10,000-character title
+    "前海深港现代服务业合作区" * 900,  # Chinese only
+    "<https://evil.example|@channel> <!here> <@U1> <#C1> " * 200,
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_FIELDS, ids=range(len(HOSTILE_FIELDS)))
+def test_hostile_text_in_every_field_and_60_figures_still_render_valid_block_kit(hostile):
+    figures = [
+        figure(f"{n:,} {hostile}", n, subject=hostile, sentence=hostile, place=hostile, period=hostile,
+               label=hostile, metric=f"m{n}")
+        for n in range(1000, 1060)
+    ]  # fmt: skip
+    told = replace(story(*figures, title=hostile, summary=hostile), outlet=hostile, keywords=(hostile,) * 20)
+
+    alerts = every_message(told, outlet=hostile)
+
+    for alert in alerts:
+        assert_valid(alert)
+        assert [m for t in texts_of({"text": alert.text, "blocks": list(alert.blocks)}) for m in
+                parsed_markup(t) if not m.startswith(("https://news.example.com", OLD_URL))] == []  # fmt: skip
+    assert len(alerts[0].blocks) <= 20, "the key figures are capped, whatever a page invents"
+
+
+def test_a_story_tells_each_move_on_its_figures_line_moved_first_and_never_repeats_a_subject():
+    told = story(
+        figure("3 bridges", 3, metric="bridges", subject="bridges"),
+        figure("11,020 Hong Kong-funded enterprises", 11020, place="Qianhai", label="HK firms in Qianhai"),
+    )
+    old = replace(
+        Observation.of(told, told.figures[1]),
+        value=10577,
+        text="10,577 Hong Kong-funded enterprises",
+        article_url=OLD_URL,
+        outlet="China Daily",
+        published=datetime(2025, 11, 3, tzinfo=UTC),
+    )
+    move = FigureChanged(new=Observation.of(told, told.figures[1]), old=old)
+
+    alert = render_alert(NewStory(told, moves=(move,)), channel="#gba")
+
+    first, second = section_texts(alert)[1:3]
+    assert first.startswith(
+        f"*11,020 Hong Kong-funded enterprises* ▲ +443 (+4.2%) from 10,577 (<{OLD_URL}|3 Nov 2025, China Daily>)"
+        " — Qianhai"
+    )
+    assert second.startswith("*3 bridges*\n"), "no subject the value already says"
+    assert alert.text == (
+        "Qianhai draws more Hong Kong firms: 11,020 Hong Kong-funded enterprises (+443, +4.2%) — SCMP"
+    )
+    assert alert.carries == (move.key,)
+
+
+def test_a_figure_equal_to_the_stored_value_is_marked_unchanged_only_when_the_story_is_about_it():
+    firms = figure("11,020 Hong Kong-funded enterprises", 11020)
+    bridges = figure("3 bridges", 3, metric="bridges", subject="bridges")
+    told = story(firms, bridges)
+
+    about = section_texts(render_alert(NewStory(told, same=(firms.metric,)), channel=None))
+    aside = section_texts(render_alert(NewStory(told, same=(bridges.metric,)), channel=None))
+
+    assert any("*11,020 Hong Kong-funded enterprises* (unchanged)" in t for t in about)
+    assert not any("bridges" in t for t in aside), "a repeated figure the story is not about is left out"

@@ -80,10 +80,13 @@ def _other_figures(change: NewStory, *, limit: int) -> list[tuple[Figure, str, s
     return kept[:limit]
 
 
+_WORD = re.compile(r"[^\W\d_]{4,}")  # a word long enough to name something ("Hong", "firms", "港资企业")
+
+
 def _about(story: Story, figure: Figure) -> bool:
-    """True when the headline names what the figure measures (its subject or label)."""
+    """True when the headline names what the figure measures: a word of its subject or label."""
     title = _fold(story.title)
-    return any(name and _fold(name) in title for name in (figure.subject, figure.label))
+    return any(word in title for word in _WORD.findall(_fold(f"{figure.subject} {figure.label}")))
 
 
 def _fold(text: str) -> str:
