@@ -138,9 +138,9 @@ def test_a_figure_that_changes_between_polls_posts_one_alert_with_old_and_new_va
     world.publish(NOVEMBER, OCTOBER)
     assert world.cli("run", "--once").returncode == 0
     assert world.cli("run", "--once").returncode == 0
-    changed = [m for m in world.slack.messages if "11,020" in m["text"] and "10,577" in m["text"]]
-    assert len(changed) == 1
-    assert "+443" in changed[0]["text"]
+    changed = [m for m in world.slack.messages if "▲ +443 (+4.2%) from 10,577" in "\n".join(texts_of(m))]
+    assert len(changed) == 1 and len(world.slack.messages) == 2, "the story carries its move"
+    assert "11,020 Hong Kong-funded companies (+443, +4.2%)" in changed[0]["text"]
 
 
 def test_the_first_poll_seeds_quietly_with_one_summary(site: Site, tmp_path: Path) -> None:

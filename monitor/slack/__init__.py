@@ -8,9 +8,17 @@ digests and posts alerts paced per channel.
 """
 
 from ._blocks import RESENT_NOTE, readable, render_alert, render_digest, with_note, with_sources
-from ._delivery import Sender, deliver, make_sender, per_alert, plan_digests, unblocked
+from ._delivery import Sender, deliver, make_sender
 from ._figures import with_qualifier
-from ._plan import folded_moves, merged, one_seeding_per_channel, with_carried
+from ._plan import (
+    folded_moves,
+    merged,
+    one_seeding_per_channel,
+    per_alert,
+    plan_digests,
+    unblocked,
+    with_carried,
+)
 
 __all__ = [
     "RESENT_NOTE",

@@ -15,8 +15,6 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from datetime import datetime, timedelta
 from http.client import HTTPException
 from typing import Any, Literal, TextIO
 
@@ -35,8 +33,9 @@ from slack_sdk.webhook import WebhookClient
 from ..errors import SlackConfigError, SlackError
 from ..records import Alert, Delivery
 from ..settings import SlackSettings
-from ._blocks import readable, render_digest
-from ._plan import REPLY
+from ._blocks import readable
+
+REPLY = "reply"  # a thread reply repeating a move a story message carries: not an outbox alert of its own
 
 # --- senders ------------------------------------------------------------------------------------------------
 
@@ -374,46 +373,3 @@ def deliver(
                         threads.setdefault((channel, metric), ts)
         last_post[channel] = clock()
     return deliveries
-
-
-def plan_digests(
-    alerts: Sequence[Alert], sender: Sender, *, now: datetime, period_s: int
-) -> tuple[list[Alert], dict[str, tuple[str, ...]]]:
-    """What to post now under ``slack.digest``: ops alerts one by one, and one digest per channel whose oldest
-    pending alert has waited ``period_s``; the other channels' alerts wait. Returns the messages to post and,
-    per digest key, the keys of the alerts it tells (all of them are sent when it is)."""
-    posts = [alert for alert in alerts if alert.is_ops]  # a failing feed is news now, not in an hour
-    by_channel: dict[str, list[Alert]] = {}
-    for alert in alerts:
-        if not alert.is_ops:
-            by_channel.setdefault(sender.channel_of(alert), []).append(alert)
-    members: dict[str, tuple[str, ...]] = {}
-    for channel, waiting in by_channel.items():
-        oldest = min(alert.created_at or now for alert in waiting)
-        if now - oldest < timedelta(seconds=period_s):
-            continue
-        key = f"digest:{channel}:{waiting[0].key}"
-        posts.append(render_digest(waiting, channel=waiting[0].channel, key=key))
-        members[key] = tuple(alert.key for alert in waiting)
-    return posts, members
-
-
-def per_alert(deliveries: Sequence[Delivery], members: Mapping[str, tuple[str, ...]]) -> list[Delivery]:
-    """One Delivery per alert: a digest's outcome (``members``: digest key → its alerts) is each alert's."""
-    return [replace(d, key=key) for d in deliveries for key in members.get(d.key, (d.key,))]
-
-
-def unblocked(alerts: Sequence[Alert], sender: Sender, *, now: datetime, retry: timedelta) -> list[Alert]:
-    """The alerts not held back by a permanent error. One is held when its route (credentials and channel as
-    configured now) is one Slack refused less than ``retry`` ago: a changed config is a new route, tried at
-    once; an unchanged one is tried again after ``retry`` (inviting the bot is a fix outside the config).
-    """
-    refused: dict[str, datetime] = {}
-    for alert in alerts:
-        if alert.blocked is not None and alert.attempted_at is not None:
-            refused[alert.blocked] = max(refused.get(alert.blocked, alert.attempted_at), alert.attempted_at)
-    return [
-        alert
-        for alert in alerts
-        if (when := refused.get(sender.route_of(alert))) is None or now - when >= retry
-    ]
