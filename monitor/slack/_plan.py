@@ -63,23 +63,14 @@ def one_seeding_per_channel(
 ) -> tuple[list[Alert], Members]:
     """One "Now tracking …" summary per channel for every feed seeded since the last delivery; ``totals``
     (feed → stories, figures stored) counts what they hold."""
-    seeded: dict[str, list[Alert]] = {}
-    for alert in alerts:
-        if alert.kind == "seeded":
-            seeded.setdefault(channel_of(alert), []).append(alert)
-    posts, members = [], {}
-    for alert in alerts:
-        group = seeded.get(channel_of(alert)) if alert.kind == "seeded" else None
-        if group is None or len(group) == 1:
-            posts.append(alert)
-        elif alert is group[0]:
-            feeds = {a.feed or "" for a in group}
-            stories = sum(totals.get(feed, (0, 0))[0] for feed in feeds)
-            figures = sum(totals.get(feed, (0, 0))[1] for feed in feeds)
-            key = f"seeded:{channel_of(alert)}:{alert.key}"
-            posts.append(render_seeding(len(group), stories, figures, channel=alert.channel, key=key))
-            members[key] = tuple(a.key for a in group)
-    return posts, members
+
+    def summary(group: list[Alert], key: str) -> Alert:
+        feeds = {a.feed or "" for a in group}
+        stories = sum(totals.get(feed, (0, 0))[0] for feed in feeds)
+        figures = sum(totals.get(feed, (0, 0))[1] for feed in feeds)
+        return render_seeding(len(group), stories, figures, channel=group[0].channel, key=key)
+
+    return _folded(alerts, "seeded", channel_of, over=1, into=summary)
 
 
 def folded_moves(
@@ -87,20 +78,39 @@ def folded_moves(
 ) -> tuple[list[Alert], Members]:
     """A channel's standalone moves, when more than ``limit`` wait at once, folded into one message that
     says how many it folded (a page or feed cannot flood a channel)."""
-    moves: dict[str, list[Alert]] = {}
+
+    def digest(group: list[Alert], key: str) -> Alert:
+        heading = f"{len(group):,} figure changes folded into one message (more than {limit} at once)"
+        return render_digest(
+            group, channel=group[0].channel, key=key.replace("figure:", "folded:", 1), heading=heading
+        )
+
+    return _folded(alerts, "figure", channel_of, over=limit, into=digest)
+
+
+def _folded(
+    alerts: Sequence[Alert],
+    kind: str,
+    channel_of: Callable[[Alert], str],
+    *,
+    over: int,
+    into: Callable[[list[Alert], str], Alert],
+) -> tuple[list[Alert], Members]:
+    """``alerts`` with each channel's alerts of ``kind``, when more than ``over`` wait, made ``into`` one
+    message (keyed "kind:channel:first alert's key"), posted where the first of them was."""
+    groups: dict[str, list[Alert]] = {}
     for alert in alerts:
-        if alert.kind == "figure":
-            moves.setdefault(channel_of(alert), []).append(alert)
+        if alert.kind == kind:
+            groups.setdefault(channel_of(alert), []).append(alert)
     posts, members = [], {}
     for alert in alerts:
-        group = moves.get(channel_of(alert)) if alert.kind == "figure" else None
-        if group is None or len(group) <= limit:
+        group = groups.get(channel_of(alert)) if alert.kind == kind else None
+        if group is None or len(group) <= over:
             posts.append(alert)
         elif alert is group[0]:
-            key = f"folded:{channel_of(alert)}:{alert.key}"
-            heading = f"{len(group):,} figure changes folded into one message (more than {limit} at once)"
-            posts.append(render_digest(group, channel=alert.channel, key=key, heading=heading))
-            members[key] = tuple(a.key for a in group)
+            message = into(group, f"{kind}:{channel_of(alert)}:{alert.key}")
+            posts.append(message)
+            members[message.key] = tuple(a.key for a in group)
     return posts, members
 
 
