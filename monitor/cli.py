@@ -237,6 +237,30 @@ def extract(target: str, config_file: str | None, selector: str | None, fmt: str
 
 
 @main.command()
+@click.argument("target", metavar="PAGE_OR_URL")
+@config_option
+@click.option("--previous", type=float, help="Show the page's first tracked figure as moved from this value.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
+@handles_errors
+def preview(target: str, config_file: str | None, previous: float | None, fmt: str) -> None:
+    """Print the Slack message the bot would post for one article page: Block Kit JSON (paste it into
+    Slack's Block Kit Builder) or, with --format text, the notification's fallback line."""
+    settings = _optional_settings(config_file)
+    alert = query.preview(
+        target,
+        previous=previous,
+        metrics=settings.metrics if settings else (),
+        fetch=settings.fetch if settings else None,
+    )
+    if fmt == "text":
+        click.echo(alert.text)
+    else:
+        click.echo(
+            json.dumps({"text": alert.text, "blocks": list(alert.blocks)}, ensure_ascii=False, indent=2)
+        )
+
+
+@main.command()
 @config_option
 @click.option("--metric", help="Only this metric key.")
 @window_options

@@ -54,6 +54,7 @@ class _Slack(_Model):
     threads: bool = False
     ops_channel: str | None = None
     digest: Literal["15m", "1h", "daily"] | None = None
+    max_moves: int = Field(default=20, gt=0)  # standalone moves per channel per poll past this: one message
 
 
 class _Fetch(_Model):
@@ -223,6 +224,7 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
         threads=config.slack.threads,
         ops_channel=config.slack.ops_channel,
         digest_s=DIGEST_PERIODS_S[config.slack.digest] if config.slack.digest else None,
+        max_moves=config.slack.max_moves,
         token=environ.get("SLACK_BOT_TOKEN") or None,
         webhook_url=environ.get("SLACK_WEBHOOK_URL") or None,
         api_url=environ.get("SLACK_API_URL") or None,

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from .changes import detect_changes, health_change, key_figures
+from .changes import detect_changes, health_change, key_figures, with_moves
 from .clock import utc_now
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, matched_keywords, parse_entries
@@ -156,16 +156,17 @@ def _changes(found: Found, feed: FeedSettings, deps: Deps, *, seeding: bool) -> 
     stories = [story for story in found.stored if story.url not in revised]
     # A seeding poll only counts its stories: the stored history would be looked up for nothing.
     metrics = set() if seeding else {f.metric for story in stories for f in key_figures(story.figures)}
+    latest = deps.store.latest(metrics)
     changes = detect_changes(
         stories,
-        deps.store.latest(metrics),
+        latest,
         seeding=seeding,
         feed=feed.name,
         channel=feed.channel,
         recent=deps.store.recent(metrics),
         echoes={story.url for story in found.echoes},
     )
-    return changes if seeding else [*changes, *found.revised]
+    return changes if seeding else [*with_moves(changes, latest), *found.revised]
 
 
 def _succeeded(state: FeedState, fetched: Fetched, complete: bool, now: datetime) -> FeedState:

@@ -1,15 +1,21 @@
-"""What the CLI asks of the store and of one page: history rows, and the figures of an article (read-only)."""
+"""What the CLI asks of the store and of one page (read-only): history rows, a page's figures and message.
+
+A page's message is the one the bot would post for it (``preview``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from .changes import key_figures, same_value
 from .durations import parse_duration
-from .records import FeedState, Figure, Observation
-from .settings import FetchSettings, Settings, TrackedMetric
+from .records import Alert, Entry, FeedState, Figure, FigureChanged, NewStory, Observation, Story
+from .settings import FeedSettings, FetchSettings, Settings, TrackedMetric
+from .slack import render_alert
 from .sparkline import sparkline
 from .store import Store
 
@@ -87,6 +93,47 @@ def extract(
         page = fetcher.fetch_named_page(target)
     figures = extract_figures(read_article(page, selector=selector), metrics=metrics)
     return [figure_row(f) for f in figures]
+
+
+def preview(
+    target: str,
+    *,
+    previous: float | None = None,
+    metrics: tuple[TrackedMetric, ...] = (),
+    fetch: FetchSettings | None = None,
+    now: datetime | None = None,
+) -> Alert:
+    """The message the bot would post for one article page (a URL or a local file, fetched as a page) as
+    a new story; with ``previous``, as if its first tracked figure (else its first) had moved from it."""
+    from .articles import read_article
+    from .fetch import Fetcher
+    from .figures import extract_figures
+
+    path = None if "://" in target else Path(target).resolve()
+    url = path.as_uri() if path else target
+    source = FeedSettings(name="preview", url=str(path) if path else target, interval_s=60)
+    with Fetcher(fetch or FetchSettings()) as fetcher:
+        page = fetcher.fetch_page(url, feed=source)
+    article = read_article(page)
+    figures = tuple(extract_figures(article, metrics=metrics))
+    entry = Entry(feed="preview", title=article.title, link=url, published=article.published)
+    outlet = urlsplit(url).hostname or "preview"
+    told = Story("preview", outlet, entry, url, article.title, (), figures, now or datetime.now(UTC))
+    return render_alert(_previewed(told, previous), channel=None)
+
+
+def _previewed(story: Story, previous: float | None) -> NewStory:
+    """The story as new, moving its first tracked (else first) key figure from ``previous``."""
+    chosen = sorted(key_figures(story.figures), key=lambda f: not f.label)
+    if previous is None or not chosen:
+        return NewStory(story)
+    new = Observation.of(story, chosen[0])
+    old = replace(
+        new, value=previous, text=f"{previous:,g}", article_url="", article_title="", outlet="--previous"
+    )
+    if same_value(old, new):
+        return NewStory(story, same=(new.metric,))
+    return NewStory(story, moves=(FigureChanged(new=new, old=old),))
 
 
 def figure_row(figure: Figure) -> dict[str, Any]:

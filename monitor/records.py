@@ -273,9 +273,11 @@ class PollRecord:
 
 @dataclass(frozen=True, slots=True)
 class NewStory:
-    """A story not seen before."""
+    """A story not seen before, with what it changed: told in one message."""
 
     story: Story
+    moves: tuple[FigureChanged, ...] = ()  # tracked metrics its own figures moved (each keeps its own key)
+    same: tuple[str, ...] = ()  # metrics whose stored value it repeats (told only when it is about them)
 
     @property
     def key(self) -> str:
@@ -302,6 +304,8 @@ class StoryRevised:
 
     story: Story
     before: tuple[Figure, ...]
+    # (before, after) of each metric whose value changed, as change detection compared them (None: absent)
+    changed: tuple[tuple[Figure | None, Figure | None], ...] = ()
 
     @property
     def key(self) -> str:
@@ -399,6 +403,9 @@ class Alert:
     interrupted: int = 0  # posts whose outcome was never recorded (the process died): it may be in Slack
     attempted_at: datetime | None = None  # the last failed attempt (held alerts are tried hourly)
     blocked: str | None = None  # the route (credentials + channel) a permanent error was reported for
+    carries: tuple[str, ...] = ()  # keys of the changes this message tells besides its own (a story's moves)
+    roots: tuple[str, ...] = ()  # metrics whose thread this message starts when it is their first (threads)
+    sent_channel: str | None = None  # the channel it was posted to (a metric's thread is per channel)
 
     @property
     def kind(self) -> str:
@@ -425,6 +432,7 @@ class Delivery:
     error: str | None = None
     permanent: bool = False  # a configuration error: retrying will not help until the config is fixed
     route: str | None = None  # with a permanent error: the credentials and channel it holds for
+    channel: str | None = None  # where it was posted, when it was
 
     @property
     def ok(self) -> bool:

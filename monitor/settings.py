@@ -74,6 +74,7 @@ class SlackSettings:
     webhook_url: str | None = None  # SLACK_WEBHOOK_URL
     api_url: str | None = None  # SLACK_API_URL, for Slack-compatible endpoints and tests
     digest_s: int | None = None  # slack.digest: batch a channel's alerts into one message per period
+    max_moves: int = 20  # slack.max_moves: more standalone moves for one channel in one poll are folded
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,12 +24,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
 MAX_BLOCKS = 50
 MAX_TEXT_OBJECT_CHARS = 3000
 MAX_HEADER_CHARS = 150
 MAX_FIELDS = 10
 MAX_FIELD_CHARS = 2000
 MAX_CONTEXT_ELEMENTS = 10
+MAX_CONTEXT_TEXT_CHARS = 2000  # one context element (slack-sdk's models do not check it; Slack does)
 MAX_MESSAGE_CHARS = 40_000
 
 Answer = tuple[int, dict[str, str], bytes, str | None]  # status, headers, body, Slack's error (None when ok)
@@ -77,13 +81,28 @@ class _Webhook:
 
 
 def block_problems(blocks: Any) -> list[str]:
-    """Why Slack would answer ``invalid_blocks`` for ``blocks``; empty when they are valid."""
+    """Why Slack would answer ``invalid_blocks`` for ``blocks``; empty when they are valid. Each block is
+    also parsed by slack-sdk's own Block Kit models and validated by them (``validate_json``)."""
     if not isinstance(blocks, list):
         return ["blocks is not a list"]
     problems = [f"{len(blocks)} blocks > {MAX_BLOCKS}"] if len(blocks) > MAX_BLOCKS else []
     for index, block in enumerate(blocks):
-        problems += [f"blocks[{index}]: {p}" for p in _block_problems(block)]
+        problems += [f"blocks[{index}]: {p}" for p in _block_problems(block) + sdk_problems(block)]
     return problems
+
+
+def sdk_problems(block: Any) -> list[str]:
+    """What slack-sdk's block models say of ``block``: ``Block.parse`` then ``validate_json()``."""
+    try:
+        parsed = Block.parse(block)
+        if parsed is None:
+            return ["slack-sdk parses no block from it"]
+        parsed.validate_json()
+        if parsed.to_dict() != block:
+            return ["slack-sdk reads it otherwise than it was written"]
+    except (SlackObjectFormationError, KeyError, TypeError, AttributeError) as exc:
+        return [f"slack-sdk: {exc}"]
+    return []
 
 
 def _block_problems(block: Any) -> list[str]:
@@ -108,7 +127,7 @@ def _block_problems(block: Any) -> list[str]:
         elements = block.get("elements") or []
         problems = [] if 1 <= len(elements) <= MAX_CONTEXT_ELEMENTS else [f"{len(elements)} context elements"]
         for element in elements:
-            problems += _text_problems(element, limit=MAX_TEXT_OBJECT_CHARS)
+            problems += _text_problems(element, limit=MAX_CONTEXT_TEXT_CHARS)
         return problems
     if kind == "divider":
         return []

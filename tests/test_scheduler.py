@@ -1,5 +1,5 @@
-"""scheduler.py: each enabled feed polled at start and then at its interval, the outbox delivered after each
-poll, a feed backing off left alone, and SIGTERM stopping it all. Runs the real APScheduler in this process."""
+"""scheduler.py: each enabled feed polled at start and at its interval, the outbox delivered after each poll,
+a feed backing off left alone, and SIGTERM stopping it all. Runs the real APScheduler in this process."""
 
 from __future__ import annotations
 
@@ -9,16 +9,27 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from monitor.config import load_settings
 from monitor.outbox import Outbox
-from monitor.poll import Deps, poll_feed
+from monitor.poll import Deps, open_deps, poll_feed
 from monitor.records import Delivery
 from monitor.scheduler import run_forever
-from tests.conftest import Response, Site
-from tests.test_cli import OCTOBER
-from tests.test_poll import Clock, clock, deps, publish  # noqa: F401  (fixtures)
+from tests.conftest import DATA, Response, Site
+from tests.test_cli import OCTOBER, write_config
+from tests.test_poll import Clock, publish
+
+
+@pytest.fixture
+def deps(site: Site, tmp_path: Path) -> Iterator[Deps]:
+    for page in (DATA / "site").glob("*.html"):
+        site.route(f"/news/{page.name}", Response(page.read_bytes(), headers={"content-type": "text/html"}))
+    opened = open_deps(load_settings(write_config(tmp_path, site), environ={}), now=Clock())
+    yield opened
+    opened.close()
 
 
 def terminate() -> None:
@@ -70,7 +81,7 @@ def stop_when_logged() -> Iterator[Callable[[Callable[[str], bool]], StopWhenLog
 
 @pytest.fixture(autouse=True)
 def give_up_eventually() -> Iterator[None]:
-    """A scheduler that never stops would hang the suite: stop it far past the time these tests take (~1 s)."""
+    """A scheduler that never stops would hang the suite: stop it far past the time these tests take (1 s)."""
     timer = threading.Timer(60, terminate)
     timer.start()
     yield
@@ -90,7 +101,7 @@ def test_each_feed_is_polled_at_start_and_its_alerts_delivered_before_sigterm_st
 
 
 def test_a_feed_backing_off_after_failures_is_not_fetched(
-    deps: Deps, site: Site, clock: Clock, stop_when_logged: Callable[..., StopWhenLogged]
+    deps: Deps, site: Site, stop_when_logged: Callable[..., StopWhenLogged]
 ) -> None:
     site.route("/gba.xml", Response(b"upstream down", 502))
     poll_feed(deps.settings.feeds[0], deps)

@@ -28,7 +28,9 @@ DATE_FIELDS = frozenset(
 Row = dict[str, Any]
 # Alert fields stored only when they differ from these defaults.
 SPARSE_ALERT_FIELDS: dict[str, Any] = {
-    **dict.fromkeys(("feed", "story_url", "sending_at", "attempted_at", "blocked")),
+    **dict.fromkeys(("feed", "story_url", "sending_at", "attempted_at", "blocked", "sent_channel")),
+    "carries": [],
+    "roots": [],
     "summary": "",
     "interrupted": 0,
 }

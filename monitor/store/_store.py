@@ -274,6 +274,19 @@ class Store:
             ]
             return min(sent)[2] if sent else None
 
+    def thread_ts_in(self, channel: str, thread_key: str) -> str | None:
+        """The Slack ts of the first message posted to ``channel`` that told ``thread_key`` (a metric): the
+        thread its later alerts in that channel reply to. A message of another channel is never a thread."""
+        with self._shared.reading() as (doc, _):
+            sent = [
+                (canon(row.get("created_at") or ""), int(doc_id), row["sent_ts"])
+                for doc_id, row in doc["alerts"].items()
+                if row.get("sent_ts")
+                and row.get("sent_channel") == channel
+                and (row.get("thread_key") == thread_key or thread_key in (row.get("roots") or ()))
+            ]
+            return min(sent)[2] if sent else None
+
     # --- writes --------------------------------------------------------------------------------------------
 
     def save_poll(self, record: PollRecord) -> list[Alert]:
@@ -358,7 +371,7 @@ class Store:
                     "blocked": delivery.route if delivery.permanent else None,
                 }
                 if delivery.ok:
-                    row |= {"sent_ts": delivery.ts, "sent_at": now}
+                    row |= {"sent_ts": delivery.ts, "sent_at": now, "sent_channel": delivery.channel}
                 doc["alerts"][doc_id] = sparse(row)
 
     def retention(self, days: int) -> tuple[int, int]:
