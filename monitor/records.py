@@ -258,6 +258,29 @@ class FeedState:
 
 
 @dataclass(frozen=True, slots=True)
+class Probe:
+    """One line of `check --online`: a feed fetched once, or a Slack credential or channel tried."""
+
+    target: str
+    status: str  # ok | not_modified | error | skipped
+    entries: int | None = None
+    matches: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """What a running scheduler last said about itself: small enough to read without loading the store."""
+
+    at: datetime  # when it was written
+    started_at: datetime
+    pid: int
+    last_success: datetime | None = None  # the newest successful poll of any feed
+    failing: tuple[tuple[str, datetime], ...] = ()  # (feed, failing since) of each enabled feed failing now
+    oldest_pending: datetime | None = None  # when the oldest alert still waiting in the outbox was queued
+
+
+@dataclass(frozen=True, slots=True)
 class PollRecord:
     """Everything one poll of one feed hands the store, written in one atomic write."""
 
@@ -399,6 +422,8 @@ class Alert:
     interrupted: int = 0  # posts whose outcome was never recorded (the process died): it may be in Slack
     attempted_at: datetime | None = None  # the last failed attempt (held alerts are tried hourly)
     blocked: str | None = None  # the route (credentials + channel) a permanent error was reported for
+    sent_at: datetime | None = None  # when Slack accepted it
+    dropped_at: datetime | None = None  # an operator dropped it (`outbox drop`): kept, never posted
 
     @property
     def kind(self) -> str:
