@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from .output import format_duration
 from .records import Heartbeat
 from .settings import Settings
-from .store import Store
+from .store import Store, read_heartbeat
 
 
 def beat(store: Store, settings: Settings, *, started_at: datetime, now: datetime) -> Heartbeat:
@@ -39,8 +39,7 @@ def beat(store: Store, settings: Settings, *, started_at: datetime, now: datetim
 
 def problems(settings: Settings, *, now: datetime) -> list[str]:
     """What is wrong with the running scheduler, one line each; empty when it is healthy."""
-    with Store(settings.storage.path) as store:
-        heartbeat = store.read_heartbeat()
+    heartbeat = read_heartbeat(settings.storage.path)
     if heartbeat is None:
         return [
             f"no scheduler has written a heartbeat for {settings.storage.path} (is `gba-monitor run` up?)"

@@ -32,10 +32,11 @@ def write_heartbeat(path: Path, beat: Heartbeat) -> None:
     os.replace(temporary, path)
 
 
-def read_heartbeat(path: Path) -> Heartbeat | None:
-    """The last heartbeat written, or None when there is none (or it cannot be read: no news is bad news)."""
+def read_heartbeat(store_path: Path) -> Heartbeat | None:
+    """The last heartbeat the scheduler of the store at ``store_path`` wrote, read without opening the store
+    (which may parse the whole file); None when there is none or it cannot be read (no news is bad news)."""
     try:
-        data = orjson.loads(path.read_bytes())
+        data = orjson.loads(heartbeat_path(store_path).read_bytes())
         return Heartbeat(
             at=parse_datetime(data["at"]),  # type: ignore[arg-type]
             started_at=parse_datetime(data["started_at"]),  # type: ignore[arg-type]

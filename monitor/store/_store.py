@@ -44,7 +44,7 @@ from ..records import (
 )
 from ._document import SharedDocument
 from ._edits import add_source, prune, prune_due, refresh_story, save_story
-from ._heartbeat import heartbeat_path, read_heartbeat, write_heartbeat
+from ._heartbeat import heartbeat_path, write_heartbeat
 from ._rows import (
     Row,
     canon,
@@ -275,10 +275,6 @@ class Store:
                 if row.get("sent_at") is None and row.get("sent_ts") is None
             ]
             return [record_of(Alert, row) for *_, row in sorted(unsent, key=lambda w: w[:2])]
-
-    def read_heartbeat(self) -> Heartbeat | None:
-        """The scheduler's last heartbeat (None when it never wrote one), read without loading the store."""
-        return read_heartbeat(heartbeat_path(self.path))
 
     def thread_ts(self, thread_key: str) -> str | None:
         """The Slack ts of the first delivered alert with this thread_key (what later alerts reply to)."""
