@@ -75,6 +75,14 @@ class TextFormatter(logging.Formatter):
         return head if not rest else f"{head} exception={json.dumps(rest)}"
 
 
+def scrub(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with each secret replaced by [redacted]."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
 class Redacting(logging.Filter):
     """Replace each secret (the Slack token, the webhook URL) wherever a log record would repeat it."""
 
@@ -85,16 +93,13 @@ class Redacting(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "[redacted]")
-            record.msg, record.args = message, ()
+            record.msg, record.args = scrub(message, self.secrets), ()
         if record.exc_info and record.exc_info[1] is not None:
             text = logging.Formatter().formatException(record.exc_info)
             if any(secret in text for secret in self.secrets):
-                for secret in self.secrets:
-                    text = text.replace(secret, "[redacted]")
                 record.exc_info, record.exc_text = None, None
-                record.msg, record.args = f"{record.getMessage()} exception={text!r}", ()
+                record.msg = f"{record.getMessage()} exception={scrub(text, self.secrets)!r}"
+                record.args = ()
         return True
 
 

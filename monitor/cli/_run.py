@@ -108,6 +108,7 @@ def _serve(settings: Settings, feeds: Sequence[FeedSettings]) -> None:
 
 def _once(settings: Settings, feeds: Sequence[FeedSettings], *, force: bool) -> None:
     """One round: poll the due feeds, deliver, report; exit 1 when any failed or is still backing off."""
+    from ..logs import scrub
     from ..outbox import Outbox
     from ..poll import open_deps, run_once
 
@@ -122,12 +123,14 @@ def _once(settings: Settings, feeds: Sequence[FeedSettings], *, force: bool) -> 
         deps.close()
     failed = [r for r in results if r.status == "error"]
     waiting = [r for r in results if r.status == "backing_off"]
+    secrets = (settings.slack.token, settings.slack.webhook_url)
     for result in failed:
-        click.echo(f"gba-monitor: feed {result.feed}: {result.error}", err=True)
+        click.echo(f"gba-monitor: feed {result.feed}: {scrub(result.error or '', secrets)}", err=True)
     for result in waiting:
         when = result.next_retry.isoformat(timespec="seconds") if result.next_retry else "?"
+        error = scrub(result.error or "", secrets)
         click.echo(f"gba-monitor: feed {result.feed}: backing off until {when} (--force polls it now; "
-                   f"last error: {result.error})", err=True)  # fmt: skip
+                   f"last error: {error})", err=True)  # fmt: skip
     click.echo(
         f"polled {len(results) - len(waiting)} feeds: {sum(r.new for r in results)} new stories, "
         f"{sum(r.figures for r in results)} figures, {len(failed)} failed, {len(waiting)} backing off",
