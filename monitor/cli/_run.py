@@ -73,7 +73,8 @@ def run(
     if (dry_run or force) and not once:
         raise click.UsageError("--dry-run and --force go with --once")
     settings = load(config_file)
-    redact([settings.slack.token, settings.slack.webhook_url])
+    secrets = (settings.slack.token, settings.slack.webhook_url)  # a dry run's settings have none: kept here
+    redact(secrets)
     feeds = pick_feeds(settings, feed_names)
     served = None
     if metrics_port is not None:
@@ -86,9 +87,9 @@ def run(
             _serve(settings, feeds)
         elif dry_run:
             with _throwaway(settings) as trial:
-                _once(trial, feeds, force=force)
+                _once(trial, feeds, force=force, secrets=secrets)
         else:
-            _once(settings, feeds, force=force)
+            _once(settings, feeds, force=force, secrets=secrets)
     finally:
         if served is not None:
             served.stop()
@@ -106,7 +107,9 @@ def _serve(settings: Settings, feeds: Sequence[FeedSettings]) -> None:
         deps.close()
 
 
-def _once(settings: Settings, feeds: Sequence[FeedSettings], *, force: bool) -> None:
+def _once(
+    settings: Settings, feeds: Sequence[FeedSettings], *, force: bool, secrets: Sequence[str | None]
+) -> None:
     """One round: poll the due feeds, deliver, report; exit 1 when any failed or is still backing off."""
     from ..logs import scrub
     from ..outbox import Outbox
@@ -123,7 +126,6 @@ def _once(settings: Settings, feeds: Sequence[FeedSettings], *, force: bool) -> 
         deps.close()
     failed = [r for r in results if r.status == "error"]
     waiting = [r for r in results if r.status == "backing_off"]
-    secrets = (settings.slack.token, settings.slack.webhook_url)
     for result in failed:
         click.echo(f"gba-monitor: feed {result.feed}: {scrub(result.error or '', secrets)}", err=True)
     for result in waiting:
