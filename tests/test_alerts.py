@@ -611,6 +611,9 @@ def test_an_unknown_feed_channel_holds_its_alerts_until_the_feed_names_another(
                 replace(f, channel="#policy") if f.name == "daily" else f for f in world.deps.settings.feeds
             )
             world.deps.settings = replace(world.deps.settings, feeds=feeds)
+            world.outbox.settings = (
+                world.deps.settings
+            )  # the outbox holds its own settings since it has its own unit
             world.deliver()
 
             assert [m.channel for m in slack.messages] == ["gba", "policy"]
