@@ -162,14 +162,21 @@ def _with_progress(total: int, work: Any) -> Any:
         return work(lambda *_: bar.update(1))
 
 
-@click.command(epilog=epilog("gba-monitor backfill --feed scmp-gba https://example.com/news/qianhai.html",
-                             "some targets could not be read (the others are kept)"))  # fmt: skip
+@click.command(
+    epilog=epilog(
+        "gba-monitor backfill --feed scmp-gba https://example.com/news/qianhai.html",
+        "some targets could not be read (the others are kept)",
+    )
+)
 @click.argument("targets", nargs=-1, metavar="[URL_OR_FILE]...")
 @config_option
 @click.option(
-    "--feed", "feed_names", multiple=True, shell_complete=complete_feeds,
+    "--feed",
+    "feed_names",
+    multiple=True,
+    shell_complete=complete_feeds,
     help="Learn from this feed's current items (repeatable).",
-)  # fmt: skip
+)
 @handles_errors
 def backfill(targets: tuple[str, ...], config_file: str | None, feed_names: tuple[str, ...]) -> None:
     """Learn history from feeds' current items, or from article URLs/files, without posting to Slack. A

@@ -13,7 +13,7 @@ from click.shell_completion import CompletionItem
 
 from .. import output, query
 from ..errors import ArticleError, ConfigError, FeedError, FetchError, MonitorError, StoreError
-from ..settings import Settings
+from ..settings import FeedSettings, Settings
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STORE = 1, 2, 3
 EXIT_CODES = (
@@ -129,7 +129,7 @@ def parse_date(text: str | None, param: str) -> datetime | None:
         raise click.BadParameter(str(exc), param_hint=param) from None
 
 
-def pick_feeds(settings: Settings, names: tuple[str, ...]) -> list[Any]:
+def pick_feeds(settings: Settings, names: tuple[str, ...]) -> list[FeedSettings]:
     """The feeds named (all enabled ones when none is); an unknown name is a usage error (exit 2)."""
     by_name = {feed.name: feed for feed in settings.feeds}
     unknown = [name for name in names if name not in by_name]

@@ -257,14 +257,8 @@ class Store:
             return {name: (articles, figures) for name, (articles, figures) in totals.items()}
 
     def pending_alerts(self) -> list[Alert]:
-        """Alerts not yet delivered, oldest first."""
-        with self._shared.reading() as (doc, _):
-            waiting = [
-                (canon(row.get("created_at") or ""), int(doc_id), row)
-                for doc_id, row in doc["alerts"].items()
-                if row.get("sent_at") is None and row.get("sent_ts") is None and not row.get("dropped_at")
-            ]
-            return [record_of(Alert, row) for *_, row in sorted(waiting, key=lambda w: w[:2])]
+        """Alerts not yet delivered nor dropped, oldest first: what the next delivery posts."""
+        return [alert for alert in self.unsent_alerts() if alert.dropped_at is None]
 
     def unsent_alerts(self) -> list[Alert]:
         """Every alert not delivered, oldest first: waiting, held by an error, or dropped (``dropped_at``)."""
