@@ -71,6 +71,8 @@ class _Fetch(_Model):
 class _Health(_Model):
     alert_after_failures: int = Field(default=3, gt=0)
     max_failing: Duration = 6 * 3600
+    missed_polls: int = Field(default=3, gt=0)
+    max_outbox_age: Duration = 3600
 
 
 class _Defaults(_Model):
@@ -282,7 +284,12 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
         metrics=tuple(
             TrackedMetric(m.key, m.label, tuple(m.patterns), m.place, m.unit) for m in config.metrics
         ),
-        health=HealthSettings(config.health.alert_after_failures, config.health.max_failing),
+        health=HealthSettings(
+            config.health.alert_after_failures,
+            config.health.max_failing,
+            config.health.missed_polls,
+            config.health.max_outbox_age,
+        ),
     )
 
 

@@ -8,6 +8,7 @@ It needs only the store, the settings and a clock: it knows nothing of polling.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +35,7 @@ from .slack import (
     with_sources,
 )
 from .store import Store
+from .telemetry import emit
 
 log = logging.getLogger("monitor.outbox")
 
@@ -67,10 +69,10 @@ class Outbox:
                     "deliver interrupted=%d (posted again, each saying it may repeat)", len(interrupted)
                 )
             pending = self.store.pending_alerts()
-            if not pending:
-                return []
-            deliveries = self._post(pending)
-        _log_deliveries(pending, deliveries)
+            deliveries = self._post(pending) if pending else []
+        if pending:
+            _log_deliveries(pending, deliveries)
+        _count(pending, deliveries)
         return deliveries
 
     def _post(self, pending: Sequence[Alert]) -> list[Delivery]:
@@ -132,6 +134,30 @@ def _mark_sending(store: Store, keys: Sequence[str]) -> None:
     """Note the posts under way; a thread reply tells no stored alert, and needs no write."""
     if keys:
         store.mark_sending(keys)
+
+
+def _count(pending: Sequence[Alert], deliveries: Sequence[Delivery]) -> None:
+    """Tell the metrics what this delivery did: sent by kind, failed by Slack's reason, posts that were
+    retries (of an alert that failed or was interrupted before), and what still waits."""
+    alerts = {alert.key: alert for alert in pending}
+    emit(
+        "delivered",
+        sent=[alerts[d.key].kind for d in deliveries if d.ok and d.key in alerts],
+        failed=[_reason(d) for d in deliveries if not d.ok],
+        retries=sum(1 for d in deliveries if d.key in alerts and _retried(alerts[d.key])),
+        depth=len(pending) - sum(d.ok for d in deliveries),
+    )
+
+
+def _retried(alert: Alert) -> bool:
+    return alert.attempts > 0 or alert.in_doubt
+
+
+def _reason(delivery: Delivery) -> str:
+    """Slack's error code when the error names one ("slack: channel_not_found for #gba (…)"), else how it
+    failed (a low-cardinality label: never the whole message)."""
+    code = re.match(r"slack: ([a-z_]+)\b", delivery.error or "")
+    return code[1] if code else ("refused" if delivery.permanent else "failed")
 
 
 def _log_deliveries(pending: Sequence[Alert], deliveries: Sequence[Delivery]) -> None:

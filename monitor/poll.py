@@ -41,13 +41,14 @@ from .records import (
 from .settings import FeedSettings, Settings
 from .slack import render_alert
 from .store import Store
+from .telemetry import emit
 
 log = logging.getLogger("monitor.poll")
 
 MAX_BACKOFF_S = 6 * 3600
 
 
-PollStatus = Literal["ok", "not_modified", "error", "stopped"]
+PollStatus = Literal["ok", "not_modified", "error", "stopped", "backing_off"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class PollResult:
     alerts: int = 0
     error: str | None = None
     ms: int = 0
+    next_retry: datetime | None = None  # backing_off: when the feed is due again
 
 
 @dataclass
@@ -116,7 +118,7 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
     except (FetchError, FeedError) as exc:
         retry_after = exc.retry_after_s if isinstance(exc, RateLimited) else None
         failed = _failed(state, feed, str(exc), deps.now(), retry_after_s=retry_after)
-        deps.store.save_poll(PollRecord(failed, alerts=_health_alerts(state, failed, deps)))
+        _queued(deps.store.save_poll(PollRecord(failed, alerts=_health_alerts(state, failed, deps))))
         return _logged(PollResult(feed.name, "error", error=str(exc), ms=_ms(started)))
 
     # A feed with no keywords is relevant as a whole.
@@ -136,7 +138,7 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         alerts = [_render(change, feed, deps) for change in changes] + _health_alerts(state, new_state, deps)
         record = PollRecord(new_state, found.stored, tuple(alerts), found.sightings, tuple(found.refreshed))
         staged = deps.store.stage_poll(record)  # the next feed's identity checks see these stories at once
-    queued = deps.store.wait_saved(staged)  # on disk, in a write shared with the feeds staged meanwhile
+    queued = _queued(deps.store.wait_saved(staged))  # on disk, in a write shared with the feeds staged then
     return _logged(
         PollResult(
             feed.name,
@@ -188,13 +190,27 @@ def _succeeded(state: FeedState, fetched: Fetched, complete: bool, now: datetime
     )
 
 
+def poll_due(feed: FeedSettings, deps: Deps, *, force: bool = False) -> PollResult:
+    """``poll_feed``, unless the feed is backing off after failures: its ``next_retry`` (never earlier than
+    the server's own Retry-After) is still ahead, so it gets no request and a "backing_off" result.
+    ``force`` polls it anyway."""
+    state = deps.store.feed_state(feed.name)
+    if force or state.next_retry is None or state.next_retry <= deps.now():
+        return poll_feed(feed, deps)
+    log.info("poll feed=%s status=backing_off next_retry=%s", feed.name, state.next_retry.isoformat())
+    emit("poll", feed=feed.name, status="backing_off", seconds=0.0, stories=0, figures=0)
+    return PollResult(feed.name, "backing_off", error=state.last_error, next_retry=state.next_retry)
+
+
 def run_once(
     deps: Deps,
     *,
     feeds: Sequence[FeedSettings] | None = None,
     on_result: Callable[[PollResult], None] | None = None,
+    force: bool = False,
 ) -> list[PollResult]:
-    """Poll every enabled feed (due or not) concurrently; one PollResult per feed. Never raises for a feed.
+    """Poll every enabled feed that is due (not backing off, unless ``force``) concurrently; one PollResult
+    per feed. Never raises for a feed.
 
     ``on_result`` hears of each feed as it finishes (a progress bar).
     """
@@ -204,7 +220,7 @@ def run_once(
     workers = max(1, min(2 * deps.settings.fetch.max_concurrency, len(feeds)))
 
     def poll(feed: FeedSettings) -> PollResult:
-        result = poll_feed(feed, deps)
+        result = poll_due(feed, deps, force=force)
         if on_result is not None:
             on_result(result)
         return result
@@ -213,20 +229,36 @@ def run_once(
         return list(pool.map(poll, feeds))
 
 
-def backfill_pages(targets: Sequence[str], deps: Deps, *, feed: str = "backfill") -> int:
-    """Learn history from article pages (URLs or local files) without posting; returns the stories stored."""
+def backfill_pages(
+    targets: Sequence[str],
+    deps: Deps,
+    *,
+    feed: str = "backfill",
+    on_target: Callable[[], None] = lambda: None,
+) -> tuple[int, list[str]]:
+    """Learn history from article pages (URLs or local files) without posting: (stories stored, one line per
+    page that could not be read). A bad page is reported and the others are kept."""
     source = FeedSettings(name=feed, url="", interval_s=3600, outlet=feed)
-    stories = []
+    stories, failures = [], []
     for target in targets:
         url = target if "://" in target else Path(target).resolve().as_uri()
-        if deps.store.is_known(guid=None, url=canonical_url(url)):
-            continue
-        reading = deps.reader.read(deps.fetcher.fetch_named_page(target), metrics=deps.settings.metrics)
-        article = reading.article
-        entry = Entry(feed=feed, title=article.title, link=url, published=article.published)
-        stories.append(_story(entry, (), source, reading, deps))
-    deps.store.save_poll(PollRecord(deps.store.feed_state(feed), tuple(stories)))
-    return len(stories)
+        try:
+            if not deps.store.is_known(guid=None, url=canonical_url(url)):
+                stories.append(_page_story(target, url, source, deps))
+        except (FetchError, FeedError, ArticleError) as exc:
+            log.warning("backfill url=%s error=%s", target, exc)
+            failures.append(f"{target}: {exc}")
+        on_target()
+    if targets:
+        deps.store.save_poll(PollRecord(deps.store.feed_state(feed), tuple(stories)))
+    return len(stories), failures
+
+
+def _page_story(target: str, url: str, source: FeedSettings, deps: Deps) -> Story:
+    reading = deps.reader.read(deps.fetcher.fetch_named_page(target), metrics=deps.settings.metrics)
+    article = reading.article
+    entry = Entry(feed=source.name, title=article.title, link=url, published=article.published)
+    return _story(entry, (), source, reading, deps)
 
 
 def _read_stories(
@@ -340,7 +372,21 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
+def _queued(alerts: list[Alert]) -> list[Alert]:
+    if alerts:
+        emit("queued", kinds=[alert.kind for alert in alerts])
+    return alerts
+
+
 def _logged(result: PollResult) -> PollResult:
+    emit(
+        "poll",
+        feed=result.feed,
+        status=result.status,
+        seconds=result.ms / 1000,
+        stories=result.new,
+        figures=result.figures,
+    )
     level = logging.WARNING if result.status == "error" else logging.INFO
     log.log(
         level,

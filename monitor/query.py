@@ -5,6 +5,7 @@ A page's message is the one the bot would post for it (``preview``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .changes import key_figures, same_value
-from .durations import parse_duration
+from .durations import format_duration, parse_duration
 from .records import Alert, Entry, FeedState, Figure, FigureChanged, NewStory, Observation, Story
 from .settings import FeedSettings, FetchSettings, Settings, TrackedMetric
 from .slack import render_alert
@@ -238,3 +239,52 @@ def status(settings: Settings, *, now: datetime) -> Health:
         for a in pending
     ]
     return Health(rows, outbox, unhealthy)
+
+
+OUTBOX_COLUMNS = ("id", "kind", "channel", "state", "attempts", "age", "reason")
+
+
+def outbox(store_path: Path, *, now: datetime) -> list[dict[str, Any]]:
+    """Every undelivered alert, oldest first: its id (the key), state (waiting, failed, held by a permanent
+    error, in doubt after a crash, or dropped), attempts, age and the last error."""
+    if not store_path.exists():
+        return []
+    with Store(store_path) as store:
+        alerts = store.unsent_alerts()
+    return [
+        {
+            "id": alert.key,
+            "kind": alert.kind,
+            "channel": alert.channel,
+            "state": _alert_state(alert),
+            "attempts": alert.attempts,
+            "created_at": alert.created_at,
+            "age": format_duration(int((now - alert.created_at).total_seconds()))
+            if alert.created_at
+            else None,
+            "reason": alert.last_error,
+        }
+        for alert in alerts
+    ]
+
+
+def _alert_state(alert: Alert) -> str:
+    if alert.dropped_at is not None:
+        return "dropped"
+    if alert.in_doubt:
+        return "in doubt"
+    if alert.blocked is not None:
+        return "held"
+    return "failed" if alert.last_error else "waiting"
+
+
+def alert_keys(ids: Sequence[str], known: Sequence[str]) -> list[str]:
+    """The outbox keys ``ids`` name, each the whole key or a prefix of exactly one; ValueError otherwise."""
+    keys = []
+    for wanted in ids:
+        found = [key for key in known if key == wanted] or [key for key in known if key.startswith(wanted)]
+        if len(found) != 1:
+            problem = "matches no undelivered alert" if not found else f"matches {len(found)} alerts"
+            raise ValueError(f"{wanted!r} {problem} (see `gba-monitor outbox list`)")
+        keys.append(found[0])
+    return keys

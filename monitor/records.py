@@ -258,6 +258,29 @@ class FeedState:
 
 
 @dataclass(frozen=True, slots=True)
+class Probe:
+    """One line of `check --online`: a feed fetched once, or a Slack credential or channel tried."""
+
+    target: str
+    status: str  # ok | not_modified | error | skipped
+    entries: int | None = None
+    matches: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """What a running scheduler last said about itself: small enough to read without loading the store."""
+
+    at: datetime  # when it was written
+    started_at: datetime
+    pid: int
+    last_success: datetime | None = None  # the newest successful poll of any feed
+    failing: tuple[tuple[str, datetime], ...] = ()  # (feed, failing since) of each enabled feed failing now
+    oldest_pending: datetime | None = None  # when the oldest alert still waiting in the outbox was queued
+
+
+@dataclass(frozen=True, slots=True)
 class PollRecord:
     """Everything one poll of one feed hands the store, written in one atomic write."""
 
@@ -406,6 +429,8 @@ class Alert:
     carries: tuple[str, ...] = ()  # keys of the changes this message tells besides its own (a story's moves)
     roots: tuple[str, ...] = ()  # metrics whose thread this message starts when it is their first (threads)
     sent_channel: str | None = None  # the channel it was posted to (a metric's thread is per channel)
+    sent_at: datetime | None = None  # when Slack accepted it
+    dropped_at: datetime | None = None  # an operator dropped it (`outbox drop`): kept, never posted
 
     @property
     def kind(self) -> str:

@@ -2,7 +2,8 @@
 
 Runs of one feed never overlap (``max_instances=1``); missed runs are coalesced into one with a grace time
 of half the interval (APScheduler's default of 1 s silently drops a run that starts a little late); each poll
-has a deadline shorter than its interval (see ``poll.poll_feed``). SIGINT and SIGTERM stop the scheduler:
+has a deadline shorter than its interval (see ``poll.poll_feed``); a feed backing off after failures waits for
+its retry time. After each poll the scheduler writes its heartbeat (``health``). SIGINT and SIGTERM stop it:
 the current polls stop between pages, and the store's atomic writes mean an abandoned poll leaves nothing
 half-written.
 """
@@ -12,22 +13,26 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from .health import beat
 from .outbox import Outbox
-from .poll import Deps, poll_feed
+from .poll import Deps, poll_due
 from .settings import FeedSettings
 
 log = logging.getLogger("monitor.scheduler")
 
 
-def run_forever(deps: Deps, outbox: Outbox) -> None:
-    """Poll each enabled feed at its interval, first at start, until SIGINT or SIGTERM; after each poll,
-    deliver the outbox."""
-    feeds = [feed for feed in deps.settings.feeds if feed.enabled]
+def run_forever(deps: Deps, outbox: Outbox, *, feeds: Sequence[FeedSettings] | None = None) -> None:
+    """Poll each enabled feed (of ``feeds``, default all) at its interval, first at start, until SIGINT or
+    SIGTERM; after each poll, deliver the outbox and write the heartbeat."""
+    feeds = [feed for feed in (deps.settings.feeds if feeds is None else feeds) if feed.enabled]
+    started_at = deps.now()
+    beat(deps.store, deps.settings, started_at=started_at, now=started_at)
     scheduler = BackgroundScheduler(
         timezone=UTC,
         executors={
@@ -44,7 +49,7 @@ def run_forever(deps: Deps, outbox: Outbox) -> None:
             next_run_time=datetime.now(UTC),
             id=feed.name,
             name=f"poll {feed.name}",
-            args=(feed, deps, outbox),
+            args=(feed, deps, outbox, started_at),
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(feed.interval_s // 2, 1),
@@ -73,14 +78,11 @@ def run_forever(deps: Deps, outbox: Outbox) -> None:
     log.info("scheduler stopped")
 
 
-def _poll_job(feed: FeedSettings, deps: Deps, outbox: Outbox) -> None:
-    """One scheduled poll: skipped while the feed backs off after failures."""
+def _poll_job(feed: FeedSettings, deps: Deps, outbox: Outbox, started_at: datetime) -> None:
+    """One scheduled poll (none while the feed backs off after failures), the outbox, the heartbeat."""
     if deps.stop.is_set():
         return
-    state = deps.store.feed_state(feed.name)
-    if state.next_retry and state.next_retry > deps.now():
-        log.info("poll feed=%s status=backing_off next_retry=%s", feed.name, state.next_retry.isoformat())
-        return
-    poll_feed(feed, deps)
+    poll_due(feed, deps)
     if not deps.stop.is_set():
         outbox.deliver()
+        beat(deps.store, deps.settings, started_at=started_at, now=deps.now())

@@ -1,4 +1,5 @@
-"""A stand-in of the Slack Web API (chat.postMessage) and of incoming webhooks, on 127.0.0.1.
+"""A stand-in of the Slack Web API (chat.postMessage, auth.test, conversations.list) and of incoming webhooks,
+on 127.0.0.1.
 
 It checks the bearer token and the channel like Slack does (HTTP 200 with ``ok: false``), enforces the
 Block Kit limits Slack enforces (``invalid_blocks``, ``msg_too_long``), records every accepted message, and
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
@@ -287,6 +288,21 @@ class SlackStandIn:
         message = self._record(channel, payload, via="api")
         return _json(200, {"ok": True, "channel": channel, "ts": message.ts})
 
+    def _answer_read(self, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        """auth.test and conversations.list: who the token is, and the channels (``not_in``: not a member)."""
+        payload = _payload(headers.get("content-type", ""), body) or {}
+        payload |= dict(parse_qsl(urlsplit(path).query))
+        token = headers.get("authorization", "").removeprefix("Bearer ").strip() or payload.get("token")
+        if token != self.token:
+            return _json(200, {"ok": False, "error": "invalid_auth" if token else "not_authed"})
+        if path.startswith("/api/auth.test"):
+            return _json(200, {"ok": True, "user": "gba-monitor", "user_id": "U0001", "team": "Stand-in"})
+        channels = [
+            {"id": f"C{i:04d}", "name": name, "is_member": name not in self.not_in}
+            for i, name in enumerate(sorted(self.channels - self.archived), start=1)
+        ]
+        return _json(200, {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
+
     def _answer_webhook(self, path: str, body: bytes) -> Answer:
         hook = self._webhooks.get(path)
         if hook is None:
@@ -338,6 +354,8 @@ class SlackStandIn:
                     status, extra, raw, error = _failure_answer(failure, webhook=path.startswith("/webhook/"))
                 elif path == "/api/chat.postMessage":
                     status, extra, raw, error = stand_in._answer_api(headers, body)
+                elif path in ("/api/auth.test", "/api/conversations.list"):
+                    status, extra, raw, error = stand_in._answer_read(self.path, headers, body)
                 elif path.startswith("/webhook/"):
                     status, extra, raw, error = stand_in._answer_webhook(path, body)
                 else:
@@ -349,6 +367,8 @@ class SlackStandIn:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(raw)
+
+            do_GET = do_POST
 
         return Handler
 

@@ -108,6 +108,11 @@ metrics:
 
 @pytest.fixture
 def world(site: Site, tmp_path: Path) -> Iterator[World]:
+    yield from worlds(site, tmp_path)
+
+
+def worlds(site: Site, tmp_path: Path) -> Iterator[World]:
+    """The ``world`` fixture's body, for other test modules' own ``world`` fixtures."""
     for page in PAGES.glob("*.html"):
         site.route(
             f"/news/{page.name}",
@@ -196,10 +201,11 @@ def test_slack_down_keeps_the_alerts_and_the_next_poll_posts_them_once(world: Wo
     assert len(world.slack.messages) == 1
 
 
-def test_a_dead_feed_is_reported_and_the_run_still_succeeds(world: World) -> None:
+def test_a_dead_feed_is_reported_and_run_once_exits_1_for_cron(world: World) -> None:
     result = world.cli("run", "--once")  # /gba.xml is not published: 404
-    assert result.returncode == 0
+    assert result.returncode == 1
     assert "bay-herald" in result.stderr and "404" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_broken_config_exits_2_with_one_line_and_no_traceback(world: World) -> None:
@@ -346,7 +352,7 @@ def test_status_exits_non_zero_once_a_feed_has_failed_for_too_long(world: World)
     assert healthy.returncode == 0, healthy.stderr
     assert "bay-herald" in healthy.stdout and "outbox: 0 undelivered alerts" in healthy.stdout
     world.site.route("/gba.xml", Response(b"down", 503))
-    assert world.cli("run", "--once").returncode == 0
+    assert world.cli("run", "--once").returncode == 1
     time.sleep(1.2)
     failing = world.cli("status", "--format", "json")
     assert failing.returncode == 1

@@ -4,10 +4,11 @@
 ``_figures`` for figure lines, ``_kit`` for blocks within Slack's limits and ``_text`` for escaping);
 ``_plan`` turns pending alerts into the messages to post (a story with its moves, one seeding summary per
 channel, a flood of moves folded into one); ``_delivery`` picks a sender (Web API, webhook or console), plans
-digests and posts alerts paced per channel.
+digests and posts alerts paced per channel; ``_check`` tells whether the token and channels work.
 """
 
 from ._blocks import RESENT_NOTE, readable, render_alert, render_digest, with_note, with_sources
+from ._check import check_slack
 from ._delivery import Sender, deliver, make_sender
 from ._figures import with_qualifier
 from ._plan import (
@@ -23,6 +24,7 @@ from ._plan import (
 __all__ = [
     "RESENT_NOTE",
     "Sender",
+    "check_slack",
     "deliver",
     "folded_moves",
     "make_sender",

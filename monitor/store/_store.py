@@ -36,6 +36,7 @@ from ..records import (
     Delivery,
     FeedState,
     Figure,
+    Heartbeat,
     MetricSummary,
     Observation,
     PollRecord,
@@ -43,6 +44,7 @@ from ..records import (
 )
 from ._document import SharedDocument
 from ._edits import add_source, prune, prune_due, refresh_story, save_story
+from ._heartbeat import heartbeat_path, write_heartbeat
 from ._rows import (
     Row,
     canon,
@@ -255,14 +257,18 @@ class Store:
             return {name: (articles, figures) for name, (articles, figures) in totals.items()}
 
     def pending_alerts(self) -> list[Alert]:
-        """Alerts not yet delivered, oldest first."""
+        """Alerts not yet delivered nor dropped, oldest first: what the next delivery posts."""
+        return [alert for alert in self.unsent_alerts() if alert.dropped_at is None]
+
+    def unsent_alerts(self) -> list[Alert]:
+        """Every alert not delivered, oldest first: waiting, held by an error, or dropped (``dropped_at``)."""
         with self._shared.reading() as (doc, _):
-            waiting = [
+            unsent = [
                 (canon(row.get("created_at") or ""), int(doc_id), row)
                 for doc_id, row in doc["alerts"].items()
                 if row.get("sent_at") is None and row.get("sent_ts") is None
             ]
-            return [record_of(Alert, row) for *_, row in sorted(waiting, key=lambda w: w[:2])]
+            return [record_of(Alert, row) for *_, row in sorted(unsent, key=lambda w: w[:2])]
 
     def thread_ts(self, thread_key: str) -> str | None:
         """The Slack ts of the first delivered alert with this thread_key (what later alerts reply to)."""
@@ -377,7 +383,36 @@ class Store:
     def retention(self, days: int) -> tuple[int, int]:
         """Prune articles last fetched and figures observed more than ``days`` ago, keeping each metric's
         latest figure (and its article); the file is written compact. Returns (articles, figures) pruned."""
+        return self.prune(self._now() - timedelta(days=days))
+
+    def prune(self, before: datetime) -> tuple[int, int]:
+        """``retention`` up to a date: prune what was last fetched or observed before ``before``."""
         with self._shared.writing() as (doc, index):
-            removed = prune(doc, index, self._now() - timedelta(days=days), now=self._now())
+            removed = prune(doc, index, before, now=self._now())
             self._shared.reindex(doc)
             return removed
+
+    def write_heartbeat(self, beat: Heartbeat) -> None:
+        """Say the scheduler is alive, and how its feeds and outbox fare (``read_heartbeat`` reads it)."""
+        write_heartbeat(heartbeat_path(self.path), beat)
+
+    def retry_alerts(self, keys: Iterable[str]) -> list[str]:
+        """Make these undelivered alerts due at the next delivery: forget the error that held them, and undo
+        a drop. Returns the keys changed (sent or unknown keys are left alone)."""
+        return self._edit_unsent(keys, {"blocked": None, "attempted_at": None, "dropped_at": None})
+
+    def drop_alerts(self, keys: Iterable[str]) -> list[str]:
+        """Never post these undelivered alerts; they stay in the outbox, marked dropped. Returns the keys
+        changed."""
+        return self._edit_unsent(keys, {"dropped_at": iso(self._now()), "sending_at": None})
+
+    def _edit_unsent(self, keys: Iterable[str], change: Row) -> list[str]:
+        with self._shared.writing() as (doc, index):
+            changed = []
+            for key in keys:
+                doc_id = index.keys["alerts"].get(key)
+                row = doc["alerts"].get(doc_id) if doc_id is not None else None
+                if row is not None and row.get("sent_at") is None and row.get("sent_ts") is None:
+                    doc["alerts"][doc_id] = sparse(row | change)
+                    changed.append(key)
+            return changed
