@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,77 @@ def test_a_bare_dollar_sign_is_us_dollars_except_on_hong_kong_government_pages()
     assert [f.unit for f in figures_in(sentence)] == ["USD"]
     assert [f.unit for f in extract_figures(press)] == ["HKD"]
     assert [f.unit for f in figures_in("It cost US$5 million and HK$3 million.")] == ["USD", "HKD"]
+
+
+# --- every figure is a whole number as written -------------------------------------------------------------
+
+_SEPARATORS = [",", " ", "\u00a0", "\u2009", "\u202f", "'", "’"]
+
+
+def _grouped(value: int, separator: str) -> str:
+    return f"{value:,}".replace(",", separator)
+
+
+def _covers_whole_number(figure: Figure) -> bool:
+    """The figure's text, within its sentence, has no digit, separator or decimal point left out beside it.
+
+    A comma, apostrophe, full-width comma or decimal point joins any digits; a space (of any width) joins
+    only where it could group thousands: 1-3 digits on its left, exactly three on its right.
+    """
+    start = figure.sentence.find(figure.text)
+    before, text, after = figure.sentence[:start], figure.text, figure.sentence[start + len(figure.text) :]
+    space = "[ \u00a0\u2009\u202f]"
+    left_open = re.search(r"\d(?:[,.'’，])?$", before) and text[:1].isdigit()
+    grouped_left = re.search(rf"(?<![\d,.])\d{{1,3}}{space}$", before) and re.match(r"\d{3}(?!\d)", text)
+    left_open = left_open or grouped_left
+    right_open = text[-1:].isdigit() and re.match(rf"[,.'’，]?\d|{space}\d{{3}}(?!\d)", after)
+    return not (left_open or right_open)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=1_000, max_value=999_999_999_999),
+    st.sampled_from(_SEPARATORS),
+    st.sampled_from(["", ".5", ".25"]),
+    st.sampled_from([
+        ("en", "The scheme received {} job applications in Qianhai."),
+        ("en", "Exports reached HK${} million last year."),
+        ("en", "A total of {} graduates joined, the report said."),
+        ("zh", "前海累计注册港资企业{}家。"),
+        ("zh", "全年进出口总额{}亿元。"),
+    ]),
+)  # fmt: skip
+def test_a_grouped_number_is_read_whole_in_every_grouping_style(
+    value: int, separator: str, decimals: str, template: tuple[str, str]
+) -> None:
+    """ "20 000" is 20,000, never "000": thousands by comma, space, NBSP, thin, narrow NBSP or apostrophe."""
+    lang, pattern = template
+    written = _grouped(value, separator) + decimals
+    sentence = pattern.format(written)
+    found = figures_in(sentence, lang=lang)
+    assert found, sentence
+    assert written in found[0].text, (sentence, found[0].text)
+    assert math.isclose(found[0].value / float(_grouped(value, "") + decimals), round(found[0].value /
+                        float(_grouped(value, "") + decimals)), rel_tol=1e-9)  # fmt: skip
+    assert all(_covers_whole_number(f) for f in found), [f.text for f in found]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1_000, max_value=99_999_999), st.sampled_from([*_SEPARATORS, "，"]))
+def test_full_width_digits_and_commas_are_read_whole(value: int, separator: str) -> None:
+    written = _grouped(value, separator).translate(str.maketrans("0123456789,", "０１２３４５６７８９，"))
+    written = written if separator == "，" else _grouped(value, separator).translate(
+        str.maketrans("0123456789", "０１２３４５６７８９"))  # fmt: skip
+    found = figures_in(f"前海累计注册港资企业{written}家。", lang="zh")
+    assert [f.value for f in found] == [value], written
+    assert written in found[0].text
+
+
+_GLUE = st.sampled_from([*_SEPARATORS, ".", "，", "万", "亿元", " firms", "%", " million", "HK$", "家"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 99_999_999).map(str), _GLUE), max_size=12))
+def test_no_figure_is_a_fragment_of_a_larger_number(pieces: list[str]) -> None:
+    sentence = "Qianhai had " + "".join(pieces) + " firms."
+    assert all(_covers_whole_number(f) for f in figures_in(sentence)), sentence

@@ -44,7 +44,7 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
         if not w.MAYBE_NUMBER.search(sentence):
             last_count = None
             continue
-        norm = sentence.translate(w.FULLWIDTH)
+        norm = w.FULLWIDTH_GROUP.sub(",", sentence).translate(w.FULLWIDTH)
         previous: tuple[Quantity, int] | None = None
         periods: list[re.Match[str]] | None = None
         quantities = _read_quantities(norm, last_count)
@@ -95,6 +95,9 @@ def _read_quantities(norm: str, before: Quantity | None) -> list[Quantity]:
     for m in w.NUMBER.finditer(text):
         if m.start() < done:
             continue
+        if m.group("num") and _fragment(norm, m.start("num"), m.end("num")):
+            done = m.end()
+            continue
         earlier = next((f for f in reversed(found) if f.kind == "count"), None)
         q, done = _read_quantity(text, m, earlier, before)
         if q is None:
@@ -102,6 +105,14 @@ def _read_quantities(norm: str, before: Quantity | None) -> list[Quantity]:
         keys.attach_subject(text, norm, q, found[-1] if found else None)
         found.append(q)
     return found
+
+
+def _fragment(norm: str, start: int, end: int) -> bool:
+    """The number at ``norm[start:end]`` is part of a larger one ("000" of "20 000", "5" of "1,5")."""
+    if w.FRAGMENT_RIGHT.match(norm, end):
+        return True
+    left = w.FRAGMENT_LEFT.search(norm, max(0, start - 8), start)
+    return bool(left) and (left.group("glue") is not None or bool(re.match(r"\d{3}(?!\d)", norm[start:end])))
 
 
 def _masked(norm: str) -> str:
@@ -200,7 +211,7 @@ def _scaled(value: float, scale: float | None) -> float:
 
 def _number_value(m: re.Match[str], text: str) -> float | None:
     if m.group("num"):
-        return float(m.group("num").replace(",", ""))
+        return float(re.sub(r"[^\d.]", "", m.group("num")))
     if m.group("word"):
         words = m.group("word").lower().split()
         hundred = 100.0 if words[-1] == "hundred" else 1.0
@@ -250,7 +261,7 @@ def _range(text: str, pos: int, start: int) -> tuple[float | None, float | None,
     n = w.NUM2.match(text, sep.end())
     if not n:
         return None, None, pos
-    high = float(n.group(1).replace(",", ""))
+    high = float(re.sub(r"[^\d.]", "", n.group(1)))
     if sep.group().strip().lower() == "to" and (change := w.CHANGE.search(left)):
         # "rose from 200 to 300" is a change, "ranged from 200 to 300" a range; "grew by 20 to 25%" a range
         low = float(re.sub(r"[^\d.]", "", text[start:pos].split()[0]) or 0) if text[start:pos].strip() else 0

@@ -87,6 +87,23 @@ ZH_DIGITS = {
 }
 ZH_PLACES_VALUE = {"十": 10, "百": 100, "千": 1000}
 
+# Thousands grouped by a comma, a space (HKSAR Government and LegCo English: "20 000", "HK$3 364 840
+# million"), a no-break, thin or narrow no-break space, an apostrophe, or the full-width comma written between
+# full-width digits ("１０，５７７", read as a comma): one separator throughout, never a fragment.
+GROUP_SEPARATORS = ",\u00a0\u2009\u202f '’"
+
+
+def _grouped(sep: str) -> str:
+    groups = rf"\d{{1,3}}(?P<{sep}>[{GROUP_SEPARATORS}])\d{{3}}(?:(?P={sep})\d{{3}})*"
+    return groups + rf"(?:\.\d+)?(?!\d|(?P={sep})\d)"
+
+
+FULLWIDTH_GROUP = re.compile(r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))")
+# The figure must be the whole number as written: a separator or decimal point with a digit beyond it
+# adjoining the number on either side makes what was read a fragment ("000" of "20 000").
+FRAGMENT_LEFT = re.compile(r"(?:(?P<glue>\d[,'’.，])|(?<![\d,'’.，])\d{1,3}[ \u00a0\u2009\u202f])$")
+FRAGMENT_RIGHT = re.compile(r"[,'’.，]\d|[ \u00a0\u2009\u202f]\d{3}(?!\d)")
+
 _WORDS = "|".join(sorted((re.escape(w) for w in EN_WORD_NUMBERS), key=len, reverse=True))
 
 # A number, with the currency sign that may stand before it. Not glued to a word (G20, A380), not the tail
@@ -95,7 +112,7 @@ NUMBER = re.compile(
     r"(?<![A-Za-z0-9_.\x00])(?<![A-Za-z]-)"
     r"(?:(?P<cur>US\s?\$|HK\$|MOP\$?|NT\$|A\$|S\$|C\$|RMB|CNY|USD|HKD|EUR|GBP|JPY|€|£|¥|￥|\$|人民币)\s?)?"
     r"(?P<neg>(?<![\w\x00])-(?=\d))?"
-    r"(?:(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d|,\d)|\d+(?:\.\d+)?)"
+    r"(?:(?P<num>" + _grouped("sep") + r"|\d+(?:\.\d+)?)"
     r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b)"
     r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*)(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
@@ -508,7 +525,10 @@ ZH_MEASURE_UNIT = {
 ZH_SELF_UNITS = frozenset(
     {"person-times", "vehicle-trips", "train-trips"}
 )  # these measure words need no noun
-ZH_NOUN = re.compile(r"(?![以左上多余])[\u4e00-\u9fffA-Za-z0-9]{1,10}")
+# a noun after a measure word never ends inside a number ("0家0100100000" names nothing)
+ZH_NOUN = re.compile(
+    r"(?![以左上多余])[\u4e00-\u9fffA-Za-z0-9]{1,10}(?<!\d)(?!\d)|(?![以左上多余])[\u4e00-\u9fffA-Za-z]{1,10}"
+)
 ZH_HEAD = re.compile(
     r"专业人士|人士|企业|公司|机构|人才|项目|团队|居民|港人|澳人|学生|青年|人员|员工|平台|基站|园区|银行|基金|"
     r"门店|商户|航线|班次|船舶|车辆|用户|家庭|学校|医院|床位|岗位|游客|旅客|人次|代表|客商|展商"
@@ -550,7 +570,7 @@ MAYBE_NUMBER = re.compile(
     r"[0-9０-９]|(?i:thousand|million|billion|trillion)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
 )
 NUM2 = re.compile(
-    r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d|,\d)|\d+(?:\.\d+)?)"
+    r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
     r"(?![\d.]*[A-Za-z]{2})"
 )
 # A letter glued to a number is a name (5G, 3D, 19th, 1990s) unless it is a scale or a unit
