@@ -17,8 +17,9 @@ A range ("3 to 5 billion yuan", "3-5%", "3至5亿元") is ONE figure: ``value`` 
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ..records import Article, Figure
 from ..settings import TrackedMetric
@@ -27,6 +28,15 @@ from . import _words as w
 from ._counts import count_after_link, count_from_earlier, count_from_left, count_from_table, counted
 from ._keys import Quantity
 
+log = logging.getLogger("monitor.figures")
+
+# Bounds on one page's work (a hostile or broken page must not pin a core): a real sentence is a few hundred
+# characters and states a handful of figures; a real story states well under a hundred.
+MAX_SENTENCE_CHARS = 2_000
+MAX_FIGURES_PER_SENTENCE = 40
+MAX_FIGURES_PER_PAGE = 400
+MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." over a megabyte)
+
 # Stored with every figure (provenance): a new version whenever the same page can give other figures.
 # figures-2: multiples ("grew 2.5 times", "增长1.5倍"), Chinese subjects carried over 达到/至, and "tax paid
 # by X" measuring the tax.
@@ -34,20 +44,34 @@ EXTRACTOR_VERSION = "figures-2"
 
 
 def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) -> list[Figure]:
-    """Every figure the article's sentences state, in reading order; conversions point at their original."""
+    """Every figure the article's sentences state, in reading order; conversions point at their original.
+
+    Bounded whatever the page holds: a sentence past ``MAX_SENTENCE_CHARS`` is read in pieces cut at clause
+    breaks, and at most ``MAX_FIGURES_PER_SENTENCE`` and ``MAX_FIGURES_PER_PAGE`` figures are kept (a cap
+    that applies is logged), so the work grows linearly with the page.
+    """
     dominant = keys.dominant_place(article)
     # Hong Kong government releases write HK dollars as "$"; everyone else means US dollars
     dollar = "HKD" if re.search(r"\.gov\.hk(?:[:/]|$)", article.url) else "USD"
     figures: list[Figure] = []
     last_count: Quantity | None = None
-    for sentence in article.sentences:
+    capped: set[str] = set()
+    numbers_left = MAX_NUMBERS_PER_PAGE
+    for sentence in _pieces(article.sentences, capped):
+        if len(figures) >= MAX_FIGURES_PER_PAGE or numbers_left <= 0:
+            capped.add("figures_per_page" if numbers_left > 0 else "numbers_per_page")
+            break
         if not w.MAYBE_NUMBER.search(sentence):
             last_count = None
             continue
         norm = w.FULLWIDTH_GROUP.sub(",", sentence).translate(w.FULLWIDTH)
         previous: tuple[Quantity, int] | None = None
         periods: list[re.Match[str]] | None = None
-        quantities = _read_quantities(norm, last_count)
+        quantities, examined = _read_quantities(norm, last_count, numbers_left)
+        numbers_left -= examined
+        if len(quantities) > MAX_FIGURES_PER_SENTENCE:
+            capped.add("figures_per_sentence")
+            quantities = quantities[:MAX_FIGURES_PER_SENTENCE]
         claimed = keys.claimed(quantities, metrics) if metrics else set()
         last_count = next((q for q in reversed(quantities) if q.kind == "count"), None)
         for q in quantities:
@@ -81,20 +105,45 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
                 )
             )
             previous = (q, len(figures) - 1)
-    return figures
+    if capped:
+        log.warning(
+            "figures capped url=%s caps=%s figures=%d", article.url, ",".join(sorted(capped)), len(figures)
+        )
+    return figures[:MAX_FIGURES_PER_PAGE]
+
+
+def _pieces(sentences: Sequence[str], capped: set[str]) -> Iterator[str]:
+    """The sentences, each past ``MAX_SENTENCE_CHARS`` cut into pieces at its last clause break (or space)
+    before the limit: reading a figure looks back over its sentence, so one endless sentence would cost the
+    square of its length."""
+    for sentence in sentences:
+        start = 0
+        while len(sentence) - start > MAX_SENTENCE_CHARS:
+            capped.add("sentence_chars")
+            limit = start + MAX_SENTENCE_CHARS
+            cut = max(sentence.rfind(c, start + MAX_SENTENCE_CHARS // 2, limit) for c in ",;，；、 \t")
+            cut = cut + 1 if cut > 0 else limit
+            yield sentence[start:cut]
+            start = cut
+        yield sentence[start:] if start else sentence
 
 
 # --- reading numbers --------------------------------------------------------------------------------------
 
 
-def _read_quantities(norm: str, before: Quantity | None) -> list[Quantity]:
-    """The sentence's quantities; ``before`` is the previous sentence's last counted one ("Of those, ...")."""
+def _read_quantities(norm: str, before: Quantity | None, limit: int) -> tuple[list[Quantity], int]:
+    """The sentence's quantities, and how many numbers were examined (at most ``limit``; reading stops past
+    ``MAX_FIGURES_PER_SENTENCE`` quantities); ``before`` is the previous sentence's last counted one ("Of
+    those, ...")."""
     text = _masked(norm)
     found: list[Quantity] = []
-    done = 0
+    done = examined = 0
     for m in w.NUMBER.finditer(text):
         if m.start() < done:
             continue
+        examined += 1
+        if examined > limit or len(found) > MAX_FIGURES_PER_SENTENCE:
+            break
         if m.group("num") and _fragment(norm, m.start("num"), m.end("num")):
             done = m.end()
             continue
@@ -104,7 +153,7 @@ def _read_quantities(norm: str, before: Quantity | None) -> list[Quantity]:
             continue
         keys.attach_subject(text, norm, q, found[-1] if found else None)
         found.append(q)
-    return found
+    return found, examined
 
 
 def _fragment(norm: str, start: int, end: int) -> bool:
