@@ -1,7 +1,7 @@
 """Page bytes → the article's readable body: title, text, sentences, language, content hash, publication time.
 
-The only user of lxml and BeautifulSoup. Bytes are decoded by ``articles._encoding`` (BOM, HTTP charset,
-XML/HTML meta, else detection; GB2312/GBK read as GB18030, Big5 as Big5-HKSCS). lxml parses the whole page,
+The only user of lxml and BeautifulSoup. Bytes are decoded by ``charsets`` (the order of attempts feeds and
+pages share). lxml parses the whole page,
 finds the body (the feed's CSS selector; else ``[itemprop=articleBody]``, a known content container,
 ``<article>``; else the densest block of paragraphs) and strips what is not the story; a CSS selector XPath
 cannot say goes through BeautifulSoup (soupsieve). The body's text is read with inline tags kept together and
@@ -21,9 +21,9 @@ from functools import lru_cache
 from bs4 import BeautifulSoup
 from lxml import etree
 
+from .. import charsets
 from ..errors import ArticleError
 from ..records import Article, Fetched
-from ._encoding import decode_page
 from ._meta import published_of, title_of
 from ._sentences import language_of, split_sentences
 
@@ -97,13 +97,14 @@ _BREAK, _CELL = (
 # fmt: on
 
 
-def read_article(page: Fetched, *, selector: str | None = None) -> Article:
-    """The readable article in ``page``; raises ArticleError when the page has no body text."""
+def read_article(page: Fetched, *, selector: str | None = None, encoding: str | None = None) -> Article:
+    """The readable article in ``page``; raises ArticleError when the page has no body text. ``encoding``
+    (the feed's ``encoding:`` setting) overrides every charset the page or its headers declare."""
     url = page.final_url or page.url
     content_type = page.content_type or ""
     if content_type and not _HTML_TYPES.search(content_type):
         raise ArticleError(f"article: not an HTML page ({content_type.split(';')[0]}) ({url})")
-    markup = decode_page(page.body, content_type)
+    markup = charsets.decode(page.body, content_type, override=encoding)
     if "text/plain" in content_type.lower():
         lines, title = _plain_lines(markup), ""
     else:
