@@ -86,7 +86,9 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             place = keys.place(norm, q) or dominant
             # a conversion takes a tracked metric only when the metric names its currency
             tracked = [m for m in metrics if m.unit] if conversion is not None else metrics
-            key, label = keys.metric(q, place, sentence, tracked, claimed)
+            direction = keys.direction(norm, q)
+            growth = q.kind == "pct" and direction is not None and not w.LEVEL_LEAD.search(norm, 0, q.start)
+            key, label = keys.metric(q, place, sentence, tracked, claimed, growth)
             figures.append(
                 Figure(
                     value=q.value,
@@ -99,7 +101,7 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
                     label=label,
                     place=place,
                     period=keys.period(periods, q),
-                    direction=keys.direction(norm, q),
+                    direction=direction,
                     conversion_of=conversion,
                     range_high=q.high,
                 )
@@ -222,6 +224,12 @@ def _read_quantity(
         pos = _unit(text, pos, q, prefix)
     if q.kind and q.high is None:
         pos = _range_after_unit(text, pos, q, prefix, m.start())
+    if (
+        q.kind in ("money", "physical")
+        and "-" in text[m.start() : pos]
+        and not re.search(r"\s", text[m.start() : pos])
+    ):
+        q.subject = keys.modified_noun(text, pos)  # "a 106-sq-km zone", "a HK$2.5-billion fund": the noun
     if not q.kind:
         pos = counted(text, pos, q)
     if not q.kind and not (
@@ -289,6 +297,12 @@ def _zh_number(numeral: str) -> float:
 
 
 def _scale(text: str, pos: int, prefix: str | None) -> tuple[float | None, int]:
+    if (
+        text.startswith("-", pos)
+        and (s := w.EN_SCALE.match(text, pos + 1))
+        and (s.group("w") or s.group("a"))
+    ):
+        pos += 1  # "a HK$2.5-billion fund", "a 20-million-TEU port": the scale hyphenated into a modifier
     if s := w.ZH_SCALE.match(text, pos):
         return w.ZH_SCALES[s.group("s")], s.end()
     if s := w.EN_SCALE.match(text, pos):
@@ -357,10 +371,12 @@ def _unit(text: str, pos: int, q: Quantity, prefix: str | None) -> int:
     if prefix:
         q.kind, q.unit = "money", prefix
         return pos
-    for pattern, unit in w.UNITS:
-        if m := pattern.match(text, pos):
-            q.kind, q.unit = "physical", unit
-            return m.end()
+    # "a 106-sq-km zone", "the 41-square-mile area", "a 20-million-TEU port": a unit hyphenated to its number
+    for at in (pos, pos + 1) if text.startswith("-", pos) else (pos,):
+        for pattern, unit in w.UNITS:
+            if m := pattern.match(text, at):
+                q.kind, q.unit = "physical", unit
+                return m.end()
     return pos
 
 

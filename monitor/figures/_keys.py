@@ -41,7 +41,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..records import Article
+from ..records import UNNAMED_KEY, Article
 from ..settings import TrackedMetric
 from . import _words as w
 
@@ -187,6 +187,22 @@ def _is_verb_like(word: str) -> bool:
     return word.endswith(("ed", "ing", "ly")) or word in w.VERBS
 
 
+def modified_noun(text: str, end: int) -> str:
+    """The noun phrase a hyphenated figure modifies ("a 3.3-km bridge", "a 20-million-TEU container port"),
+    up to three words and before any verb; "" when none follows."""
+    words: list[str] = []
+    at = end
+    while len(words) < 3 and (m := w.WORD.match(text, at)) and m.start(1) == at + 1 and text[at] == " ":
+        word, low = m.group(1), m.group(1).lower()
+        # the modified noun is singular ("a 3.3-km bridge"): a later word in -s is the verb ("bridge links")
+        later = bool(words) and (word[:1].isupper() or (low.endswith("s") and not low.endswith("ss")))
+        if low in w.NP_STOP or low in w.VERBS or later or (words and _is_verb_like(low)):
+            break
+        words.append(word)
+        at = m.end(1)
+    return " ".join(words)
+
+
 def _right_subject(text: str, end: int) -> str:
     """ "6.8 billion yuan in funding", "50 sq km of land", "3亿元投资": the noun right after the unit."""
     if w.CJK.match(text, end) and (noun := w.ZH_NOUN.match(text, end)):
@@ -326,21 +342,68 @@ def _slug(text: str) -> str:
 
 
 def metric(
-    q: Quantity, place: str | None, sentence: str, metrics: Sequence[TrackedMetric], claimed: set[str]
+    q: Quantity,
+    place: str | None,
+    sentence: str,
+    metrics: Sequence[TrackedMetric],
+    claimed: set[str],
+    growth: bool = False,
 ) -> tuple[str, str]:
-    """The figure's metric key and label: a tracked metric's, else the automatic PLACE.SUBJECT.UNIT."""
+    """The figure's metric key and label: a tracked metric's, else the automatic PLACE.SUBJECT.UNIT (with
+    SUBJECT "… growth" when ``growth``: the percentage is a rate of change)."""
     tracked = _tracked(q, place, sentence, metrics, claimed)
     if tracked:
         return tracked.key, tracked.label
     base = re.sub(r"(?: \((?:change|target)\))+$", "", q.subject)
-    subject = (w.ZH_SUBJECTS.get(base) or canonical_en(base)) + q.subject[len(base) :]
+    english = zh_english(base) if w.CJK.search(base) else None
+    subject = (english or canonical_en(base)) + q.subject[len(base) :]
     unit = "count" if q.kind == "count" else "pct" if q.unit == "%" else _slug(q.unit)
+    if growth and subject:  # "GDP grew 6.1%": a rate of change, never beside GDP's level or share
+        subject = f"{english or canonical_en(base)} growth" + q.subject[len(base) :]
     if not _slug(subject):
-        # Nothing says what it measures: a key of its own sentence, so it never "changes" into another figure
-        subject = "figure " + hashlib.sha1(sentence.encode()).hexdigest()[:8]
+        # Nothing says what it measures: a key of its own sentence, so it never "changes" into another
+        # figure; stored, but no metric a reader follows (``changes.key_figures`` leaves it out)
+        where = _slug(place) if place else "general"
+        key = f"{where}{UNNAMED_KEY}{hashlib.sha1(sentence.encode()).hexdigest()[:8]}"
+        return f"{key}.{unit}", "Unnamed figure" + (f" ({q.unit})" if q.kind != "count" else "")
     key = f"{_slug(place) if place else 'general'}.{_slug(subject)}.{unit}"
-    label = subject[:1].upper() + subject[1:] + (f" in {place}" if place else "")
+    named = place and not (_slug(place) in _slug(subject) or any(n in subject for n in _names_of(place)))
+    label = subject[:1].upper() + subject[1:] + (f" in {place}" if named else "")
     return key, label if q.kind == "count" else f"{label} ({q.unit})"
+
+
+def zh_english(subject: str) -> str | None:
+    """A Chinese subject in the English words of the same measure ("港资企业纳税额" → "tax paid by Hong
+    Kong-funded enterprises"), read from its longest known ending; None when no ending is known."""
+    if english := w.ZH_SUBJECTS.get(subject):
+        return english
+    for i in range(len(subject)):
+        measure = w.ZH_MEASURES.get(subject[i:]) or w.ZH_SUBJECTS.get(subject[i:])
+        if measure is None:
+            continue
+        owner = _zh_owner(subject[:i])
+        if "{}" not in measure:
+            return measure
+        return (
+            measure.format(owner).strip()
+            if owner
+            else measure.replace(" by {}", "").replace("{}", "") or None
+        )
+    return None
+
+
+def _zh_owner(prefix: str) -> str | None:
+    """The known owner a measure's prefix ends with ("横琴澳资企业" → "Macao-funded enterprises")."""
+    for i in range(len(prefix)):
+        if owner := w.ZH_SUBJECTS.get(prefix[i:]):
+            return owner
+    return None
+
+
+@lru_cache(maxsize=64)
+def _names_of(place: str) -> tuple[str, ...]:
+    """Every name a place is written by (横琴, Hengqin ...): a label that names it needs no "in PLACE"."""
+    return tuple(name for name, canonical in w.PLACE_OF.items() if canonical == place)
 
 
 @lru_cache(maxsize=256)

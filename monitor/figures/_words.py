@@ -165,12 +165,12 @@ PERCENT = re.compile(r"\s?%|[\s-](?i:percent|per\s+cent|pct)\b")
 POINTS = re.compile(r"[\s-](?i:percentage[\s-]points?|pp|ppts?)\b|个?百分点")
 _UNITS = [
     (
-        r"[\s-]*(?i:square[\s-]+(?:kilomet(?:er|re)s?|km))\b|\s*sq\.?\s?km\b|\s*km2\b|\s*km²|平方公里|平方千米",
+        r"[\s-]*(?i:square[\s-]+(?:kilomet(?:er|re)s?|km))\b|\s*sq\.?[\s-]?km\b|\s*km2\b|\s*km²|平方公里|平方千米",
         "sq km",
     ),
     (r"[\s-]*(?i:square[\s-]+met(?:er|re)s?)\b|\s*sq\.?\s?m\b|\s*sqm\b|\s*m2\b|\s*m²|平方米|㎡", "sq m"),
     (r"\s*(?i:square\s+(?:feet|foot))\b|\s*sq\.?\s?ft\b", "sq ft"),
-    (r"\s*(?i:square\s+miles?)\b", "sq mi"),
+    (r"\s*(?i:square[\s-]+miles?)\b|\s*sq\.?[\s-]?mi\b", "sq mi"),
     (r"\s*(?i:cubic\s+met(?:er|re)s?)\b|\s*m3\b|\s*m³|立方米", "cu m"),
     (r"\s*(?i:hectares?)\b|\s*ha\b|公顷", "ha"),
     (r"\s*(?i:acres?)\b", "acre"),
@@ -499,6 +499,28 @@ ZH_SUBJECTS = {
     "集装箱吞吐量": "container throughput",
     "初创企业": "startups",
 }
+# What a Chinese subject measures, read from its end ("港资企业纳税额": the tax of 港资企业), in the words the
+# English extractor gives the same measure, so that both languages land on one key. "{}" takes the owner
+# when ZH_SUBJECTS knows it ("tax paid by Hong Kong-funded enterprises"), else is left out.
+ZH_MEASURES = {
+    "纳税额": "tax paid by {}", "纳税总额": "tax paid by {}", "缴纳税款": "tax paid by {}",
+    "税收": "tax paid by {}", "纳税": "tax paid by {}", "税收贡献": "tax paid by {}",
+    "注册资本": "registered capital", "实缴资本": "paid-in capital", "实收资本": "paid-in capital",
+    "进出口总额": "foreign trade", "进出口额": "foreign trade", "外贸进出口": "foreign trade",
+    "进出口": "foreign trade", "贸易额": "trade", "出口额": "exports", "出口": "exports",
+    "进口额": "imports", "进口": "imports",
+    "地区生产总值": "GDP", "生产总值": "GDP", "经济总量": "GDP",
+    "集装箱吞吐量": "container throughput", "货物吞吐量": "cargo throughput", "吞吐量": "throughput",
+    "旅客吞吐量": "passenger trips", "客流量": "passenger trips", "出入境旅客": "passenger trips",
+    "出入境人次": "passenger trips", "通关旅客": "passenger trips",
+    "常住人口": "residents", "居民": "residents", "人口": "population",
+    "就业岗位": "jobs", "岗位": "jobs", "就业人数": "jobs",
+    "金融机构": "financial institutions", "投资额": "investment", "投资总额": "investment",
+    "总投资": "investment", "固定资产投资": "fixed-asset investment",
+    "实际使用外资": "utilized foreign capital",
+    "占地面积": "area", "土地面积": "area", "总面积": "area", "面积": "area",
+    "数量": "{}", "总数": "{}", "家数": "{}",
+}
 ZH_MEASURE = re.compile(
     r"(?P<m>人次|辆次|车次|家|名|个|位|人|项|所|座|艘|架|辆|套|件|宗|笔|批|条|台|款|场|户|只|种|间|栋|张|份|支|组|处|例|趟|班|列|单(?![日个位次]))"
 )
@@ -629,6 +651,8 @@ CHANGE_OF_BEFORE = re.compile(
     r"(?i:\b(?:up|down|rising|falling|(?:an?\s+)?(?:year-on-year\s+)?(?:increase|rise|growth|decline|drop|"
     r"decrease|jump|gain|fall)\s+of)\s*)$"
 )
+# "rose to 3.1%", "增至3.1%": the level a rate reached, not its change
+LEVEL_LEAD = re.compile(r"(?:(?i:\bto)|至|到)\s*$")
 TO_LEVEL = re.compile(r"(?i:\bto)\s*$")
 COUNT_LINK = re.compile(
     r"(?i:\b(?:totall?ed|totall?ing|numbered|numbering|stood\s+at|standing\s+at|reached|reaching|"
