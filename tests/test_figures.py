@@ -373,3 +373,29 @@ def test_a_page_at_the_size_cap_is_read_far_within_the_poll_deadline() -> None:
     start = time.process_time()
     found = extract_figures(read_article(page))
     assert found and time.process_time() - start < 10.0
+
+
+def test_a_figure_whose_subject_is_unknown_is_stored_but_is_no_metric() -> None:
+    """No key hash reaches a label: a figure nothing names is stored with its story, not followed."""
+    (found,) = figures_in("It covers 55 km in Qianhai, officials said.")
+    assert not found.named and found.label == "Unnamed figure (km)"
+    assert "figure" not in found.label.lower().replace("unnamed figure", "")
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [
+        ("Tax paid by Hong Kong-funded enterprises in Qianhai reached 10 billion yuan.",
+         "前海港资企业纳税额达100亿元。"),
+        ("The registered capital of Hong Kong-funded enterprises in Qianhai reached 846 billion yuan.",
+         "前海港资企业注册资本达8461亿元。"),
+        ("Qianhai's GDP grew 6.1 percent.", "前海地区生产总值增长6.1%。"),
+        ("Utilized foreign capital in Qianhai reached 5 billion US dollars.", "前海实际使用外资50亿美元。"),
+        ("Nansha's container throughput reached 20 million TEUs.", "南沙港集装箱吞吐量达2000万标箱。"),
+        ("Hengqin has 5,000 Macao-funded enterprises.", "横琴澳资企业数量达5000家。"),
+    ],
+)  # fmt: skip
+def test_one_measure_written_in_two_languages_shares_one_key(english: str, chinese: str) -> None:
+    (en,) = figures_in(english)
+    (zh,) = figures_in(chinese, lang="zh")
+    assert en.metric == zh.metric
