@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmarks.figures import CORPUS, load_cases, score_corpus
+from benchmarks.figures import CORPUS, is_whole_number, load_cases, score_corpus
 from monitor.articles import read_article
 from monitor.figures import EXTRACTOR_VERSION, extract_figures
 from monitor.records import Article, Fetched, Figure
@@ -259,26 +258,6 @@ def _grouped(value: int, separator: str) -> str:
     return f"{value:,}".replace(",", separator)
 
 
-def _covers_whole_number(figure: Figure) -> bool:
-    """The figure's text, within its sentence, has no digit, separator or decimal point left out beside it.
-
-    A comma, apostrophe, full-width comma or decimal point joins any digits; a space (of any width) joins
-    only where it could group thousands: 1-3 digits on its left, exactly three on its right.
-    """
-    starts = [m.start() for m in re.finditer(f"(?={re.escape(figure.text)})", figure.sentence)]
-    return any(_whole_at(figure.sentence, start, figure.text) for start in starts)
-
-
-def _whole_at(sentence: str, start: int, text: str) -> bool:
-    before, after = sentence[:start], sentence[start + len(text) :]
-    space = "[ \u00a0\u2009\u202f]"
-    left_open = re.search(r"\d(?:[,.'’，])?$", before) and text[:1].isdigit()
-    grouped_left = re.search(rf"(?<![\d,.])\d{{1,3}}{space}$", before) and re.match(r"\d{3}(?!\d)", text)
-    left_open = left_open or grouped_left
-    right_open = text[-1:].isdigit() and re.match(rf"[,.'’，]?\d|{space}\d{{3}}(?!\d)", after)
-    return not (left_open or right_open)
-
-
 @settings(max_examples=300, deadline=None)
 @given(
     st.integers(min_value=1_000, max_value=999_999_999_999),
@@ -304,7 +283,7 @@ def test_a_grouped_number_is_read_whole_in_every_grouping_style(
     assert written in found[0].text, (sentence, found[0].text)
     assert math.isclose(found[0].value / float(_grouped(value, "") + decimals), round(found[0].value /
                         float(_grouped(value, "") + decimals)), rel_tol=1e-9)  # fmt: skip
-    assert all(_covers_whole_number(f) for f in found), [f.text for f in found]
+    assert all(is_whole_number(f) for f in found), [f.text for f in found]
 
 
 @settings(max_examples=200, deadline=None)
@@ -325,7 +304,7 @@ _GLUE = st.sampled_from([*_SEPARATORS, ".", "，", "万", "亿元", " firms", "%
 @given(st.lists(st.one_of(st.integers(0, 99_999_999).map(str), _GLUE), max_size=12))
 def test_no_figure_is_a_fragment_of_a_larger_number(pieces: list[str]) -> None:
     sentence = "Qianhai had " + "".join(pieces) + " firms."
-    assert all(_covers_whole_number(f) for f in figures_in(sentence)), sentence
+    assert all(is_whole_number(f) for f in figures_in(sentence)), sentence
 
 
 # --- bounded work (issue 18: one long sentence used to cost the square of its length) ---------------------
