@@ -342,3 +342,10 @@ def test_teaser_cards_beside_the_story_are_not_part_of_it() -> None:
     )
     markup = html(f"<main><article>{STORY * 3}</article>{teasers}</main>")
     assert "Teaser" not in read_article(page(markup)).text
+
+
+def test_a_page_of_navigation_only_has_no_body_found_and_is_never_read_from_its_menus() -> None:
+    nav = '<nav><a href="/">Home</a> <a href="/n">GBA output up 5%</a></nav><div class="menu"><ul>'
+    nav += "".join(f'<li><a href="/s/{i}">Story {i}: 1,200 firms</a></li>' for i in range(30)) + "</ul></div>"
+    with pytest.raises(ArticleError, match=r"^article: no body found \(https://news.example/a\)$"):
+        read_article(page(html(nav)))

@@ -24,6 +24,7 @@ from lxml import etree
 from .. import charsets
 from ..errors import ArticleError
 from ..records import Article, Fetched
+from ._layout import joined_lines, script_body
 from ._meta import published_of, title_of
 from ._sentences import language_of, split_sentences
 
@@ -114,10 +115,10 @@ def read_article(page: Fetched, *, selector: str | None = None, encoding: str | 
     if len(lines) > _MAX_LINES:  # a story has a few hundred blocks; past this a page is not one story
         log.warning("article capped url=%s lines=%d kept=%d", url, len(lines), _MAX_LINES)
         lines = lines[:_MAX_LINES]
-    lines = [line for line in lines if line and line != title and not _is_boilerplate(line)]
+    lines = joined_lines([line for line in lines if line and line != title and not _is_boilerplate(line)])
     text = "\n".join(lines)
     if len(text.strip()) < _MIN_BODY_CHARS:
-        raise ArticleError(f"article: no readable body ({url})")
+        raise ArticleError(f"article: no body found ({url})")
     sentences = tuple(s for line in lines for s in split_sentences(line))
     return Article(
         url=url,
@@ -153,7 +154,8 @@ def _body(markup: str, selector: str | None, url: str) -> Element:
     markup = _XML_DECLARATION.sub("", _CONTROL.sub("", markup), count=1)
     root = _parse(markup)
     if root is None:
-        raise ArticleError(f"article: no readable body ({url})")
+        raise ArticleError(f"article: no body found ({url})")
+    scripts = root.xpath("//script[@type='application/ld+json' or @id='__NEXT_DATA__']/text()")
     etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
     if selector:
         body = _selected(root, markup, selector, url)
@@ -168,8 +170,12 @@ def _body(markup: str, selector: str | None, url: str) -> Element:
         body = _container(root, marked)
         if body is None:
             body = _densest(root)
+        # a story rendered into JSON (articleBody, __NEXT_DATA__) when the markup holds less of it
+        scripted = script_body(scripts) if scripts else None
+        if scripted is not None and (body is None or _text_length(scripted) > _text_length(body)):
+            body = scripted
     if body is None:
-        raise ArticleError(f"article: no readable body ({url})")
+        raise ArticleError(f"article: no body found ({url})")
     for element in list(body.iter("*" if selector else ("ul", "ol"))):
         if element is not body and element.getparent() is not None and _is_junk(element):
             _drop(element)
