@@ -28,6 +28,7 @@ from pathlib import Path
 import lxml.html
 
 from monitor.articles import read_article
+from monitor.errors import ArticleError
 from monitor.figures import extract_figures
 from monitor.records import Fetched, Figure
 
@@ -142,7 +143,11 @@ def figures_of(case: Case) -> list[Figure]:
     page = Fetched(
         url=f"file:///{case.name}.html", final_url=f"file:///{case.name}.html", status=200, body=case.html
     )
-    return extract_figures(read_article(page, selector=case.selector))
+    try:
+        article = read_article(page, selector=case.selector)
+    except ArticleError:  # no body found: every label of the page is a miss
+        return []
+    return extract_figures(article)
 
 
 def same(figure: Figure, label: dict) -> bool:
