@@ -57,7 +57,8 @@ def script_body(scripts: Sequence[str]) -> etree._Element | None:
 
 
 def _bodies(data: object, depth: int = 0) -> Iterator[str]:
-    """Every string stored under a body-like key, however deep (bounded) the JSON nests it."""
+    """Every candidate story text, however deep (bounded) the JSON nests it: a string under a body-like key,
+    and a list of paragraph blocks ("paragraphs": ["…", "…"], "content": [{"c": "…"}, …]) joined."""
     if depth > 12:
         return
     if isinstance(data, dict):
@@ -67,8 +68,20 @@ def _bodies(data: object, depth: int = 0) -> Iterator[str]:
             elif isinstance(value, dict | list):
                 yield from _bodies(value, depth + 1)
     elif isinstance(data, list):
+        blocks = [_block_text(item) for item in data]
+        if sum(bool(b) for b in blocks) >= 2:
+            yield "\n\n".join(b for b in blocks if b)
         for item in data:
             yield from _bodies(item, depth + 1)
+
+
+def _block_text(item: object) -> str:
+    """A paragraph block's text: the string itself, or the longest string field of a block object."""
+    if isinstance(item, str):
+        return item.strip()
+    if isinstance(item, dict):
+        return max((v.strip() for v in item.values() if isinstance(v, str)), key=len, default="")
+    return ""
 
 
 def joined_lines(lines: list[str]) -> list[str]:

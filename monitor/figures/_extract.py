@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from ..records import Article, Figure
 from ..settings import TrackedMetric
 from . import _keys as keys
+from . import _tables as tables
 from . import _words as w
 from ._counts import count_after_link, count_from_earlier, count_from_left, count_from_table, counted
 from ._keys import Quantity
@@ -57,17 +58,24 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
     last_count: Quantity | None = None
     capped: set[str] = set()
     numbers_left = MAX_NUMBERS_PER_PAGE
+    table = tables.Table()
     for sentence in _pieces(article.sentences, capped):
         if len(figures) >= MAX_FIGURES_PER_PAGE or numbers_left <= 0:
             capped.add("figures_per_page" if numbers_left > 0 else "numbers_per_page")
             break
         if not w.MAYBE_NUMBER.search(sentence):
             last_count = None
+            tables.read_line(sentence, table)  # a caption or a header
             continue
         norm = w.FULLWIDTH_GROUP.sub(",", sentence).translate(w.FULLWIDTH)
         previous: tuple[Quantity, int] | None = None
         periods: list[re.Match[str]] | None = None
+        cells = tables.read_line(norm, table) or []
+        for q, _, _ in cells:  # what the table says they are: the sentence reader leaves them alone
+            norm = norm[: q.start] + "\x00" * (q.end - q.start) + norm[q.end :]
+        stated = {id(q): (period, growth) for q, period, growth in cells}
         quantities, examined = _read_quantities(norm, last_count, numbers_left)
+        quantities = sorted([*quantities, *(q for q, _, _ in cells)], key=lambda q: q.start)
         numbers_left -= examined
         if len(quantities) > MAX_FIGURES_PER_SENTENCE:
             capped.add("figures_per_sentence")
@@ -88,6 +96,9 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             tracked = [m for m in metrics if m.unit] if conversion is not None else metrics
             direction = keys.direction(norm, q)
             growth = q.kind == "pct" and direction is not None and not w.LEVEL_LEAD.search(norm, 0, q.start)
+            if id(q) in stated:
+                growth = stated[id(q)][1]
+                direction = ("down" if q.value < 0 else "up") if growth else None
             key, label = keys.metric(q, place, sentence, tracked, claimed, growth)
             figures.append(
                 Figure(
@@ -100,7 +111,7 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
                     metric=key,
                     label=label,
                     place=place,
-                    period=keys.period(periods, q),
+                    period=stated[id(q)][0] if id(q) in stated else keys.period(periods, q),
                     direction=direction,
                     conversion_of=conversion,
                     range_high=q.high,
