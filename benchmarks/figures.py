@@ -75,6 +75,14 @@ STANDARD_UNITS = frozenset(
 )
 
 
+UNIT_NAMES = {
+    "hectares": "ha", "hectare": "ha", "公顷": "ha", "公頃": "ha", "kilometres": "km", "kilometers": "km",
+    "千米": "km", "公里": "km", "square kilometres": "sq km", "square kilometers": "sq km", "平方公里": "sq km",
+    "tonnes": "tonnes", "tons": "tonnes", "吨": "tonnes", "teus": "TEU", "标准箱": "TEU",
+    "percent": "%", "per cent": "%",
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Case:
     """One labelled page."""
@@ -158,6 +166,7 @@ def same(figure: Figure, label: dict) -> bool:
     unit = label.get("unit")
     if unit is None:
         return True
+    unit = UNIT_NAMES.get(unit.lower(), unit)  # a unit labelled by its name ("hectares", "公顷") is its code
     if unit in STANDARD_UNITS or figure.unit in STANDARD_UNITS:
         return figure.unit == unit
     return True

@@ -359,6 +359,10 @@ def _densest(root: Element) -> Element | None:
 
 def _lines(body: Element) -> list[str]:
     """The body's text, one line per block; inline tags joined, table cells separated by tabs."""
+    for sup in body.iter("sup"):  # a footnote mark after a number ("8.0<sup>1</sup>") is no digit of it
+        before = sup.getprevious().tail if sup.getprevious() is not None else sup.getparent().text
+        if re.fullmatch(r"\s*\d{1,2}\s*", sup.text or "") and re.search(r"\d\s*$", before or ""):
+            sup.text = ""
     etree.strip_tags(body, *_INLINE_TAGS)  # their text stays in place, joined to the words around it
     for element in body.iter(*_BLOCK_TAGS, *_CELL_TAGS):
         mark = _CELL if element.tag in _CELL_TAGS else _BREAK

@@ -375,8 +375,8 @@ def _unit(text: str, pos: int, q: Quantity, prefix: str | None) -> int:
     if m := w.PERCENT.match(text, pos):
         q.kind, q.unit = "pct", "%"
         return m.end()
-    for pattern, code in w.CURRENCY_SUFFIX:
-        if m := pattern.match(text, pos):
+    for pattern, code in w.CURRENCY_SUFFIX:  # "300-million-yuan fund": a currency hyphenated to its number
+        if (m := pattern.match(text, pos)) or (text.startswith("-", pos) and (m := pattern.match(text, pos + 1))):
             q.kind, q.unit = "money", prefix or code
             return m.end()
     if prefix:

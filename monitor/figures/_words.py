@@ -124,7 +124,8 @@ RANGE_AND = re.compile(r"\s+(?i:and)\s+")
 EN_SCALE = re.compile(
     r"(?:\s*(?i:(?P<w>thousand|million|billion|trillion)|(?P<a>bn|mn|mln|bln|tn|trn))\b)|(?P<g>[km]|K)\b"
 )
-ZH_SCALE = re.compile(r"[多余]?(?P<s>万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千)")
+# 千 is no scale in 千米 (km), 千瓦 (kW), 千克 (kg), 千瓦时: those are units
+ZH_SCALE = re.compile(r"[多余]?(?P<s>万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千(?![米瓦克]))")
 
 # --- units --------------------------------------------------------------------------------------------
 CURRENCY_PREFIX = {
@@ -180,7 +181,7 @@ _UNITS = [
     (r"[\s-](?i:miles?)\b", "mi"),
     (r"\s*(?i:(?:metric\s+)?tonnes?|tons?)\b|吨", "tonnes"),
     (r"\s*(?i:kilo(?:gram)?s?)\b|\s*kg\b|公斤|千克", "kg"),
-    (r"\s*TEUs?\b|\s*(?i:twenty-foot equivalent units?)\b|标准箱|标箱", "TEU"),
+    (r"\s*TEUs?\b|\s*(?i:twenty-foot equivalent units?|standard\s+containers?)\b|标准箱|标箱", "TEU"),
     (r"\s*(?i:gigawatt[\s-]hours?)\b|\s*GWh\b", "GWh"),
     (r"\s*(?i:megawatt[\s-]hours?)\b|\s*MWh\b", "MWh"),
     (r"\s*(?i:kilowatt[\s-]hours?)\b|\s*kWh\b|千瓦时", "kWh"),
