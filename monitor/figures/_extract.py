@@ -376,7 +376,8 @@ def _unit(text: str, pos: int, q: Quantity, prefix: str | None) -> int:
         q.kind, q.unit = "pct", "%"
         return m.end()
     for pattern, code in w.CURRENCY_SUFFIX:  # "300-million-yuan fund": a currency hyphenated to its number
-        if (m := pattern.match(text, pos)) or (text.startswith("-", pos) and (m := pattern.match(text, pos + 1))):
+        m = pattern.match(text, pos) or (pattern.match(text, pos + 1) if text.startswith("-", pos) else None)
+        if m:
             q.kind, q.unit = "money", prefix or code
             return m.end()
     if prefix:
