@@ -168,8 +168,8 @@ def _body(markup: str, selector: str | None, url: str) -> Element:
             if _junk_marks(marks) and _text_length(element) < 0.4 * page:
                 _drop(element)
         body = _container(root, marked)
-        if body is None:
-            body = _densest(root)
+        if body is None and (body := _densest(root)) is not None and body.getparent() is not None:
+            body = _with_siblings(body, list(body.getparent()))  # a PDF export's pages, one <div> each
         # a story rendered into JSON (articleBody, __NEXT_DATA__) when the markup holds less of it
         scripted = script_body(scripts) if scripts else None
         if scripted is not None and (body is None or _text_length(scripted) > _text_length(body)):

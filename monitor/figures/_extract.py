@@ -422,6 +422,8 @@ def _is_year(m: re.Match[str], scale: float | None, q: Quantity, text: str) -> b
     raw = m.group("num") or ""
     if not re.fullmatch(r"(?:1[89]|20)\d\d", raw) or scale or q.kind != "count":
         return False
+    if w.ZH_MEASURE.match(text, m.end()):
+        return False  # "1870人", "2003家": a year is written 年, a count with its measure word
     return not w.QUALIFIER_BEFORE.search(text, max(0, m.start() - 30), m.start())
 
 
