@@ -210,7 +210,7 @@ def _read_quantity(
 ) -> tuple[Quantity | None, int]:
     """The quantity starting at ``m``, and where reading stopped (even when it is not a figure)."""
     prefix = w.CURRENCY_PREFIX.get(re.sub(r"\s", "", m.group("cur") or "")) if m.group("cur") else None
-    if m.group("zhpct") or m.group("tenths"):
+    if m.group("zhpct") or m.group("tenths") or m.group("half"):
         return _zh_percent(text, m), m.end()
     value = _number_value(m, text)
     if value is None or w.GLUED.match(text, m.end()):
@@ -262,11 +262,18 @@ def _read_quantity(
 
 
 def _zh_percent(text: str, m: re.Match[str]) -> Quantity:
-    """百分之十二 → 12%; 两成 (two tenths) → 20%."""
+    """百分之十二 → 12%; 两成 (two tenths) → 20%, 5成6 → 56%, 一成半 → 15%; 逾半 (over half) → 50%."""
     if m.group("zhpct"):
         q = Quantity(m.start(), m.end(), _zh_number(m.group("zhpct")), "%", "pct")
     else:
-        q = Quantity(m.start(), m.end(), _zh_number(m.group("tenths")) * 10, "%", "pct")
+        tenths = _zh_number(m.group("tenths") or "5") * 10
+        second = m.group("tenths2") or ""  # 5成6: 56%; 一成半: 15%
+        tenths += 5 if second == "半" else _zh_number(second) if second else 0
+        q = Quantity(m.start(), m.end(), tenths, "%", "pct")
+        if m.group("half"):  # 逾半, 过半, 超半: more than half; 近半: nearly half
+            q.qualifier = "approx" if text[m.start() - 1] == "近" else "more_than"
+            q.start -= 1
+            return q
     q.qualifier = _qualifier_before(text, q) or _qualifier_after(text, m.end()) or "exact"
     q.end = _after_qualifier(text, m.end())
     return q

@@ -112,11 +112,14 @@ NUMBER = re.compile(
     r"(?<![A-Za-z0-9_.\x00])(?<![A-Za-z]-)"
     r"(?:(?P<cur>US\s?\$|HK\$|MOP\$?|NT\$|A\$|S\$|C\$|RMB|CNY|USD|HKD|EUR|GBP|JPY|€|£|¥|￥|\$|人民币)\s?)?"
     r"(?P<neg>(?<![\w\x00])-(?=\d))?"
-    r"(?:(?P<num>" + _grouped("sep") + r"|\d+(?:\.\d+)?)"
+    r"(?:(?<![\d.一二两三四五六七八九十百千万亿A-Za-z])(?P<tenths>[一二两三四五六七八九]|\d)成"
+    r"(?![不为功立交本果员就型长绩都市熟])(?P<tenths2>[一二三四五六七八九]|\d(?![\d.])|半)?"
+    r"|(?<=[逾过近超])(?P<half>半)(?=[数受企港的，,。])"
+    r"|(?P<num>" + _grouped("sep") + r"|\d+(?:\.\d+)?)"
     r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b)"
     r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*)(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
-    r"|(?<=[逾超近约占达长降加少过有])(?P<tenths>[一二两三四五六七八九]|\d)成(?![不为功立交本果员就型])(?![\u4e00-\u9fff]{0}立))"
+    r")"
 )
 RANGE_SEP = re.compile(r"\s*(?:-|–|—|~|(?i:to)\b|至|到)\s*")
 BETWEEN = re.compile(r"(?i:between)\s+$")
@@ -590,7 +593,7 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 
 # --- the context around a number ---------------------------------------------------------------------
 MAYBE_NUMBER = re.compile(
-    r"[0-9０-９]|(?i:thousand|million|billion|trillion)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
+    r"[0-9０-９]|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
 )
 NUM2 = re.compile(
     r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
