@@ -26,7 +26,14 @@ from ..settings import TrackedMetric
 from . import _keys as keys
 from . import _tables as tables
 from . import _words as w
-from ._counts import count_after_link, count_from_earlier, count_from_left, count_from_table, counted
+from ._counts import (
+    count_after_link,
+    count_from_earlier,
+    count_from_left,
+    count_from_table,
+    count_of_them,
+    counted,
+)
 from ._keys import Quantity
 
 log = logging.getLogger("monitor.figures")
@@ -161,7 +168,7 @@ def _read_quantities(norm: str, before: Quantity | None, limit: int) -> tuple[li
             done = m.end()
             continue
         earlier = next((f for f in reversed(found) if f.kind == "count"), None)
-        q, done = _read_quantity(text, m, earlier, before)
+        q, done = _read_quantity(text, m, (earlier, found[-1] if found else None), before)
         if q is None:
             continue
         keys.attach_subject(text, norm, q, found[-1] if found else None)
@@ -206,9 +213,11 @@ def _digit_windows(norm: str) -> list[tuple[int, int]]:
 
 
 def _read_quantity(
-    text: str, m: re.Match[str], earlier: Quantity | None, before: Quantity | None
+    text: str, m: re.Match[str], earlier: tuple[Quantity | None, Quantity | None], before: Quantity | None
 ) -> tuple[Quantity | None, int]:
-    """The quantity starting at ``m``, and where reading stopped (even when it is not a figure)."""
+    """The quantity starting at ``m``, and where reading stopped (even when it is not a figure); ``earlier``
+    is the sentence's last counted quantity and its last quantity of any kind."""
+    earlier, last = earlier
     prefix = w.CURRENCY_PREFIX.get(re.sub(r"\s", "", m.group("cur") or "")) if m.group("cur") else None
     if m.group("zhpct") or m.group("tenths") or m.group("half"):
         return _zh_percent(text, m), m.end()
@@ -247,7 +256,8 @@ def _read_quantity(
         count_from_left(text, q)
         or count_from_table(text, q)
         or count_from_earlier(text, q, earlier, before)
-        or count_after_link(text, m, q, earlier)
+        or count_after_link(text, m, q, earlier, last)
+        or count_of_them(text, pos, q, earlier, before)
     ):
         if not scale and not m.group("zh"):
             return None, pos

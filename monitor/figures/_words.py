@@ -632,6 +632,10 @@ TRAILING_BETWEEN = re.compile(
     + PLACE.pattern + r")[\s,]*$"
 )
 AFTER_PLUS = re.compile(r"-?plus\b|\+|-odd\b|[多余](?=[\u4e00-\u9fff])")
+# "40 of which", "1 250 of them", "3,000 of the applicants": a part of a count
+OF_THEM = re.compile(
+    r"\s+(?i:of)\s+(?:(?i:them|which|whom|those|these)\b|the\s+(?P<np>(?:[a-z][\w-]*\s+)?[a-z][\w-]*s)\b)"
+)
 TOTAL_TO = re.compile(r"(?i:\b(?:total|number|tally|count)\s+to)\s*$")
 PERCENT_OF = re.compile(r"\s+of\s+(?:the\s+|its\s+|their\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)\b")
 # A goal or a forecast ("aims to attract 100 billion yuan by 2027", "力争突破1.5万家") gets a key of its own:
