@@ -359,7 +359,7 @@ def _densest(root: Element) -> Element | None:
 
 def _lines(body: Element) -> list[str]:
     """The body's text, one line per block; inline tags joined, table cells separated by tabs."""
-    for sup in body.iter("sup"):  # a footnote mark after a number ("8.0<sup>1</sup>") is no digit of it
+    for sup in body.iter("sup"):  # a footnote mark after a number ("5.2<sup>3</sup>") is no digit of it
         before = sup.getprevious().tail if sup.getprevious() is not None else sup.getparent().text
         if re.fullmatch(r"\s*\d{1,2}\s*", sup.text or "") and re.search(r"\d\s*$", before or ""):
             sup.text = ""

@@ -173,7 +173,29 @@ def _read_quantities(norm: str, before: Quantity | None, limit: int) -> tuple[li
             continue
         keys.attach_subject(text, norm, q, found[-1] if found else None)
         found.append(q)
-    return found, examined
+    for q in _fractions(text, found):
+        keys.attach_subject(text, norm, q, None)
+        found.append(q)
+    return sorted(found, key=lambda q: q.start), examined
+
+
+def _fractions(text: str, found: list[Quantity]) -> list[Quantity]:
+    """Shares written in words ("about half of the firms", "three in four companies"), as percentages."""
+    shares = []
+    for m in w.FRACTION.finditer(text):
+        if any(q.start <= m.start() < q.end for q in found):
+            continue
+        if m.group("frac"):
+            value = w.FRACTION_OF.get(re.sub(r"[\s-]+", " ", m.group("frac").lower()))
+        else:
+            value = 100 * w.SMALL_NUMBERS[m.group("num").lower()] / w.SMALL_NUMBERS[m.group("den").lower()]
+        if value is None or value >= 100:
+            continue
+        end = m.start() + len(m.group("frac") or m.group(0))
+        q = Quantity(m.start(), end, float(f"{value:.4g}"), "%", "pct")
+        q.qualifier = _qualifier_before(text, q) or "exact"
+        shares.append(q)
+    return shares
 
 
 def _fragment(norm: str, start: int, end: int) -> bool:
@@ -272,12 +294,12 @@ def _read_quantity(
 
 
 def _zh_percent(text: str, m: re.Match[str]) -> Quantity:
-    """百分之十二 → 12%; 两成 (two tenths) → 20%, 5成6 → 56%, 一成半 → 15%; 逾半 (over half) → 50%."""
+    """百分之十二 → 12%; 两成 (two tenths) → 20%, 7成2 → 72%, 两成半 → 25%; 逾半 (over half) → 50%."""
     if m.group("zhpct"):
         q = Quantity(m.start(), m.end(), _zh_number(m.group("zhpct")), "%", "pct")
     else:
         tenths = _zh_number(m.group("tenths") or "5") * 10
-        second = m.group("tenths2") or ""  # 5成6: 56%; 一成半: 15%
+        second = m.group("tenths2") or ""  # 7成2: 72%; 两成半: 25%
         tenths += 5 if second == "半" else _zh_number(second) if second else 0
         q = Quantity(m.start(), m.end(), tenths, "%", "pct")
         if m.group("half"):  # 逾半, 过半, 超半: more than half; 近半: nearly half
@@ -392,7 +414,7 @@ def _unit(text: str, pos: int, q: Quantity, prefix: str | None) -> int:
     if m := w.PERCENT.match(text, pos):
         q.kind, q.unit = "pct", "%"
         return m.end()
-    for pattern, code in w.CURRENCY_SUFFIX:  # "300-million-yuan fund": a currency hyphenated to its number
+    for pattern, code in w.CURRENCY_SUFFIX:  # "450-million-yuan fund": a currency hyphenated to its number
         m = pattern.match(text, pos) or (pattern.match(text, pos + 1) if text.startswith("-", pos) else None)
         if m:
             q.kind, q.unit = "money", prefix or code
@@ -440,7 +462,7 @@ def _is_year(m: re.Match[str], scale: float | None, q: Quantity, text: str) -> b
     if not re.fullmatch(r"(?:1[89]|20)\d\d", raw) or scale or q.kind != "count":
         return False
     if w.ZH_MEASURE.match(text, m.end()):
-        return False  # "1870人", "2003家": a year is written 年, a count with its measure word
+        return False  # "1990人", "2003家": a year is written 年, a count with its measure word
     return not w.QUALIFIER_BEFORE.search(text, max(0, m.start() - 30), m.start())
 
 

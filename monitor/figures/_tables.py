@@ -1,7 +1,7 @@
 """Tables whose unit and scale live in a caption, a column header or the row label.
 
 Private helper of ``figures``. Statistics tables write bare numbers in their cells and say once what they
-are: "(Unit: TEU '000)", "（单位：亿元，%）", "Value (US$ bn)", "Growth (%, y-o-y)", "Exports (US$ b)". A
+are: "(Unit: TEU '000)", "（单位：亿元，%）", "Value (US$ bn)", "Change (%)", "Imports (HK$ mn)". A
 bare-number cell under such a statement is a figure carrying that unit and scaled by it; the row label is its
 subject and the column header (a year, a period) its period. A cell with no stated unit is left to the
 sentence reader, which never makes it a count of the row label's last noun unless that noun is what the row
