@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from . import _words as w
-from ._keys import Quantity, canonical_en, zh_unit
+from ._keys import Quantity
+from ._names import canonical_en, zh_unit
 
 
 def counted(text: str, pos: int, q: Quantity) -> int:

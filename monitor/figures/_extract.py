@@ -35,6 +35,18 @@ from ._counts import (
     counted,
 )
 from ._keys import Quantity
+from ._numbers import (
+    after_qualifier,
+    fractions,
+    fragment,
+    masked,
+    number_value,
+    qualifier_after,
+    qualifier_before,
+    scale_at,
+    scaled,
+    zh_percent,
+)
 
 log = logging.getLogger("monitor.figures")
 
@@ -48,7 +60,9 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # Stored with every figure (provenance): a new version whenever the same page can give other figures.
 # figures-2: multiples ("grew 2.5 times", "增长1.5倍"), Chinese subjects carried over 达到/至, and "tax paid
 # by X" measuring the tax.
-EXTRACTOR_VERSION = "figures-2"
+# figures-3: thousands grouped by spaces and apostrophes, hyphenated units, tables with a stated unit, tenths,
+# shares in words, growth keys, Chinese subjects folded to the English measure, unnamed figures.
+EXTRACTOR_VERSION = "figures-3"
 
 
 def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) -> list[Figure]:
@@ -155,7 +169,7 @@ def _read_quantities(norm: str, before: Quantity | None, limit: int) -> tuple[li
     """The sentence's quantities, and how many numbers were examined (at most ``limit``; reading stops past
     ``MAX_FIGURES_PER_SENTENCE`` quantities); ``before`` is the previous sentence's last counted one ("Of
     those, ...")."""
-    text = _masked(norm)
+    text = masked(norm)
     found: list[Quantity] = []
     done = examined = 0
     for m in w.NUMBER.finditer(text):
@@ -164,7 +178,7 @@ def _read_quantities(norm: str, before: Quantity | None, limit: int) -> tuple[li
         examined += 1
         if examined > limit or len(found) > MAX_FIGURES_PER_SENTENCE:
             break
-        if m.group("num") and _fragment(norm, m.start("num"), m.end("num")):
+        if m.group("num") and fragment(norm, m.start("num"), m.end("num")):
             done = m.end()
             continue
         earlier = next((f for f in reversed(found) if f.kind == "count"), None)
@@ -173,65 +187,10 @@ def _read_quantities(norm: str, before: Quantity | None, limit: int) -> tuple[li
             continue
         keys.attach_subject(text, norm, q, found[-1] if found else None)
         found.append(q)
-    for q in _fractions(text, found):
+    for q in fractions(text, found):
         keys.attach_subject(text, norm, q, None)
         found.append(q)
     return sorted(found, key=lambda q: q.start), examined
-
-
-def _fractions(text: str, found: list[Quantity]) -> list[Quantity]:
-    """Shares written in words ("about half of the firms", "three in four companies"), as percentages."""
-    shares = []
-    for m in w.FRACTION.finditer(text):
-        if any(q.start <= m.start() < q.end for q in found):
-            continue
-        if m.group("frac"):
-            value = w.FRACTION_OF.get(re.sub(r"[\s-]+", " ", m.group("frac").lower()))
-        else:
-            value = 100 * w.SMALL_NUMBERS[m.group("num").lower()] / w.SMALL_NUMBERS[m.group("den").lower()]
-        if value is None or value >= 100:
-            continue
-        end = m.start() + len(m.group("frac") or m.group(0))
-        q = Quantity(m.start(), end, float(f"{value:.4g}"), "%", "pct")
-        q.qualifier = _qualifier_before(text, q) or "exact"
-        shares.append(q)
-    return shares
-
-
-def _fragment(norm: str, start: int, end: int) -> bool:
-    """The number at ``norm[start:end]`` is part of a larger one ("000" of "20 000", "5" of "1,5")."""
-    if w.FRAGMENT_RIGHT.match(norm, end):
-        return True
-    left = w.FRAGMENT_LEFT.search(norm, max(0, start - 8), start)
-    return bool(left) and (left.group("glue") is not None or bool(re.match(r"\d{3}(?!\d)", norm[start:end])))
-
-
-def _masked(norm: str) -> str:
-    """``norm`` with every non-figure span (dates, phones, names ...) blanked to NULs, same length.
-
-    Every mask holds a digit, so only windows around digits are searched: a whole-sentence search of ~30
-    alternatives at every character would cost more than the rest of the extraction.
-    """
-    chars: list[str] | None = None
-    for start, end in _digit_windows(norm):
-        for m in w.MASK.finditer(norm, start, end):
-            if m.end() > m.start():
-                chars = chars or list(norm)
-                chars[m.start() : m.end()] = "\x00" * (m.end() - m.start())
-    return "".join(chars) if chars else norm
-
-
-def _digit_windows(norm: str) -> list[tuple[int, int]]:
-    windows: list[tuple[int, int]] = []
-    for m in w.DIGITS.finditer(norm):
-        start = norm.rfind(" ", 0, max(0, m.start() - 40)) + 1
-        end = norm.find(" ", min(len(norm), m.end() + 40))
-        end = len(norm) if end < 0 else end
-        if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], end)
-        else:
-            windows.append((start, end))
-    return windows
 
 
 def _read_quantity(
@@ -242,23 +201,23 @@ def _read_quantity(
     earlier, last = earlier
     prefix = w.CURRENCY_PREFIX.get(re.sub(r"\s", "", m.group("cur") or "")) if m.group("cur") else None
     if m.group("zhpct") or m.group("tenths") or m.group("half"):
-        return _zh_percent(text, m), m.end()
-    value = _number_value(m, text)
+        return zh_percent(text, m), m.end()
+    value = number_value(m, text)
     if value is None or w.GLUED.match(text, m.end()):
         return None, m.end()
     if re.fullmatch(r"(?:1[89]|20)\d\d", m.group("num") or "") and w.YEAR_LEAD.search(text, 0, m.start()):
         return None, m.end()  # "in 2023 to 2024", "from 2023": a year, however the sentence goes on
-    scale, pos = _scale(text, m.end(), prefix)
+    scale, pos = scale_at(text, m.end(), prefix)
     more = text[m.end() : m.end() + 1] in ("多", "余")
     high, scale2, pos = _range(text, pos, m.start())
     if scale is None:
         scale = scale2
     if high is not None:
-        high = _scaled(high, scale2 or scale)
-    q = Quantity(m.start(), pos, _scaled(value, scale), "", "")
+        high = scaled(high, scale2 or scale)
+    q = Quantity(m.start(), pos, scaled(value, scale), "", "")
     q.bare_dollar = (m.group("cur") or "").strip() == "$"
     q.high = high if high is not None and high > q.value else None
-    q.qualifier = _qualifier_after(text, pos) or ("more_than" if more else "exact")
+    q.qualifier = qualifier_after(text, pos) or ("more_than" if more else "exact")
     pos = _after_plus(text, pos)
     if not (scale or prefix):  # "2 million times", "$3 times": no multiple carries a scale or a currency
         pos = _multiple(text, pos, q)
@@ -286,83 +245,11 @@ def _read_quantity(
         q.kind = "count"
     if _is_year(m, scale, q, text):
         return None, pos
-    q.qualifier = _qualifier_before(text, q) or _qualifier_after(text, pos) or q.qualifier
-    q.end = _after_qualifier(text, pos)
+    q.qualifier = qualifier_before(text, q) or qualifier_after(text, pos) or q.qualifier
+    q.end = after_qualifier(text, pos)
     if m.group("neg"):
         q.value = -q.value
     return q, pos
-
-
-def _zh_percent(text: str, m: re.Match[str]) -> Quantity:
-    """百分之十二 → 12%; 两成 (two tenths) → 20%, 7成2 → 72%, 两成半 → 25%; 逾半 (over half) → 50%."""
-    if m.group("zhpct"):
-        q = Quantity(m.start(), m.end(), _zh_number(m.group("zhpct")), "%", "pct")
-    else:
-        tenths = _zh_number(m.group("tenths") or "5") * 10
-        second = m.group("tenths2") or ""  # 7成2: 72%; 两成半: 25%
-        tenths += 5 if second == "半" else _zh_number(second) if second else 0
-        q = Quantity(m.start(), m.end(), tenths, "%", "pct")
-        if m.group("half"):  # 逾半, 过半, 超半: more than half; 近半: nearly half
-            q.qualifier = "approx" if text[m.start() - 1] == "近" else "more_than"
-            q.start -= 1
-            return q
-    q.qualifier = _qualifier_before(text, q) or _qualifier_after(text, m.end()) or "exact"
-    q.end = _after_qualifier(text, m.end())
-    return q
-
-
-def _scaled(value: float, scale: float | None) -> float:
-    """``value`` times its scale, without binary noise: 4.1 million is 4100000.0, not 4099999.9999999995."""
-    return float(f"{value * (scale or 1.0):.12g}")
-
-
-def _number_value(m: re.Match[str], text: str) -> float | None:
-    if m.group("num"):
-        return float(re.sub(r"[^\d.]", "", m.group("num")))
-    if m.group("word"):
-        words = m.group("word").lower().split()
-        hundred = 100.0 if words[-1] == "hundred" else 1.0
-        return w.EN_WORD_NUMBERS[" ".join(x for x in words if x != "hundred")] * hundred
-    numeral = m.group("zh")
-    if not re.search("[百千]", numeral) and not re.match("[多余]?[万亿]", text[m.end() :]):
-        return None  # 三大, 五个: small numbers in words are not figures
-    return _zh_number(numeral)
-
-
-def _zh_number(numeral: str) -> float:
-    """A Chinese numeral below 10,000 (万 and 亿 are scales): 三千 → 3000, 一百二十 → 120, 十二点五 → 12.5."""
-    if re.fullmatch(r"\d+(?:\.\d+)?", numeral):
-        return float(numeral)
-    whole, _, fraction = numeral.partition("点")
-    total, digit = 0, 0
-    for ch in whole:
-        if ch in w.ZH_DIGITS:
-            digit = w.ZH_DIGITS[ch]
-        elif ch in w.ZH_PLACES_VALUE:
-            total += (digit or 1) * w.ZH_PLACES_VALUE[ch]
-            digit = 0
-    total += digit
-    decimals = "".join(str(w.ZH_DIGITS.get(ch, 0)) for ch in fraction)
-    return float(f"{total}.{decimals}") if decimals else float(total)
-
-
-def _scale(text: str, pos: int, prefix: str | None) -> tuple[float | None, int]:
-    if (
-        text.startswith("-", pos)
-        and (s := w.EN_SCALE.match(text, pos + 1))
-        and (s.group("w") or s.group("a"))
-    ):
-        pos += 1  # "a HK$2.5-billion fund", "a 20-million-TEU port": the scale hyphenated into a modifier
-    if s := w.ZH_SCALE.match(text, pos):
-        return w.ZH_SCALES[s.group("s")], s.end()
-    if s := w.EN_SCALE.match(text, pos):
-        word = s.group("w") or s.group("a")
-        if word:
-            return w.EN_SCALES[word.lower()], s.end()
-        glued = s.group("g")
-        if glued == "k" or (prefix and glued in "mK"):
-            return w.EN_SCALES[glued.lower()], s.end()
-    return None, pos
 
 
 def _range(text: str, pos: int, start: int) -> tuple[float | None, float | None, int]:
@@ -383,7 +270,7 @@ def _range(text: str, pos: int, start: int) -> tuple[float | None, float | None,
             change.group(1).lower() == "by" and not (low and high / low <= 2.5)
         ):
             return None, None, pos
-    scale, end = _scale(text, n.end(), None)
+    scale, end = scale_at(text, n.end(), None)
     return high, scale, end
 
 
@@ -396,7 +283,7 @@ def _range_after_unit(text: str, pos: int, q: Quantity, prefix: str | None, star
     after = _unit(text, end, other, prefix)
     if other.unit != q.unit or (after == end and not prefix):
         return pos
-    high = _scaled(high, scale)
+    high = scaled(high, scale)
     q.high = high if high > q.value else None
     return after if q.high is not None else pos
 
@@ -464,28 +351,6 @@ def _is_year(m: re.Match[str], scale: float | None, q: Quantity, text: str) -> b
     if w.ZH_MEASURE.match(text, m.end()):
         return False  # "1990人", "2003家": a year is written 年, a count with its measure word
     return not w.QUALIFIER_BEFORE.search(text, max(0, m.start() - 30), m.start())
-
-
-def _qualifier_before(text: str, q: Quantity) -> str | None:
-    m = w.QUALIFIER_BEFORE.search(text, max(0, q.start - 30), q.start)
-    if not m:
-        return None
-    q.start = m.start()
-    return m.lastgroup
-
-
-def _qualifier_after(text: str, pos: int) -> str | None:
-    for name, pattern in w.QUALIFIER_AFTER:
-        if pattern.match(text, pos):
-            return name
-    return None
-
-
-def _after_qualifier(text: str, pos: int) -> int:
-    for _, pattern in w.QUALIFIER_AFTER:
-        if m := pattern.match(text, pos):
-            return m.end()
-    return pos
 
 
 def _is_conversion(norm: str, first: Quantity, second: Quantity) -> bool:
