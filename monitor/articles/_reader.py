@@ -168,12 +168,10 @@ def _body(markup: str, selector: str | None, url: str) -> Element:
             if _junk_marks(marks) and _text_length(element) < 0.4 * page:
                 _drop(element)
         body = _container(root, marked)
+        if body is None and scripts:  # the story the page declares in JSON beats a guess at its markup
+            body = script_body(scripts)
         if body is None and (body := _densest(root)) is not None and body.getparent() is not None:
             body = _with_siblings(body, list(body.getparent()))  # a PDF export's pages, one <div> each
-        # a story rendered into JSON (articleBody, __NEXT_DATA__) when the markup holds less of it
-        scripted = script_body(scripts) if scripts else None
-        if scripted is not None and (body is None or _text_length(scripted) > _text_length(body)):
-            body = scripted
     if body is None:
         raise ArticleError(f"article: no body found ({url})")
     for element in list(body.iter("*" if selector else ("ul", "ol"))):
