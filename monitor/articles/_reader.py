@@ -18,7 +18,6 @@ import logging
 import re
 from functools import lru_cache
 
-from bs4 import BeautifulSoup
 from lxml import etree
 
 from .. import charsets
@@ -216,6 +215,9 @@ def _selected(root: Element, markup: str, selector: str, url: str) -> Element | 
         whole = etree.Element("div")
         whole.extend(el for el in found if not _nested(el, found))
         return whole
+    # imported here: only a selector XPath cannot say needs it, and it takes a tenth of a second to load
+    from bs4 import BeautifulSoup
+
     try:
         selected = BeautifulSoup(markup, "lxml").select(selector)
     except Exception as error:  # soupsieve's SelectorSyntaxError and friends: the feed's setting is wrong
