@@ -19,7 +19,7 @@ from ._keys import Quantity
 # fmt: off
 _CELL = re.compile(
     r"^\s*(?P<q>(?i:about|around|approximately|nearly|almost|some|over|more\s+than)|约|近|逾|超过)?\s*"
-    r"(?P<n>[-−]?(?:\d{1,3}(?P<sep>[,'’ \u00a0\u2009\u202f])\d{3}(?:(?P=sep)\d{3})*|\d+)(?:\.\d+)?)\s*$"
+    r"(?P<n>[-−]?(?:\d{1,3}(?P<sep>[" + w.GROUP_SEPARATORS + r"])\d{3}(?:(?P=sep)\d{3})*|\d+)(?:\.\d+)?)\s*$"
 )
 _PCT = re.compile(r"%|(?i:per\s*cent|percent|growth|change|y-o-y|yoy)|增长|增速|同比|占比|比重|增幅")
 _CAPTION = re.compile(

@@ -611,7 +611,8 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 
 # --- the context around a number ---------------------------------------------------------------------
 MAYBE_NUMBER = re.compile(
-    r"[0-9０-９]|(?i:half|thirds?|quarters?|fifths?|tenths?)\s+of\b|\b(?i:in|out\s+of)\s+(?i:three|four|five|ten)\b|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
+    r"[0-9０-９]|(?i:half|thirds?|quarters?|fifths?|tenths?)\s+of\b|\b(?i:in|out\s+of)\s+(?i:three|four|five|ten)\b"
+    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
 )
 NUM2 = re.compile(
     r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
