@@ -398,3 +398,12 @@ def test_one_measure_written_in_two_languages_shares_one_key(english: str, chine
     (en,) = figures_in(english)
     (zh,) = figures_in(chinese, lang="zh")
     assert en.metric == zh.metric
+
+
+def test_a_bare_yuan_sign_in_a_hong_kong_government_release_is_hk_dollars() -> None:
+    """元 alone in a .gov.hk release is HK dollars; 人民币 or 港元 beside it, or another site, differ."""
+    url = "https://www.info.gov.hk/gia/general/202501/01/P2025010100100.htm"
+    sentences = ("每名学员每月可获津贴12,500元。", "另拨款人民币2亿元。", "香港拨款5亿港元。")
+    press = Article(url=url, title="", text="".join(sentences), sentences=sentences, lang="zh")
+    assert [f.unit for f in extract_figures(press)] == ["HKD", "CNY", "HKD"]
+    assert [f.unit for f in figures_in(*sentences, lang="zh")] == ["CNY", "CNY", "HKD"]

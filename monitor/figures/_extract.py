@@ -106,6 +106,8 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
         for q in quantities:
             if q.bare_dollar:
                 q.unit = dollar
+            elif dollar == "HKD" and q.unit == "CNY" and w.BARE_YUAN.fullmatch(norm, q.start, q.end):
+                q.unit = "HKD"  # and a bare 元 in a Hong Kong government release is HK dollars, not renminbi
             if periods is None:
                 periods = list(w.PERIOD.finditer(norm))
             conversion = None

@@ -182,6 +182,8 @@ _CURRENCY_SUFFIXES = [
     (r"\s*(?i:pounds sterling|sterling)\b|英镑", "GBP"),
     (r"\s*(?i:dollars?)\b", "USD"),
 ]
+# A figure written with 元 and no currency named beside it (after FULLWIDTH): "18,000元", "约3亿元"
+BARE_YUAN = re.compile(r"(?:(?!人民币|RMB|CNY|港|美|澳).)*(?<![港美币])元")
 CURRENCY_SUFFIX = [(re.compile(p), code) for p, code in _CURRENCY_SUFFIXES]
 PERCENT = re.compile(r"\s?%|[\s-](?i:percent|per\s+cent|pct)\b")
 POINTS = re.compile(r"[\s-](?i:percentage[\s-]points?|pp|ppts?)\b|个?百分点")
