@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from . import charsets
 from .durations import parse_duration
 from .errors import ConfigError
 from .settings import (
@@ -91,6 +92,14 @@ class _Feed(_Model):
     enabled: bool = True
     headers: dict[str, str] = {}
     timeout: Duration | None = None
+    encoding: str | None = None  # overrides the charset a feed and its pages declare (a misconfigured CMS)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_charset(cls, encoding: str | None) -> str | None:
+        if encoding is not None and charsets.codec_of(encoding) is None:
+            raise ValueError(f'"{encoding}" is not a charset Python knows (e.g. gbk, big5, utf-8)')
+        return encoding
 
     @field_validator("url")
     @classmethod
@@ -261,6 +270,7 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
                 outlet=feed.outlet,
                 headers=dict(feed.headers),
                 timeout_s=feed.timeout,
+                encoding=feed.encoding,
             )
         )
     fetch = config.fetch

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from . import charsets
 from .changes import detect_changes, health_change, key_figures, with_moves
 from .clock import utc_now
 from .errors import ArticleError, FeedError, FetchError
@@ -114,7 +115,7 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         fetched = deps.fetcher.fetch_feed(feed, etag=state.etag, last_modified=state.last_modified)
         if fetched.not_modified:
             return _logged(PollResult(feed.name, "not_modified", ms=_ms(started)))
-        entries = parse_entries(fetched, feed=feed.name)
+        entries = parse_entries(fetched, feed=feed.name, encoding=feed.encoding)
     except (FetchError, FeedError) as exc:
         retry_after = exc.retry_after_s if isinstance(exc, RateLimited) else None
         failed = _failed(state, feed, str(exc), deps.now(), retry_after_s=retry_after)
@@ -300,10 +301,13 @@ def _fetch_page(entry: Entry, feed: FeedSettings, deps: Deps, deadline: float) -
         return None
     assert entry.link is not None
     try:
-        return deps.fetcher.fetch_page(entry.link, feed=feed)
+        page = deps.fetcher.fetch_page(entry.link, feed=feed)
     except FetchError as exc:
         log.warning("article feed=%s url=%s error=%s", feed.name, entry.link, exc)
         return None
+    if feed.encoding:  # the feed's `encoding:` beats any declared charset; UTF-8 bytes are read as such
+        page = replace(page, body=charsets.decode(page.body, override=feed.encoding).encode("utf-8"))
+    return page
 
 
 def _story(

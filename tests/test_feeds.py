@@ -230,6 +230,8 @@ def feed_in(title: str, codec: str, *, declared: str | None) -> bytes:
         (SIMPLIFIED, "gb2312", "utf-8", None),
         (SIMPLIFIED, "gb2312", None, None),
         (SIMPLIFIED, "gb2312", None, "text/xml; charset=ISO-8859-1"),
+        (SIMPLIFIED, "gbk", "gbk", "application/rss+xml; charset=ISO-8859-1"),
+        (TRADITIONAL, "big5", "big5", "text/xml; charset=iso-8859-1"),
         (SIMPLIFIED, "gbk", "utf-8", "application/rss+xml; charset=utf-8"),
         (SIMPLIFIED, "gb18030", "big5", None),
         (TRADITIONAL, "big5", "big5", None),
@@ -247,6 +249,14 @@ def test_wrong_or_missing_charset_is_decoded_correctly(title, codec, declared, c
     (entry,) = parse(feed_in(title, codec, declared=declared), content_type=content_type)
     assert entry.title == title
     assert entry.summary == title
+
+
+def test_a_feeds_encoding_setting_overrides_the_declared_charset():
+    body = feed_in(LATIN, "windows-1252", declared="utf-8")
+    (entry,) = parse_entries(
+        fetched(body, content_type="text/xml; charset=utf-8"), feed="t", encoding="cp1252"
+    )
+    assert entry.title == LATIN
 
 
 # --- robustness ----------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def test_pages_read_on_workers_equal_the_same_pages_read_here(pool: ReadPool) ->
 
 def test_a_page_without_a_body_is_an_article_error_from_a_worker_as_from_here(pool: ReadPool) -> None:
     empty = page(b"<html><body><nav>Home</nav></body></html>")
-    with pytest.raises(ArticleError, match="no readable body") as here:
+    with pytest.raises(ArticleError, match="no body found") as here:
         read_page(empty)
     with pytest.raises(ArticleError) as there:
         pool.read(empty)
