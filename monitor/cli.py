@@ -18,6 +18,7 @@ import click
 
 from . import output, query
 from .errors import ArticleError, ConfigError, FeedError, FetchError, MonitorError, StoreError
+from .redaction import redact
 from .settings import Settings
 from .sparkline import sparkline
 
@@ -54,7 +55,7 @@ def window_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"gba-monitor: {message}", err=True)
+    click.echo(f"gba-monitor: {redact(message)}", err=True)
     sys.exit(code)
 
 
@@ -96,23 +97,29 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
 class RedactSecrets(logging.Filter):
-    """Replace the Slack token and webhook URL wherever a log line would repeat them."""
+    """Mask credentials (``redaction.redact``) and the given secrets (the Slack token and webhook URL) in
+    every log line and in the text of the exception it carries."""
 
-    def __init__(self, secrets: list[str]) -> None:
+    def __init__(self, secrets: list[str] | None = None) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        self.secrets = [s for s in secrets or () if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
+        def clean(text: str) -> str:
             for secret in self.secrets:
-                message = message.replace(secret, "[redacted]")
-            record.msg, record.args = message, ()
+                text = text.replace(secret, "[redacted]")
+            return redact(text)
+
+        record.msg, record.args = clean(record.getMessage()), ()
+        if record.exc_info and not record.exc_text:  # the formatter reuses exc_text: it is redacted once here
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = clean(record.exc_text)
         return True
 
 
@@ -131,6 +138,7 @@ def main(log_level: str, log_format: str) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactSecrets())  # credentials in feed URLs, whatever the command
     logging.basicConfig(level=log_level.upper(), handlers=[handler])
     # httpx logs every request at INFO; the house rule is one line per feed per poll.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))

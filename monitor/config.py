@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import ConfigError
+from .redaction import redact
 from .settings import (
     FeedSettings,
     FetchSettings,
@@ -342,7 +343,7 @@ def likely_mistakes(settings: Settings) -> list[str]:
     urls: dict[str, str] = {}
     for feed in settings.feeds:
         if feed.url in urls:
-            found.append(f"feeds {urls[feed.url]} and {feed.name} poll the same url {feed.url}")
+            found.append(f"feeds {urls[feed.url]} and {feed.name} poll the same url {redact(feed.url)}")
         urls.setdefault(feed.url, feed.name)
         if feed.interval_s < 60:
             found.append(

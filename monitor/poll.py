@@ -37,6 +37,7 @@ from .records import (
     PollRecord,
     Story,
 )
+from .redaction import redact
 from .settings import FeedSettings, Settings
 from .slack import render_alert
 from .store import Store
@@ -111,9 +112,10 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         entries = parse_entries(fetched, feed=feed.name)
     except (FetchError, FeedError) as exc:
         retry_after = exc.retry_after_s if isinstance(exc, RateLimited) else None
-        failed = _failed(state, feed, str(exc), deps.now(), retry_after_s=retry_after)
+        error = redact(str(exc))  # stored, shown by status and posted to ops: never the URL's credentials
+        failed = _failed(state, feed, error, deps.now(), retry_after_s=retry_after)
         deps.store.save_poll(PollRecord(failed, alerts=_health_alerts(state, failed, deps)))
-        return _logged(PollResult(feed.name, "error", error=str(exc), ms=_ms(started)))
+        return _logged(PollResult(feed.name, "error", error=error, ms=_ms(started)))
 
     # A feed with no keywords is relevant as a whole.
     matched = [(entry, matched_keywords(entry, feed.keywords)) for entry in entries if entry.link]

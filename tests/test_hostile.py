@@ -1,0 +1,64 @@
+"""Hostile feeds, pages and settings through the entry point: no secret printed, no terminal hijacked, no
+file readable by others. (Issue 18; the per-module rules are specified beside each module's own tests.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import Site
+from tests.slack_api import SlackStandIn
+
+SECRETS = ("hunter2", "S3CR3TKEY", "T0KEN", "s1gnature")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without any real Slack credential, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "GBA_MONITOR_"))}
+    return {**env, **extra}
+
+
+def cli(config: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``gba-monitor ARGS --config CONFIG`` through the package's entry point."""
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args, "--config", str(config)],
+        capture_output=True, text=True, env=env, timeout=60, cwd=config.parent,
+    )  # fmt: skip
+
+
+def write_config(tmp_path: Path, feed_url: str, *, extra: str = "") -> Path:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        f"""
+storage: {{path: storage/monitor.json}}
+slack: {{channel: "#gba"}}
+fetch: {{timeout: 5s, deadline: 10s, respect_robots: false}}
+health: {{alert_after_failures: 1}}
+feeds:
+  - {{name: secret-feed, url: "{feed_url}"{extra}}}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_credentials_in_a_feed_url_never_reach_logs_status_the_store_or_slack(site: Site, tmp_path: Path):
+    """A failing feed whose URL carries a password, an api_key, a token and a signature: its error is
+    logged, stored, shown by ``status`` and posted as an ops alert, each time with the secrets masked."""
+    host = site.url("/").removeprefix("http://").rstrip("/")
+    url = f"http://reader:hunter2@{host}/gone.xml?api_key=S3CR3TKEY&token=T0KEN&sig=s1gnature&page=2"
+    config = write_config(tmp_path, url)
+    with SlackStandIn() as slack:
+        env = clean_env(SLACK_BOT_TOKEN=slack.token, SLACK_API_URL=slack.api_url)
+        ran = cli(config, env, "--log-level", "debug", "run", "--once")
+        status = cli(config, env, "status", "--format", "json")
+        posted = json.dumps([message.payload for message in slack.messages])
+    assert ran.returncode == 0, ran.stderr
+    stored = (tmp_path / "storage" / "monitor.json").read_text(encoding="utf-8")
+    for shown in (ran.stdout + ran.stderr, status.stdout, stored, posted):
+        assert not [secret for secret in SECRETS if secret in shown], shown
+    assert "http://***@" in ran.stderr and "api_key=***" in ran.stderr and "page=2" in ran.stderr
+    assert "api_key=***" in status.stdout and "api_key=***" in posted, "the error is still shown, masked"
