@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
@@ -277,7 +278,7 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
         ops_channel=config.slack.ops_channel,
         digest_s=DIGEST_PERIODS_S[config.slack.digest] if config.slack.digest else None,
         token=environ.get("SLACK_BOT_TOKEN") or None,
-        webhook_url=environ.get("SLACK_WEBHOOK_URL") or None,
+        webhook_url=_webhook_url(environ.get("SLACK_WEBHOOK_URL") or None),
         api_url=environ.get("SLACK_API_URL") or None,
     )
     feeds: list[FeedSettings] = []
@@ -335,6 +336,23 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
         ),
         health=HealthSettings(config.health.alert_after_failures, config.health.max_failing),
     )
+
+
+def _webhook_url(url: str | None) -> str | None:
+    """SLACK_WEBHOOK_URL as given, if it is an http(s) URL with a host; else a ConfigError that does not
+    repeat it (the URL is the webhook's only credential)."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port out of range, a bracket left open
+        valid = False
+    if not valid or any(char.isspace() or not char.isprintable() for char in url):
+        raise ConfigError(
+            "SLACK_WEBHOOK_URL: not an http(s) URL with a host (its value is a secret and is not shown)"
+        )
+    return url
 
 
 def likely_mistakes(settings: Settings) -> list[str]:

@@ -62,3 +62,13 @@ def test_credentials_in_a_feed_url_never_reach_logs_status_the_store_or_slack(si
         assert not [secret for secret in SECRETS if secret in shown], shown
     assert "http://***@" in ran.stderr and "api_key=***" in ran.stderr and "page=2" in ran.stderr
     assert "api_key=***" in status.stdout and "api_key=***" in posted, "the error is still shown, masked"
+
+
+def test_check_and_run_refuse_a_malformed_webhook_url_in_one_line_without_printing_it(tmp_path: Path):
+    config = write_config(tmp_path, "https://news.example.com/feed.xml")
+    env = clean_env(SLACK_WEBHOOK_URL="hooks.slack.com/services/T0/B0/S3CR3TKEY")
+    for command in (["check"], ["run", "--once"]):
+        result = cli(config, env, *command)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and "SLACK_WEBHOOK_URL" in result.stderr
+        assert "S3CR3TKEY" not in result.stdout + result.stderr
