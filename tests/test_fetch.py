@@ -19,7 +19,7 @@ import pytest
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher, RateLimited
 from monitor.settings import FeedSettings, FetchSettings
-from tests.conftest import Request, Response
+from tests.conftest import Request, Response, Site
 
 PUBLIC_FEED = "http://93.184.215.14/feed.xml"  # a literal public address: never contacted by these tests
 MAX_EXTRA_BYTES = 100 * 1024 * 1024
@@ -692,3 +692,28 @@ def test_file_links_outside_the_folder_or_from_http_feeds_are_refused(
         assert fetch_error(lambda url=url: fetcher.fetch_page(url, feed=local_feed)).kind == "refused", url
     inside = (folder / "articles" / "one.html").as_uri()
     assert fetch_error(lambda: fetcher.fetch_page(inside, feed=feed_on(site))).kind == "refused"
+
+
+def test_per_feed_headers_are_not_sent_after_a_redirect_to_another_port_of_the_same_host(site, make_fetcher):
+    """Another port is another origin (another service, maybe another owner): the credentials stay behind."""
+    other = Site()
+    try:
+        other.route("/feed.xml", Response(b"<rss/>"))
+        site.route("/feed.xml", Response(b"", 302, headers={"location": other.url("/feed.xml")}))
+        feed = feed_on(site, headers={"Authorization": "Bearer s3cret"})
+        make_fetcher(respect_robots=False).fetch_feed(feed)
+        assert site.requests[0].headers["authorization"] == "Bearer s3cret"
+        assert "authorization" not in other.requests[0].headers
+    finally:
+        other.close()
+
+
+def test_per_feed_headers_of_an_https_feed_are_never_sent_over_http(site, make_fetcher):
+    """An https→http downgrade on the same host and port would send them in clear text."""
+    site.route("/page", Response(b"<html></html>"))
+    secure = FeedSettings(
+        name="secure", url=site.url("/feed.xml").replace("http://", "https://"), interval_s=900,
+        headers={"Authorization": "Bearer s3cret"},
+    )  # fmt: skip
+    make_fetcher(respect_robots=False).fetch_page(site.url("/page"), feed=secure)
+    assert "authorization" not in site.requests[0].headers

@@ -26,6 +26,19 @@ def host_of(url: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=1024)
+def origin_of(url: str) -> tuple[str, str, int] | None:
+    """The URL's origin: scheme, host and port (the scheme's default when none is written); None when it
+    is not an http(s) URL with a host."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return None
+    return parsed.scheme, parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
+
+
 def parse_http_url(url: str) -> httpx.URL:
     """The URL parsed, if it is http(s) with a host; else a "refused" FetchError."""
     try:
