@@ -416,6 +416,10 @@ def test_redirect_loop_is_an_error(site, make_fetcher):
         ("http://[::ffff:169.254.169.254]/", "link-local"),
         ("http://0.0.0.0:1/", "unspecified"),
         ("http://224.0.0.1/", "multicast"),
+        ("http://[2002:a9fe:a9fe::1]/", "link-local"),  # 6to4: judged by the IPv4 address it embeds
+        ("http://[64:ff9b::a00:1]/", "private"),  # NAT64 of 10.0.0.1
+        ("http://[64:ff9b::a9fe:a9fe]/", "link-local"),
+        ("http://[fec0::1]/", "private"),  # site-local, deprecated but still routed inside some networks
     ],
 )
 def test_redirect_to_a_forbidden_address_is_refused_before_connecting(site, make_fetcher, location, kind):

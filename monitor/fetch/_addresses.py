@@ -60,10 +60,21 @@ def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def address_kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """None for a globally routable unicast address, else what it is ("loopback", "link-local", ...)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """None for a globally routable unicast address, else what it is ("loopback", "link-local", ...).
+
+    An IPv6 address that carries an IPv4 one (mapped, 6to4 2002::/16, NAT64 64:ff9b::/96) is judged by the
+    IPv4 address: a gateway delivers it there. Site-local fec0::/10 is private."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.is_site_local:
+            return "private"
+        if address in _NAT64:
+            return address_kind(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if (embedded := address.ipv4_mapped or address.sixtofour) is not None:
+            return address_kind(embedded)
     for kind in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
         if getattr(address, f"is_{kind}"):
             return kind.replace("_", "-")
