@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import Site
+from tests.conftest import Response, Site
 from tests.slack_api import SlackStandIn
 
 SECRETS = ("hunter2", "S3CR3TKEY", "T0KEN", "s1gnature")
@@ -21,11 +22,11 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def cli(config: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def cli(config: Path, env: dict[str, str], *args: str, umask: int = -1) -> subprocess.CompletedProcess[str]:
     """``gba-monitor ARGS --config CONFIG`` through the package's entry point."""
     return subprocess.run(
         [sys.executable, "-m", "monitor", *args, "--config", str(config)],
-        capture_output=True, text=True, env=env, timeout=60, cwd=config.parent,
+        capture_output=True, text=True, env=env, timeout=60, cwd=config.parent, umask=umask,
     )  # fmt: skip
 
 
@@ -72,3 +73,14 @@ def test_check_and_run_refuse_a_malformed_webhook_url_in_one_line_without_printi
         assert result.returncode == 2, result.stderr
         assert result.stderr.count("\n") == 1 and "SLACK_WEBHOOK_URL" in result.stderr
         assert "S3CR3TKEY" not in result.stdout + result.stderr
+
+
+def test_store_index_and_lock_files_are_created_private_whatever_the_umask(site: Site, tmp_path: Path):
+    """They hold feed state and outbox texts: only their owner may read them, even under umask 000."""
+    site.route("/feed.xml", Response(b"<rss version='2.0'><channel><title>t</title></channel></rss>"))
+    config = write_config(tmp_path, site.url("/feed.xml"))
+    ran = cli(config, clean_env(), "run", "--once", umask=0)
+    assert ran.returncode == 0, ran.stderr
+    created = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / "storage").iterdir()}
+    assert {"monitor.json", "monitor.json.index", "monitor.json.lock"} <= set(created), created
+    assert {name: mode for name, mode in created.items() if mode != 0o600} == {}
