@@ -3,15 +3,23 @@ file readable by others. (Issue 18; the per-module rules are specified beside ea
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from monitor.output import write_rows
+from monitor.records import NewStory
+from monitor.slack import render_alert, render_digest
 from tests.conftest import Response, Site
 from tests.slack_api import SlackStandIn
+from tests.test_slack import figure, story
 
 SECRETS = ("hunter2", "S3CR3TKEY", "T0KEN", "s1gnature")
 
@@ -84,3 +92,50 @@ def test_store_index_and_lock_files_are_created_private_whatever_the_umask(site:
     created = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / "storage").iterdir()}
     assert {"monitor.json", "monitor.json.index", "monitor.json.lock"} <= set(created), created
     assert {name: mode for name, mode in created.items() if mode != 0o600} == {}
+
+
+# --- Slack: no mention, no hidden direction --------------------------------------------------------------
+
+BIDI_AND_ZERO_WIDTH = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200c\u2060\ufeff"
+
+
+def test_a_digests_fallback_text_defuses_broadcasts_in_urls_too():
+    """The digest's plain text writes each link as "label (url)": a URL's "@here" must stay inert there."""
+    url = "https://news.example.com/@here/@channel?who=@everyone"
+    alerts = [render_alert(NewStory(story(figure(), url=url, title="@here story")), channel="#gba")]
+    digest = render_digest(alerts, channel="#gba", key="digest:#gba:1")
+    assert not re.search(r"@(channel|here|everyone)\b", digest.text, re.IGNORECASE), digest.text
+    assert "news.example.com" in digest.text
+
+
+def test_bidi_overrides_and_zero_width_characters_are_stripped_from_slack_text():
+    """U+202E can make "gpj.exe" read "exe.jpg"; zero-width characters hide words from a reader's search."""
+    title = "Qianhai \u202eexe.gpj\u202c firms \u2066up\u2069 a\u200db zero\u200bwidth\ufeff"
+    alert = render_alert(NewStory(story(figure(), title=title)), channel="#gba")
+    posted = alert.text + json.dumps(alert.blocks, ensure_ascii=False)
+    assert not [char for char in BIDI_AND_ZERO_WIDTH if char in posted]
+    assert "Qianhai exe.gpj firms up ab zerowidth" in alert.text
+
+
+# --- terminal: no escape sequence reaches it ---------------------------------------------------------------
+
+HOSTILE_TITLE = "Qianhai\x1b]0;pwned\x07 firms\x1b[2J\x1b[H up\x07\x9b31m \u202eexe.gpj\x00"
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_tables_and_csv_strip_terminal_control_sequences_from_every_field(fmt: str):
+    rows = [{"title": HOSTILE_TITLE, "feed": "f\x1b[31m", "value": 1.5}]
+    stream = io.StringIO()
+    write_rows(rows, ["title", "feed", "value"], fmt, stream)
+    shown = stream.getvalue()
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", shown), repr(shown)
+    assert "Qianhai firms up exe.gpj" in shown and "pwned" not in shown
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_json_keeps_control_characters_escaped(fmt: str):
+    stream = io.StringIO()
+    write_rows([{"title": HOSTILE_TITLE}], ["title"], fmt, stream)
+    assert "\x1b" not in stream.getvalue() and "\\u001b" in stream.getvalue()
+    parsed = json.loads(stream.getvalue().splitlines()[0] if fmt == "jsonl" else stream.getvalue())
+    assert (parsed if fmt == "jsonl" else parsed[0])["title"] == HOSTILE_TITLE

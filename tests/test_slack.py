@@ -566,7 +566,7 @@ def test_console_sender_prints_readable_text_with_its_channel():
     assert delivery.ts == "console"
     printed = stream.getvalue()
     assert printed.startswith(
-        "--- slack #gba\nNew story: A & B <!channel> @here [2J (SCMP · 2025-03-12 09:30 UTC)\n"
+        "--- slack #gba\nNew story: A & B <!channel> @here (SCMP · 2025-03-12 09:30 UTC)\n"
     )
     assert URL in printed and "• 10,577 — Hong Kong-funded enterprises" in printed
     assert "\x1b" not in printed and "&amp;" not in printed
