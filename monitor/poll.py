@@ -257,7 +257,12 @@ def _read_stories(
     stories = {}
     for entry, keywords, reading in readings:
         try:
-            stories[id(entry)] = _story(entry, keywords, feed, reading.result(), deps)
+            # Reading counts against the poll's deadline too; a page past it is read again next poll.
+            result = reading.result(timeout=max(0.0, deadline - time.monotonic()))
+            stories[id(entry)] = _story(entry, keywords, feed, result, deps)
+        except TimeoutError:
+            log.warning("article feed=%s url=%s error=article: too slow (past the poll's deadline)",
+                        feed.name, entry.link)  # fmt: skip
         except ArticleError as exc:
             log.warning("article feed=%s url=%s error=%s", feed.name, entry.link, exc)
     return stories, len(stories) == len(wanted)
