@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from .errors import StoreError
 from .outbox import Outbox
 from .poll import Deps, poll_feed
 from .settings import FeedSettings
@@ -72,6 +73,9 @@ def _poll_job(feed: FeedSettings, deps: Deps, outbox: Outbox) -> None:
     if state.next_retry and state.next_retry > deps.now():
         log.info("poll feed=%s status=backing_off next_retry=%s", feed.name, state.next_retry.isoformat())
         return
-    poll_feed(feed, deps)
-    if not deps.stop.is_set():
-        outbox.deliver()
+    try:
+        poll_feed(feed, deps)
+        if not deps.stop.is_set():
+            outbox.deliver()
+    except StoreError as exc:  # a full disk: the store kept its last version whole; the next poll tries again
+        log.error("poll feed=%s status=error error=%s action=retry_next_poll", feed.name, exc)

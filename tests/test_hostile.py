@@ -7,9 +7,12 @@ import io
 import json
 import os
 import re
+import resource
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,8 @@ from monitor.records import NewStory
 from monitor.slack import render_alert, render_digest
 from tests.conftest import Response, Site
 from tests.slack_api import SlackStandIn
+from tests.test_cli import OCTOBER, PAGES, rss
+from tests.test_cli import write_config as write_cli_config
 from tests.test_slack import figure, story
 
 SECRETS = ("hunter2", "S3CR3TKEY", "T0KEN", "s1gnature")
@@ -139,3 +144,39 @@ def test_json_keeps_control_characters_escaped(fmt: str):
     assert "\x1b" not in stream.getvalue() and "\\u001b" in stream.getvalue()
     parsed = json.loads(stream.getvalue().splitlines()[0] if fmt == "jsonl" else stream.getvalue())
     assert (parsed if fmt == "jsonl" else parsed[0])["title"] == HOSTILE_TITLE
+
+
+# --- scheduler: a full disk is a log line ----------------------------------------------------------------
+
+
+def _small_files_only() -> None:
+    """In the child: no file may grow past 4 KB, as on a full disk (a write fails with EFBIG; Python ignores
+    SIGXFSZ). The empty store fits; a poll's stories do not."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+def test_a_full_disk_in_scheduler_mode_is_one_log_line_and_a_retry_on_the_next_poll(
+    site: Site, tmp_path: Path
+):
+    for article in PAGES.glob("*.html"):
+        site.route(
+            f"/news/{article.name}", Response(article.read_bytes(), headers={"content-type": "text/html"})
+        )
+    site.route("/gba.xml", Response(rss(site, [OCTOBER]), headers={"content-type": "application/rss+xml"}))
+    config = write_cli_config(tmp_path, site, interval="1s")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config)], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=clean_env(), cwd=tmp_path, preexec_fn=_small_files_only,
+    )  # fmt: skip
+    try:
+        give_up = time.monotonic() + 60
+        while sum(r.path == "/gba.xml" for r in site.requests) < 2 and time.monotonic() < give_up:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert sum(r.path == "/gba.xml" for r in site.requests) >= 2, "the next poll tries again"
+    assert "Traceback" not in stderr, stderr
+    failures = [line for line in stderr.splitlines() if "store: could not write" in line]
+    assert failures and all("status=error" in line for line in failures), stderr
