@@ -13,12 +13,19 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from monitor.articles import read_article
+from monitor.errors import ArticleError, FeedError
+from monitor.feeds import parse_entries
+from monitor.figures import extract_figures
 from monitor.output import write_rows
-from monitor.records import NewStory
+from monitor.records import Fetched, Figure, NewStory
 from monitor.slack import render_alert, render_digest
 from tests.conftest import Response, Site
 from tests.slack_api import SlackStandIn
@@ -180,3 +187,54 @@ def test_a_full_disk_in_scheduler_mode_is_one_log_line_and_a_retry_on_the_next_p
     assert "Traceback" not in stderr, stderr
     failures = [line for line in stderr.splitlines() if "store: could not write" in line]
     assert failures and all("status=error" in line for line in failures), stderr
+
+
+# --- fuzz: no generated page or feed takes long ----------------------------------------------------------
+
+# Pieces a hostile page or feed repeats: unclosed markup, numbers and units the figure extractor looks at,
+# entities, bidi and zero-width characters, Chinese text.
+PIECES = [
+    "<!--", "-->", "<script>", "</script>", "<p>", "</p>", "<div>", "<br>", "<a href='x'>", "<", ">", "&amp;",
+    "&#x202e;", "&", "]]>", "<![CDATA[", " ", ". ", ", ", "\n", "10,577", "1.2", "846.14", "3%", "billion",
+    "yuan", "HK$", "US$", "enterprises", "Hong Kong-funded", "Qianhai", "rose to", "from", "in 2024",
+    "前海", "港资企业", "亿元", "增长", "。", "1万", "\u202e", "\u200b", "\x1b[2J", "@here",
+]  # fmt: skip
+BUDGET = timedelta(seconds=10)  # a generated page or feed is read in well under 1 s; 10 s is a hang
+
+
+def hostile_text(max_pieces: int) -> st.SearchStrategy[str]:
+    """Pieces joined, some repeated many times over (one long run is where quadratic work shows)."""
+    piece = st.tuples(st.sampled_from(PIECES), st.integers(1, 400)).map(lambda p: p[0] * p[1])
+    return st.lists(st.one_of(piece, st.text(max_size=40)), max_size=max_pieces).map("".join)
+
+
+@settings(max_examples=60, deadline=BUDGET, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile_text(40))
+def test_no_generated_page_takes_long_to_read(body: str):
+    html = f"<html><head><title>t</title></head><body><article>{body}</article></body></html>"
+    url = "https://news.example.com/a"
+    fetched = Fetched(url=url, final_url=url, status=200, body=html.encode(), headers={})
+    try:
+        article = read_article(fetched)
+    except ArticleError:
+        return
+    assert all(isinstance(figure, Figure) for figure in extract_figures(article))
+
+
+@settings(max_examples=60, deadline=BUDGET, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(hostile_text(12), hostile_text(24)), min_size=1, max_size=5))
+def test_no_generated_feed_takes_long_to_parse(items: list[tuple[str, str]]):
+    body = "".join(
+        f"<item><title>{title}</title><link>https://news.example.com/{n}</link>"
+        f"<description><![CDATA[{summary}]]></description></item>"
+        for n, (title, summary) in enumerate(items)
+    )
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'
+    url = "https://news.example.com/feed.xml"
+    try:
+        entries = parse_entries(
+            Fetched(url=url, final_url=url, status=200, body=feed.encode(), headers={}), feed="f"
+        )
+    except FeedError:
+        return
+    assert all(isinstance(entry.summary, str) for entry in entries)
