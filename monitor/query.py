@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .records import FeedState, Figure, Observation
+from .redaction import redact
 from .settings import FeedSettings, FetchSettings, Settings, TrackedMetric
 from .sparkline import sparkline
 from .store import Store
@@ -176,7 +177,7 @@ def status(settings: Settings, *, now: datetime) -> Health:
                 "last_success": state.last_success,
                 "failures": state.failures,
                 "failing_since": state.failing_since,
-                "last_error": state.last_error,
+                "last_error": redact(state.last_error or "") or None,  # a store older than redaction
                 "next_retry": state.next_retry,
                 "stories": stories,
                 "figures": figures,
@@ -190,7 +191,7 @@ def status(settings: Settings, *, now: datetime) -> Health:
             "channel": a.channel,
             "created_at": a.created_at,
             "attempts": a.attempts,
-            "last_error": a.last_error,
+            "last_error": redact(a.last_error or "") or None,
         }
         for a in pending
     ]
