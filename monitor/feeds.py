@@ -61,9 +61,11 @@ _ENTITY_WORD = re.compile(r"<!ENTITY", re.IGNORECASE)
 _SUBSET_TOKEN = re.compile(r"<!--|<\?|[\"'\]]")
 _QUOTE_OR_END = re.compile(r"[\"'>\[]")
 _XML_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
-_DROPPED_ELEMENTS = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_BREAKS = re.compile(r"<(br|/p|/div|/li|/h[1-6]|/tr)\b[^>]*>", re.IGNORECASE)
-_TAGS = re.compile(r"<!--.*?-->|<[^>]*>", re.DOTALL)
+# Tag patterns stop at the next "<" as well as ">": a hostile summary of many unclosed tags is then scanned
+# once, not once per tag (quadratic). Comments and dropped elements: _strip_tags, _drop_elements, likewise.
+_DROPPED_OPEN = re.compile(r"<(script|style)\b[^<>]*>", re.IGNORECASE)
+_DROPPED_CLOSE = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style")}
+_BREAKS = re.compile(r"<(br|/p|/div|/li|/h[1-6]|/tr)\b[^<>]*>", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 _HTML_START = re.compile(
     rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL
@@ -90,7 +92,9 @@ def parse_entries(fetched: Fetched, *, feed: str, encoding: str | None = None) -
     data = _XML_ENCODING.sub(r"\1\2utf-8\2", text, count=1).encode("utf-8", "replace")
     headers = {"content-type": "application/xml; charset=utf-8", "content-location": fetched.final_url}
     try:
-        result = feedparser.parse(io.BytesIO(data), response_headers=headers)
+        # No sanitizing: feedparser's sanitizer is quadratic on repeated "<!--", and _plain strips every tag
+        # itself (nothing of the feed's markup is ever rendered as HTML).
+        result = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=False)
     except (Exception, RecursionError) as exc:  # a parser bug is this feed's failure, not the poll's
         raise FeedError(
             f"feed: not a feed (parser failed: {type(exc).__name__}, {fetched.final_url})"
@@ -258,9 +262,42 @@ def _plain(detail: Mapping[str, Any] | None, value: object) -> str:
         return ""
     kind = dict.get(detail or {}, "type") or "text/plain"
     if "html" in kind:
-        value = _TAGS.sub("", _BREAKS.sub(" ", _DROPPED_ELEMENTS.sub(" ", value)))
-        value = html.unescape(value)
+        value = html.unescape(_strip_tags(_BREAKS.sub(" ", _drop_elements(value))))
     return _SPACE.sub(" ", value).strip()
+
+
+def _drop_elements(markup: str) -> str:
+    """``markup`` without its script and style elements (an unclosed one keeps its text, as before)."""
+    out, at, unclosed = [], 0, set()
+    for opened in _DROPPED_OPEN.finditer(markup):
+        name = opened[1].lower()
+        if opened.start() < at or name in unclosed:
+            continue  # inside an element already dropped, or no closing tag left to find
+        closed = _DROPPED_CLOSE[name].search(markup, opened.end())
+        if closed is None:
+            unclosed.add(name)
+            continue
+        out += [markup[at : opened.start()], " "]
+        at = closed.end()
+    return "".join(out) + markup[at:]
+
+
+def _strip_tags(markup: str) -> str:
+    """``markup`` without comments and tags, in one pass: each search starts where the last one ended, and a
+    comment end or ">" not found once is not looked for again."""
+    out, at, comments_end = [], 0, True
+    while (start := markup.find("<", at)) != -1:
+        end = markup.find("-->", start + 4) if comments_end and markup.startswith("<!--", start) else -1
+        if end != -1:
+            end += 3
+        else:
+            comments_end = comments_end and not markup.startswith("<!--", start)
+            end = markup.find(">", start + 1) + 1
+            if not end:
+                break  # no ">" anywhere after: the rest is text
+        out.append(markup[at:start])
+        at = end
+    return "".join(out) + markup[at:]
 
 
 def _absolute_link(raw: dict[str, Any], base: str) -> str | None:

@@ -44,6 +44,7 @@ from ..records import (
 )
 from ._document import SharedDocument
 from ._edits import add_source, prune, prune_due, refresh_story, save_story
+from ._file import PRIVATE_MODE
 from ._heartbeat import heartbeat_path, write_heartbeat
 from ._rows import (
     Row,
@@ -110,7 +111,9 @@ class Store:
         with self._lock:
             if self._scheduler_lock is not None:
                 return
-            lock = FileLock(f"{self.path}.scheduler.lock", blocking=False, thread_local=False)
+            lock = FileLock(
+                f"{self.path}.scheduler.lock", blocking=False, mode=PRIVATE_MODE, thread_local=False
+            )
             try:
                 lock.acquire()
             except Timeout:
