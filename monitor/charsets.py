@@ -52,30 +52,30 @@ _LOW_TRAIL_BYTES = bytes(range(0xA1))
 
 def decode(body: bytes, content_type: str | None = None, *, override: str | None = None) -> str:
     """``body`` as text, trying the module docstring's order; ``override`` is a feed's ``encoding:``."""
-    for bom, codec in _BOMS:
+    for bom, bom_codec in _BOMS:
         if body.startswith(bom):
-            return body[len(bom) :].decode(codec, "replace")
+            return body[len(bom) :].decode(bom_codec, "replace")
     if body[:4] in (b"<\x00\x00\x00", b"\x00\x00\x00<"):  # UTF-32 without a BOM
         return body.decode("utf-32-le" if body[0] else "utf-32-be", "replace")
     if body[:2] in (b"<\x00", b"\x00<"):  # UTF-16 without a BOM: the first "<" gives the byte order
         return body.decode("utf-16-le" if body[0] else "utf-16-be", "replace")
     if override and (codec := codec_of(override)):
         return body.decode(codec, "replace")
-    if (text := _strict(body, "utf-8")) is not None:
-        return text
+    if (utf8 := _strict(body, "utf-8")) is not None:
+        return utf8
     labels = declared_labels(body, content_type)
     family = _chinese_family(body)
     latin = [label for label in labels if label.lower() in LATIN_LABELS]
     for label in labels:
         if label in latin or (family and label.lower() in GB_LABELS | BIG5_LABELS):
             continue
-        if (codec := codec_of(label)) and (text := _strict(body, codec)) is not None:
-            return text
+        if (codec := codec_of(label)) and (decoded := _strict(body, codec)) is not None:
+            return decoded
     if family:
         return body.decode(family, "replace")
     for codec in filter(None, (codec_of(label) for label in labels if label not in latin)):
-        if _nearly(text := body.decode(codec, "replace")):
-            return text
+        if _nearly(loose := body.decode(codec, "replace")):
+            return loose
     if latin:
         return _strict(body, "cp1252") or body.decode("latin-1")
     best = charset_normalizer.from_bytes(body[:200_000]).best()

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from . import charsets
@@ -241,10 +242,10 @@ def _line_of(document: Any, loc: tuple[Any, ...]) -> int:
     line, node = 1, document
     for part in loc:
         try:
-            if isinstance(part, int) and isinstance(node, list):
+            if isinstance(part, int) and isinstance(node, CommentedSeq):
                 line = node.lc.item(part)[0] + 1
                 node = node[part]
-            elif isinstance(node, Mapping) and part in node:
+            elif isinstance(node, CommentedMap) and part in node:
                 line = node.lc.key(part)[0] + 1
                 node = node[part]
             else:

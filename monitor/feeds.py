@@ -260,7 +260,7 @@ def _plain(detail: Mapping[str, Any] | None, value: object) -> str:
     """Plain text of a feedparser text construct: tags stripped and entities decoded when it is (X)HTML."""
     if not isinstance(value, str):
         return ""
-    kind = dict.get(detail or {}, "type") or "text/plain"
+    kind = (detail or {}).get("type") or "text/plain"
     if "html" in kind:
         value = html.unescape(_strip_tags(_BREAKS.sub(" ", _drop_elements(value))))
     return _SPACE.sub(" ", value).strip()

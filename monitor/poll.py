@@ -121,7 +121,7 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         retry_after = exc.retry_after_s if isinstance(exc, RateLimited) else None
         error = redact(str(exc))  # stored, shown by status and posted to ops: never the URL's credentials
         failed = _failed(state, feed, error, deps.now(), retry_after_s=retry_after)
-        _queued(deps.store.save_poll(PollRecord(failed, alerts=_health_alerts(state, failed, deps))))
+        _queued(deps.store.save_poll(PollRecord(failed, alerts=tuple(_health_alerts(state, failed, deps)))))
         return _logged(PollResult(feed.name, "error", error=error, ms=_ms(started)))
 
     # A feed with no keywords is relevant as a whole.
