@@ -102,7 +102,7 @@ class Outbox:
         slack, feeds = self.settings.slack, {feed.name: feed for feed in self.settings.feeds}
         if alert.is_ops:
             alert = replace(alert, channel=slack.ops_channel or slack.channel)
-        elif alert.feed in feeds:
+        elif alert.feed in feeds and not alert.routed:
             alert = replace(alert, channel=feeds[alert.feed].channel)
         if alert.story_url is not None:
             article = self.store.find_article(guid=None, url=alert.story_url)

@@ -19,16 +19,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .changes import detect_changes, health_change, key_figures
+from .changes import detect_changes, health_change, key_figures, route_channels, worth_posting
 from .clock import utc_now
 from .errors import ArticleError, FeedError, FetchError
-from .feeds import canonical_url, matched_keywords, parse_entries
+from .feeds import canonical_url, parse_entries, screen_entry, unique_guids
 from .fetch import Fetcher, RateLimited
 from .figures import EXTRACTOR_VERSION
 from .identity import Found, identify, worth_reading
+from .matching import screen
 from .reading import Reading, ReadPool
 from .records import (
     Alert,
+    Article,
     Change,
     Entry,
     FeedState,
@@ -75,6 +77,8 @@ class Deps:
     # polled together may carry the same new story, and the second must find the first one's. Writing the
     # staged stories to disk happens outside it (Store.wait_saved), shared by the feeds that finish meanwhile.
     recording: threading.Lock = field(default_factory=threading.Lock)
+    # Pages read and dropped by a feed's body or language filter: not fetched again while the process runs.
+    screened_out: set[str] = field(default_factory=set)
 
     def close(self) -> None:
         """Release the thread pool, the reader processes, the HTTP client and the store."""
@@ -108,17 +112,17 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         fetched = deps.fetcher.fetch_feed(feed, etag=state.etag, last_modified=state.last_modified)
         if fetched.not_modified:
             return _logged(PollResult(feed.name, "not_modified", ms=_ms(started)))
-        entries = parse_entries(fetched, feed=feed.name)
+        entries = unique_guids(parse_entries(fetched, feed=feed.name), feed=feed.name)
     except (FetchError, FeedError) as exc:
         retry_after = exc.retry_after_s if isinstance(exc, RateLimited) else None
         failed = _failed(state, feed, str(exc), deps.now(), retry_after_s=retry_after)
         deps.store.save_poll(PollRecord(failed, alerts=_health_alerts(state, failed, deps)))
         return _logged(PollResult(feed.name, "error", error=str(exc), ms=_ms(started)))
 
-    # A feed with no keywords is relevant as a whole.
-    matched = [(entry, matched_keywords(entry, feed.keywords)) for entry in entries if entry.link]
-    relevant = [(entry, kws) for entry, kws in matched if kws or not feed.keywords]
-    wanted = [(entry, kws) for entry, kws in relevant if worth_reading(entry, deps.store)]
+    # A feed with no keywords is relevant as a whole; the body and the language are screened once read.
+    screened = [(entry, screen_entry(entry, feed)) for entry in entries if entry.link]
+    relevant = [(entry, kws) for entry, kws in screened if kws is not None]
+    wanted = [(entry, kws) for entry, kws in relevant if _worth_reading(entry, deps)]
     deadline = started + min(feed.interval_s * 0.8, 600)
     read, complete = _read_stories(wanted, feed, deps, deadline)
     if deps.stop.is_set():
@@ -126,10 +130,12 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
 
     with deps.recording:
         found = identify([entry for entry, _ in relevant], read, feed, deps.store)
-        seeding = not state.seeded and deps.settings.slack.on_first_run == "seed"
+        seeding = not state.seeded and feed.on_first_run == "seed"
         changes = _changes(found, feed, deps, seeding=seeding) if post else []
         new_state = _succeeded(state, fetched, complete, deps.now())
-        alerts = [_render(change, feed, deps) for change in changes] + _health_alerts(state, new_state, deps)
+        alerts = [a for change in changes for a in _routed(change, feed, deps)] + _health_alerts(
+            state, new_state, deps
+        )
         record = PollRecord(new_state, found.stored, tuple(alerts), found.sightings, tuple(found.refreshed))
         staged = deps.store.stage_poll(record)  # the next feed's identity checks see these stories at once
     queued = deps.store.wait_saved(staged)  # on disk, in a write shared with the feeds staged meanwhile
@@ -161,7 +167,15 @@ def _changes(found: Found, feed: FeedSettings, deps: Deps, *, seeding: bool) -> 
         recent=deps.store.recent(metrics),
         echoes={story.url for story in found.echoes},
     )
-    return changes if seeding else [*changes, *found.revised]
+    if seeding:
+        return changes
+    alerts = deps.settings.alerts
+    return [
+        change
+        for change in [*changes, *found.revised]
+        if not isinstance(change, FigureChanged)
+        or worth_posting(change, deps.settings.thresholds, alerts.min_change)
+    ]
 
 
 def _succeeded(state: FeedState, fetched: Fetched, complete: bool, now: datetime) -> FeedState:
@@ -252,13 +266,38 @@ def _read_stories(
     lanes = [deps.pages.submit(lane) for _ in range(min(len(wanted), deps.settings.fetch.max_per_host))]
     for done in lanes:
         done.result()
-    stories = {}
+    stories, failed = {}, 0
     for entry, keywords, reading in readings:
         try:
-            stories[id(entry)] = _story(entry, keywords, feed, reading.result(), deps)
+            read = reading.result()
         except ArticleError as exc:
             log.warning("article feed=%s url=%s error=%s", feed.name, entry.link, exc)
-    return stories, len(stories) == len(wanted)
+            failed += 1
+            continue
+        story = _screened(_story(entry, keywords, feed, read, deps), read.article, feed)
+        if story is None:
+            deps.screened_out.add(canonical_url(entry.link or ""))
+        else:
+            stories[id(entry)] = story
+    return stories, len(readings) - failed == len(wanted)
+
+
+def _worth_reading(entry: Entry, deps: Deps) -> bool:
+    assert entry.link is not None
+    return canonical_url(entry.link) not in deps.screened_out and worth_reading(entry, deps.store)
+
+
+def _screened(story: Story, article: Article, feed: FeedSettings) -> Story | None:
+    """The story once its article is read: None when its language or its body (with ``match_in: [body]``)
+    is filtered out, else with the keywords its title, summary and body match."""
+    if feed.languages and article.lang not in feed.languages:
+        return None
+    if "body" not in feed.match_in:
+        return story
+    entry = story.entry
+    fields = {"title": entry.title or article.title, "summary": entry.summary, "body": article.text}
+    found = screen(fields, keywords=feed.keywords, exclude=feed.exclude, match_in=feed.match_in)
+    return None if found is None else replace(story, keywords=found)
 
 
 def _fetch_page(entry: Entry, feed: FeedSettings, deps: Deps, deadline: float) -> Fetched | None:
@@ -293,6 +332,7 @@ def _story(
         channel=feed.channel,
         text_chars=len(article.text),
         extractor=EXTRACTOR_VERSION,
+        lang=article.lang,
     )
 
 
@@ -301,6 +341,20 @@ def _render(change: Change, feed: FeedSettings, deps: Deps) -> Alert:
     if isinstance(change, FigureChanged):
         history = [*deps.store.series(change.new.metric), change.new.value]
     return render_alert(change, channel=feed.channel, history=history, feed=feed.name)
+
+
+def _routed(change: Change, feed: FeedSettings, deps: Deps) -> list[Alert]:
+    """The change's alert for each channel its routes name (the feed's channel when none matches)."""
+    channels = route_channels(change, deps.settings.routes, feed.channel)
+    if channels == (feed.channel,):
+        return [_render(change, feed, deps)]
+    first = _render(change, feed, deps)
+    # Each channel's copy is its own alert (its own key, posted and recorded once); the route, not the feed,
+    # names its channel, so the outbox keeps it.
+    return [
+        replace(first, channel=channel, routed=True, key=first.key if n == 0 else f"{first.key}@{channel}")
+        for n, channel in enumerate(channels)
+    ]
 
 
 def _health_alerts(before: FeedState, after: FeedState, deps: Deps) -> list[Alert]:

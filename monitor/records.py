@@ -106,6 +106,7 @@ class Story:
     channel: str | None = None
     text_chars: int = 0  # length of the article's body text
     extractor: str = ""  # the version of the figure extractor that read it (provenance of its figures)
+    lang: str = ""  # the article's language, "en" or "zh"
 
     @property
     def published(self) -> datetime | None:
@@ -239,6 +240,7 @@ class StoredArticle:
     content_hash: str = ""
     updated: datetime | None = None  # the feed entry's updated time when it was last read
     sources: tuple[Source, ...] = ()  # every feed that listed it, the first one first
+    lang: str = ""  # "en" or "zh"; "" for articles stored before languages were kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +401,7 @@ class Alert:
     interrupted: int = 0  # posts whose outcome was never recorded (the process died): it may be in Slack
     attempted_at: datetime | None = None  # the last failed attempt (held alerts are tried hourly)
     blocked: str | None = None  # the route (credentials + channel) a permanent error was reported for
+    routed: bool = False  # its channel comes from a ``routes:`` rule, not from its feed
 
     @property
     def kind(self) -> str:

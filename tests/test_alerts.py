@@ -406,7 +406,7 @@ def test_a_month_later_a_new_value_is_a_change_again(world: World) -> None:
 def test_a_digest_posts_one_message_per_channel_per_period_and_ops_alerts_at_once(world: World) -> None:
     world.configure(digest_s=3600)
     for n in (1, 2, 3):
-        world.serve(f"/news/{n}.html", f"Qianhai story number {n} of the day", firms(f"10,5{n}0"))
+        world.serve(f"/news/{n}.html", f"Qianhai story number {n} of the day", firms(f"1{n},000"))
     world.publish(
         "herald", *(Item(f"Qianhai story number {n} of the day", f"/news/{n}.html", T0) for n in (1, 2))
     )
@@ -436,7 +436,7 @@ def test_a_digest_posts_one_message_per_channel_per_period_and_ops_alerts_at_onc
     gba, policy = world.slack.messages[2:]
     assert gba.text.startswith("Digest: 3 alerts (1 figure change, 2 new stories)\n*New:* Qianhai story")
     assert gba.blocks[0]["text"]["text"] == "Digest: 3 alerts"
-    assert policy.text.startswith("Digest: 2 alerts (1 conflict, 1 new story)")  # herald said 10,520
+    assert policy.text.startswith("Digest: 2 alerts (1 conflict, 1 new story)")  # herald said 12,000
     assert world.deps.store.pending_alerts() == []
     rows = json.loads(world.deps.store.path.read_text())["alerts"].values()
     assert {r["sent_ts"] for r in rows if not r["key"].startswith("feed-")} == {gba.ts, policy.ts}
@@ -611,6 +611,7 @@ def test_an_unknown_feed_channel_holds_its_alerts_until_the_feed_names_another(
                 replace(f, channel="#policy") if f.name == "daily" else f for f in world.deps.settings.feeds
             )
             world.deps.settings = replace(world.deps.settings, feeds=feeds)
+            world.outbox.settings = world.deps.settings  # as a restart with the edited config would
             world.deliver()
 
             assert [m.channel for m in slack.messages] == ["gba", "policy"]

@@ -31,6 +31,7 @@ SPARSE_ALERT_FIELDS: dict[str, Any] = {
     **dict.fromkeys(("feed", "story_url", "sending_at", "attempted_at", "blocked")),
     "summary": "",
     "interrupted": 0,
+    "routed": False,
 }
 MIN_HEADLINE_CHARS = 12  # shorter folded headlines ("Market wrap") say too little to identify a story
 

@@ -1,0 +1,253 @@
+"""What reaches the channel, by the rules a user writes in feeds.yaml: keyword, exclude and regex filters over
+title, summary or body (Chinese matched alike in simplified and traditional characters), languages, per-metric
+thresholds and crossings, routes by topic, quiet hours and on_first_run. Each rule is told through a real
+config file, feeds and pages on 127.0.0.1, the real poll and outbox, and the Slack stand-in."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+from monitor.config import load_settings
+from monitor.outbox import Outbox
+from monitor.poll import open_deps
+from tests.conftest import Response, Site
+from tests.slack_api import SlackStandIn
+from tests.test_alerts import T0, TOKEN, Clock, Item, World, environment, firms
+
+CHANNELS = ["#gba", "#ops", "#hengqin", "#figures", "#zh"]
+METRIC = "qianhai.hk-funded-enterprises"
+BASE = """
+storage: {{path: storage/monitor.json}}
+slack: {{channel: "#gba", ops_channel: "#ops", on_first_run: post}}
+fetch: {{timeout: 5s, deadline: 10s, respect_robots: false}}
+metrics:
+  - key: qianhai.hk-funded-enterprises
+    label: Hong Kong-funded enterprises in Qianhai
+    patterns: ['hong kong-funded (enterprises|companies)']
+{rules}
+feeds:
+  - name: herald
+    url: "{herald}"
+    outlet: Bay Herald
+{feed}
+"""
+
+
+class Rules:
+    """Opens a World over feeds.yaml with the given rules; closes what it opened."""
+
+    def __init__(self, site: Site, slack: SlackStandIn, tmp_path: Path) -> None:
+        self.site, self.slack, self.tmp_path = site, slack, tmp_path
+        self.opened: list[World] = []
+
+    def __call__(self, rules: str = "", feed: str = "") -> World:
+        path = self.tmp_path / "feeds.yaml"
+        indented = "\n".join(f"    {line}" for line in feed.strip().splitlines())
+        text = BASE.format(herald=self.site.url("/herald.xml"), rules=rules.strip("\n"), feed=indented)
+        path.write_text(text, encoding="utf-8")
+        clock = Clock()
+        deps = open_deps(load_settings(path, environ=environment(self.slack)), now=clock)
+        outbox = Outbox(deps.store, deps.settings, stream=io.StringIO(), now=clock, sleep=lambda s: None)
+        world = World(self.site, self.slack, path, clock, deps, outbox)
+        world.publish("herald")
+        self.opened.append(world)
+        return world
+
+
+@pytest.fixture
+def rules(site: Site, tmp_path: Path) -> Iterator[Rules]:
+    with SlackStandIn(token=TOKEN, channels=CHANNELS) as slack:
+        opened = Rules(site, slack, tmp_path)
+        yield opened
+        for world in opened.opened:
+            world.deps.close()
+
+
+def headlines(world: World, channel: str = "#gba") -> list[str]:
+    """The headline of each new-story message posted to ``channel``."""
+    return [
+        m.text.splitlines()[0].removeprefix("New story: ").split(" (")[0]
+        for m in world.slack.messages_in(channel)
+        if m.text.startswith("New story:")
+    ]
+
+
+def zh_page(title: str, body: str) -> bytes:
+    return (
+        f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
+        f"<body><article><p>{escape(body)}</p><p>{escape(body)}</p></article></body></html>"
+    ).encode()
+
+
+# --- filters ------------------------------------------------------------------------------------------------
+
+
+def test_keywords_match_whole_words_and_regexes_and_exclude_drops_a_match(rules: Rules) -> None:
+    world = rules(feed="keywords: [Qianhai, '/hengqin\\s+(zone|island)/i']\nexclude: [sponsored]")
+    stories = {
+        "/a.html": "Qianhai draws more Hong Kong firms",
+        "/b.html": "QianhaiX app launches a new version",  # not the whole word
+        "/c.html": "Sponsored: invest in Qianhai today",
+        "/d.html": "Hengqin Island opens a new port",
+        "/e.html": "Hengqin opens a new port",  # the regex wants zone or island after it
+    }
+    for path, title in stories.items():
+        world.serve(path, title, f"{title}, officials said on Tuesday in a statement.")
+    world.publish("herald", *(Item(title, path, T0) for path, title in stories.items()))
+
+    world.run()
+
+    assert sorted(headlines(world)) == [
+        "Hengqin Island opens a new port",
+        "Qianhai draws more Hong Kong firms",
+    ]
+    assert world.requests_to("/c.html") == 0, "an excluded entry's page is not fetched"
+
+
+def test_a_simplified_keyword_finds_traditional_text_and_languages_keep_only_those_named(
+    rules: Rules,
+) -> None:
+    world = rules(feed="keywords: [大湾区, Qianhai]\nlanguages: [zh]")
+    zh_title, en_title = "大灣區企業數目創新高", "Qianhai draws more Hong Kong firms"
+    world.site.route(
+        "/zh.html",
+        Response(
+            zh_page(zh_title, "大灣區港資企業數目再創新高，當局週二表示。"),
+            headers={"content-type": "text/html"},
+        ),
+    )
+    world.serve("/en.html", en_title, firms("10,577"))
+    world.publish("herald", Item(zh_title, "/zh.html", T0), Item(en_title, "/en.html", T0))
+
+    world.run()
+
+    assert headlines(world) == [zh_title]
+    [article] = world.deps.store.articles()
+    assert article.lang == "zh"
+    world.run()
+    assert world.requests_to("/en.html") == 1, "a page its language dropped is not fetched again"
+
+
+def test_match_in_body_keeps_a_story_whose_keyword_is_only_in_its_article(rules: Rules) -> None:
+    world = rules(feed="keywords: [Hengqin]\nmatch_in: [title, body]")
+    world.serve("/a.html", "New port opens", "The new port in Hengqin opened on Tuesday, officials said.")
+    world.serve("/b.html", "New bridge opens", "The new bridge in Nansha opened on Tuesday, officials said.")
+    world.publish("herald", Item("New port opens", "/a.html", T0), Item("New bridge opens", "/b.html", T0))
+
+    world.run()
+
+    assert headlines(world) == ["New port opens"]
+    [article] = world.deps.store.articles()
+    assert article.keywords == ("Hengqin",)
+
+
+def test_a_guid_listed_twice_is_logged_and_the_later_item_read(
+    rules: Rules, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = rules()
+    world.serve("/first.html", "Qianhai first version", firms("10,577"))
+    world.serve("/second.html", "Qianhai second version", firms("10,577"))
+    world.publish(
+        "herald",
+        Item("Qianhai first version", "/first.html", T0, guid="g-1"),
+        Item("Qianhai second version", "/second.html", T0, guid="g-1"),
+    )
+
+    with caplog.at_level(logging.WARNING, logger="monitor.feeds"):
+        world.run()
+
+    assert "feed: duplicate guid " in caplog.text and "g-1 in feed herald" in caplog.text
+    assert headlines(world) == ["Qianhai second version"]
+    assert world.requests_to("/first.html") == 0
+
+
+def test_on_first_run_per_feed_seeds_even_when_the_global_setting_posts(rules: Rules) -> None:
+    world = rules(feed="on_first_run: seed")
+    world.serve("/a.html", "Qianhai draws more Hong Kong firms", firms("10,577"))
+    world.publish("herald", Item("Qianhai draws more Hong Kong firms", "/a.html", T0))
+
+    world.run()
+
+    assert headlines(world) == []
+    assert [m.text.startswith("Now tracking") for m in world.slack.messages] == [True]
+
+
+# --- thresholds ---------------------------------------------------------------------------------------------
+
+
+def moves(world: World, *counts: str) -> list[str]:
+    """Publish one story per count, a day apart, poll after each, and return the change messages posted."""
+    for n, count in enumerate(counts):
+        path = f"/news/{n}.html"
+        title = f"Qianhai firms update number {n}"
+        world.serve(path, title, firms(count))
+        world.publish("herald", Item(title, path, T0 + timedelta(days=n)))
+        world.poll("herald")
+        world.deliver()
+    return [m.text for m in world.slack.messages if "(was " in m.text]
+
+
+def test_a_move_below_the_default_one_percent_is_stored_but_not_posted(rules: Rules) -> None:
+    world = rules()
+
+    posted = moves(world, "10,577", "10,600", "10,900")
+
+    assert [text.split(":")[1].split("(")[0].strip() for text in posted] == [
+        "10,900 Hong Kong-funded enterprises"
+    ]
+    assert [o.value for o in world.deps.store.history(metric=METRIC)] == [10900, 10600, 10577]
+
+
+def test_a_crossing_is_posted_however_small_and_direction_keeps_one_way(rules: Rules) -> None:
+    world = rules(
+        rules="""
+  - key: "qianhai.*"
+    min_change: {pct: 0.5}
+    direction: up
+    above: 12000
+"""
+    )
+
+    posted = moves(world, "11,990", "12,010", "11,000", "11,100")
+
+    assert [text.split(":")[1].split("(")[0].strip() for text in posted] == [
+        "12,010 Hong Kong-funded enterprises",  # +0.17 %, but it crossed 12,000
+        "11,100 Hong Kong-funded enterprises",  # the fall to 11,000 was down: not told
+    ]
+
+
+# --- routes -------------------------------------------------------------------------------------------------
+
+
+def test_routes_send_an_alert_to_every_matching_channel_once_and_the_feed_channel_otherwise(
+    rules: Rules,
+) -> None:
+    world = rules(
+        rules="""
+routes:
+  - {match: {keywords: [Hengqin]}, channel: "#hengqin"}
+  - {match: {metrics: ["qianhai.*"]}, channel: "#figures"}
+  - {match: {keywords: [Hengqin, port]}, channel: "#hengqin"}
+"""
+    )
+    world.serve("/a.html", "Hengqin firms join Qianhai", firms("10,577"))
+    world.serve("/b.html", "Nansha opens a new bridge", "The new bridge in Nansha opened on Tuesday.")
+    world.publish(
+        "herald",
+        Item("Hengqin firms join Qianhai", "/a.html", T0),
+        Item("Nansha opens a new bridge", "/b.html", T0),
+    )
+
+    world.run()
+    world.run()
+
+    assert headlines(world, "#hengqin") == ["Hengqin firms join Qianhai"]
+    assert headlines(world, "#figures") == ["Hengqin firms join Qianhai"]
+    assert headlines(world, "#gba") == ["Nansha opens a new bridge"]
