@@ -25,7 +25,7 @@ from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, parse_entries, screen_entry, unique_guids
 from .fetch import Fetcher, RateLimited
 from .figures import EXTRACTOR_VERSION
-from .identity import Found, identify, worth_reading
+from .identity import Found, body_signature, identify, worth_reading
 from .matching import screen
 from .reading import Reading, ReadPool
 from .records import (
@@ -40,7 +40,7 @@ from .records import (
     Story,
 )
 from .settings import FeedSettings, Settings
-from .slack import render_alert
+from .slack import render_alert, render_sighting
 from .store import Store
 
 log = logging.getLogger("monitor.poll")
@@ -133,9 +133,8 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         seeding = not state.seeded and feed.on_first_run == "seed"
         changes = _changes(found, feed, deps, seeding=seeding) if post else []
         new_state = _succeeded(state, fetched, complete, deps.now())
-        alerts = [a for change in changes for a in _routed(change, feed, deps)] + _health_alerts(
-            state, new_state, deps
-        )
+        alerts = [a for change in changes for a in _routed(change, feed, deps)]
+        alerts += _later_outlets(found, deps) + _health_alerts(state, new_state, deps)
         record = PollRecord(new_state, found.stored, tuple(alerts), found.sightings, tuple(found.refreshed))
         staged = deps.store.stage_poll(record)  # the next feed's identity checks see these stories at once
     queued = deps.store.wait_saved(staged)  # on disk, in a write shared with the feeds staged meanwhile
@@ -317,6 +316,7 @@ def _story(
     """The story an entry and its article make, with the article's figures."""
     assert entry.link is not None
     article = reading.article
+    signature = body_signature(article.text)
     return Story(
         feed=feed.name,
         outlet=feed.outlet or feed.name,
@@ -333,6 +333,8 @@ def _story(
         text_chars=len(article.text),
         extractor=EXTRACTOR_VERSION,
         lang=article.lang,
+        minhash=signature.minhash,
+        numbers=signature.numbers,
     )
 
 
@@ -355,6 +357,25 @@ def _routed(change: Change, feed: FeedSettings, deps: Deps) -> list[Alert]:
         replace(first, channel=channel, routed=True, key=first.key if n == 0 else f"{first.key}@{channel}")
         for n, channel in enumerate(channels)
     ]
+
+
+def _later_outlets(found: Found, deps: Deps) -> list[Alert]:
+    """A thread reply under each posted story that another outlet now carries (a story still waiting to be
+    posted names its outlets itself, when it is sent)."""
+    replies = []
+    for sighting in found.sightings:
+        posted = deps.store.sent_alert(f"story:{sighting.article_url}")
+        article = deps.store.find_article(guid=None, url=sighting.article_url)
+        if posted is None or posted.sent_ts is None or article is None:
+            continue
+        if any(s.outlet == sighting.source.outlet for s in article.sources):
+            continue  # the same outlet under another URL or GUID: nothing new to tell
+        replies.append(
+            render_sighting(
+                sighting.article_url, sighting.source, channel=posted.channel, reply_to=posted.sent_ts
+            )
+        )
+    return replies
 
 
 def _health_alerts(before: FeedState, after: FeedState, deps: Deps) -> list[Alert]:

@@ -107,6 +107,8 @@ class Story:
     text_chars: int = 0  # length of the article's body text
     extractor: str = ""  # the version of the figure extractor that read it (provenance of its figures)
     lang: str = ""  # the article's language, "en" or "zh"
+    minhash: str = ""  # the body's shingles as a MinHash (hex), to tell a re-edited copy (``identity``)
+    numbers: tuple[str, ...] = ()  # the numbers the body states: copies state the same ones
 
     @property
     def published(self) -> datetime | None:
@@ -241,6 +243,8 @@ class StoredArticle:
     updated: datetime | None = None  # the feed entry's updated time when it was last read
     sources: tuple[Source, ...] = ()  # every feed that listed it, the first one first
     lang: str = ""  # "en" or "zh"; "" for articles stored before languages were kept
+    minhash: str = ""  # see Story.minhash
+    numbers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,7 +405,8 @@ class Alert:
     interrupted: int = 0  # posts whose outcome was never recorded (the process died): it may be in Slack
     attempted_at: datetime | None = None  # the last failed attempt (held alerts are tried hourly)
     blocked: str | None = None  # the route (credentials + channel) a permanent error was reported for
-    routed: bool = False  # its channel comes from a ``routes:`` rule, not from its feed
+    routed: bool = False  # its channel is its own (a route's, or its parent message's), not its feed's
+    reply_to: str | None = None  # the Slack ts of the message it replies under, in that message's thread
 
     @property
     def kind(self) -> str:

@@ -266,7 +266,7 @@ def test_the_same_headline_from_another_outlet_within_a_day_is_one_alert(world: 
     assert sources(world, "/news/a.html") == {("herald", "/news/a.html"), ("daily", "/daily/b.html")}
 
 
-def test_a_sighting_after_the_alert_was_sent_is_recorded_but_not_posted(world: World) -> None:
+def test_another_outlet_after_the_alert_was_sent_is_a_reply_in_its_thread(world: World) -> None:
     world.serve("/news/a.html", HEADLINE, firms("10,577"))
     world.publish("herald", Item(HEADLINE, "/news/a.html", T0))
     world.poll("herald")
@@ -275,9 +275,13 @@ def test_a_sighting_after_the_alert_was_sent_is_recorded_but_not_posted(world: W
 
     world.poll("daily")
     world.deliver()
+    world.poll("daily")
+    world.deliver()
 
-    assert len(world.slack.messages) == 1
+    story, reply = world.slack.messages
     assert "Also reported by" not in world.texts()[0]
+    assert reply.thread_ts == story.ts and reply.channel == story.channel
+    assert reply.text == f"Also reported by GBA Daily: {HEADLINE}"
     assert ("daily", "/news/a.html") in sources(world, "/news/a.html")
 
 

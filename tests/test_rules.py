@@ -21,6 +21,8 @@ from tests.conftest import Response, Site
 from tests.slack_api import SlackStandIn
 from tests.test_alerts import T0, TOKEN, Clock, Item, World, environment, firms
 
+NEAR_DUPLICATES = Path(__file__).parent / "data" / "near-duplicates"
+
 CHANNELS = ["#gba", "#ops", "#hengqin", "#figures", "#zh"]
 METRIC = "qianhai.hk-funded-enterprises"
 BASE = """
@@ -37,6 +39,7 @@ feeds:
     url: "{herald}"
     outlet: Bay Herald
 {feed}
+  - {{name: daily, url: "{daily}", outlet: GBA Daily}}
 """
 
 
@@ -50,13 +53,19 @@ class Rules:
     def __call__(self, rules: str = "", feed: str = "") -> World:
         path = self.tmp_path / "feeds.yaml"
         indented = "\n".join(f"    {line}" for line in feed.strip().splitlines())
-        text = BASE.format(herald=self.site.url("/herald.xml"), rules=rules.strip("\n"), feed=indented)
+        text = BASE.format(
+            herald=self.site.url("/herald.xml"),
+            daily=self.site.url("/daily.xml"),
+            rules=rules.strip("\n"),
+            feed=indented,
+        )
         path.write_text(text, encoding="utf-8")
         clock = Clock()
         deps = open_deps(load_settings(path, environ=environment(self.slack)), now=clock)
         outbox = Outbox(deps.store, deps.settings, stream=io.StringIO(), now=clock, sleep=lambda s: None)
         world = World(self.site, self.slack, path, clock, deps, outbox)
         world.publish("herald")
+        world.publish("daily")
         self.opened.append(world)
         return world
 
@@ -251,3 +260,60 @@ routes:
     assert headlines(world, "#hengqin") == ["Hengqin firms join Qianhai"]
     assert headlines(world, "#figures") == ["Hengqin firms join Qianhai"]
     assert headlines(world, "#gba") == ["Nansha opens a new bridge"]
+
+
+# --- one story, many outlets --------------------------------------------------------------------------------
+
+
+def serve_labelled(world: World, name: str) -> tuple[str, str]:
+    """Serve a story of the labelled near-duplicate set; its path and headline."""
+    title, *paragraphs = (NEAR_DUPLICATES / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+    path = f"/{name}.html"
+    world.serve(path, title, *paragraphs)
+    return path, title
+
+
+def test_another_outlets_re_edit_of_a_story_is_one_alert_naming_both_outlets(rules: Rules) -> None:
+    world = rules()
+    herald_path, herald_title = serve_labelled(world, "qh-firms-oct")
+    daily_path, daily_title = serve_labelled(world, "qh-firms-oct.wire")  # new headline, one sentence more
+    world.publish("herald", Item(herald_title, herald_path, T0))
+    world.publish("daily", Item(daily_title, daily_path, T0 + timedelta(hours=3)))
+
+    world.poll("herald")
+    world.poll("daily")
+    world.deliver()
+
+    [message] = world.slack.messages
+    assert message.text.startswith(f"New story: {herald_title} (Bay Herald")
+    assert message.text.endswith("Also reported by GBA Daily")
+
+
+def test_a_re_edit_arriving_after_the_alert_is_a_thread_reply_never_a_new_message(rules: Rules) -> None:
+    world = rules()
+    herald_path, herald_title = serve_labelled(world, "qh-firms-oct")
+    daily_path, daily_title = serve_labelled(world, "qh-firms-oct.cut")  # a sentence cut, two swapped
+    world.publish("herald", Item(herald_title, herald_path, T0))
+    world.run()
+    world.publish("daily", Item(daily_title, daily_path, T0 + timedelta(hours=3)))
+
+    world.run()
+    world.run()
+
+    story, reply = world.slack.messages
+    assert reply.thread_ts == story.ts
+    assert reply.text == f"Also reported by GBA Daily: {daily_title}"
+
+
+def test_two_stories_of_one_week_with_other_figures_stay_two(rules: Rules) -> None:
+    world = rules()
+    herald_path, herald_title = serve_labelled(world, "qh-firms-oct")
+    daily_path, daily_title = serve_labelled(world, "qh-firms-nov")  # the same wording, other figures
+    world.publish("herald", Item(herald_title, herald_path, T0))
+    world.publish("daily", Item(f"{daily_title}, again", daily_path, T0 + timedelta(days=2)))
+
+    world.poll("herald")
+    world.poll("daily")
+    world.deliver()
+
+    assert headlines(world) == [herald_title, f"{daily_title}, again"]

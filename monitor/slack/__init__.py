@@ -8,6 +8,7 @@ digests and posts alerts paced per channel.
 from ._blocks import RESENT_NOTE, readable, render_alert, render_digest, with_note, with_sources
 from ._delivery import deliver, make_sender, per_alert, plan_digests, unblocked
 from ._figures import with_qualifier
+from ._sightings import render_sighting
 
 __all__ = [
     "RESENT_NOTE",
@@ -18,6 +19,7 @@ __all__ = [
     "readable",
     "render_alert",
     "render_digest",
+    "render_sighting",
     "unblocked",
     "with_note",
     "with_qualifier",

@@ -318,8 +318,8 @@ def deliver(
                 route = sender.route_of(alert)
                 deliveries.append(Delivery(alert.key, error=stopped[blocked], permanent=True, route=route))
             continue
-        thread_ts = None
-        if thread_ts_for is not None and alert.thread_key:
+        thread_ts = alert.reply_to  # a reply under a message already posted (a story's later outlet)
+        if thread_ts is None and thread_ts_for is not None and alert.thread_key:
             thread_ts = thread_ts_for(alert.thread_key) or threads.get((channel, alert.thread_key))
         if channel in last_post:
             wait_s = sender.min_interval_s - (clock() - last_post[channel])

@@ -43,6 +43,8 @@ def save_story(doc: Document, index: Index, story: Story) -> None:
         figures=len(story.figures),
         keywords=story.keywords,
         lang=story.lang,
+        minhash=story.minhash,
+        numbers=story.numbers,
     )
     if old:  # a revision: the story keeps its first feed and every source
         row |= {"feed": old["feed"], "outlet": old.get("outlet", row["outlet"])}
