@@ -317,3 +317,34 @@ def test_two_stories_of_one_week_with_other_figures_stay_two(rules: Rules) -> No
     world.deliver()
 
     assert headlines(world) == [herald_title, f"{daily_title}, again"]
+
+
+# --- quiet hours --------------------------------------------------------------------------------------------
+
+
+def test_quiet_hours_hold_alerts_and_post_one_digest_per_channel_when_they_end(rules: Rules) -> None:
+    world = rules(
+        rules="""
+alerts:
+  quiet_hours: {from: "22:00", to: "07:00", tz: Asia/Hong_Kong}
+"""
+    )
+    world.clock.now = T0.replace(hour=15)  # 23:00 in Hong Kong
+    for n in (1, 2):
+        world.serve(f"/night/{n}.html", f"Qianhai night story {n}", f"Qianhai story {n} told at night.")
+    world.publish("herald", *(Item(f"Qianhai night story {n}", f"/night/{n}.html", T0) for n in (1, 2)))
+    world.run()
+    world.clock.advance(hours=7)  # 06:00 in Hong Kong: still quiet
+    world.deliver()
+    assert world.slack.messages == []
+
+    world.clock.advance(hours=1, minutes=30)  # 07:30
+    world.deliver()
+    world.serve("/day.html", "Qianhai morning story", "Qianhai story told in the morning.")
+    world.publish("herald", Item("Qianhai morning story", "/day.html", T0))
+    world.run()
+
+    digest, morning = world.slack.messages
+    assert digest.text.startswith("Digest: 2 alerts (2 new stories)") and digest.channel == "gba"
+    assert morning.text.startswith("New story: Qianhai morning story")
+    assert world.deps.store.pending_alerts() == []
