@@ -96,3 +96,12 @@ def test_the_shipped_configs_are_valid() -> None:
     settings = load_settings(root / "feeds.yaml", environ={})
     assert len(settings.feeds) >= 10
     assert {m.key for m in settings.metrics} >= {"qianhai.hk-funded-enterprises"}
+
+
+def test_the_readme_configuration_example_is_valid(tmp_path: Path) -> None:
+    """Every key the README shows is one `check` accepts."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Configuration") :]
+    example = section[section.index("```yaml") + len("```yaml") : section.index("```\n", 10)]
+    settings = load_settings(write(tmp_path, example), environ={})
+    assert settings.routes and settings.thresholds and settings.alerts.quiet_hours is not None
