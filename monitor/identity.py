@@ -18,8 +18,9 @@ from datetime import timedelta
 from .changes import revision, twin_of
 from .feeds import canonical_url
 from .matching import fold
-from .records import Entry, Sighting, Source, StoredArticle, Story, StoryRevised
+from .records import Alert, Entry, Sighting, Source, StoredArticle, Story, StoryRevised
 from .settings import FeedSettings
+from .slack import render_sighting
 from .store import Store
 
 SAME_STORY_WINDOW = timedelta(hours=24)  # the same folded headline this close in time is the same story
@@ -132,6 +133,25 @@ def _read_again(story: Story, known: StoredArticle, store: Store, found: Found) 
         found.refreshed.append(story)
     else:
         found.revised.append(change)
+
+
+def thread_replies(found: Found, store: Store) -> list[Alert]:
+    """A thread reply under each posted story that another outlet now carries (a story still waiting to be
+    posted names its outlets itself, when it is sent)."""
+    replies = []
+    for sighting in found.sightings:
+        posted = store.sent_alert(f"story:{sighting.article_url}")
+        article = store.find_article(guid=None, url=sighting.article_url)
+        if posted is None or posted.sent_ts is None or article is None:
+            continue
+        if any(s.outlet == sighting.source.outlet for s in article.sources):
+            continue  # the same outlet under another URL or GUID: nothing new to tell
+        replies.append(
+            render_sighting(
+                sighting.article_url, sighting.source, channel=posted.channel, reply_to=posted.sent_ts
+            )
+        )
+    return replies
 
 
 # --- near-duplicate bodies ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ Which entries are stories already stored, and which stored story a new page repe
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -19,18 +20,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .changes import detect_changes, health_change, key_figures, route_channels, worth_posting
+from .changes import detect_changes, health_change, key_figures, worth_posting
 from .clock import utc_now
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, parse_entries, screen_entry, unique_guids
 from .fetch import Fetcher, RateLimited
 from .figures import EXTRACTOR_VERSION
-from .identity import Found, body_signature, identify, worth_reading
-from .matching import screen
+from .identity import Found, body_signature, identify, thread_replies, worth_reading
 from .reading import Reading, ReadPool
 from .records import (
     Alert,
-    Article,
     Change,
     Entry,
     FeedState,
@@ -39,8 +38,9 @@ from .records import (
     PollRecord,
     Story,
 )
+from .rules import routed_alerts, screen_story
 from .settings import FeedSettings, Settings
-from .slack import render_alert, render_sighting
+from .slack import render_alert
 from .store import Store
 
 log = logging.getLogger("monitor.poll")
@@ -133,8 +133,9 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         seeding = not state.seeded and feed.on_first_run == "seed"
         changes = _changes(found, feed, deps, seeding=seeding) if post else []
         new_state = _succeeded(state, fetched, complete, deps.now())
-        alerts = [a for change in changes for a in _routed(change, feed, deps)]
-        alerts += _later_outlets(found, deps) + _health_alerts(state, new_state, deps)
+        render = functools.partial(_render, feed=feed, deps=deps)
+        alerts = [a for c in changes for a in routed_alerts(c, render, deps.settings.routes, feed.channel)]
+        alerts += thread_replies(found, deps.store) + _health_alerts(state, new_state, deps)
         record = PollRecord(new_state, found.stored, tuple(alerts), found.sightings, tuple(found.refreshed))
         staged = deps.store.stage_poll(record)  # the next feed's identity checks see these stories at once
     queued = deps.store.wait_saved(staged)  # on disk, in a write shared with the feeds staged meanwhile
@@ -273,7 +274,7 @@ def _read_stories(
             log.warning("article feed=%s url=%s error=%s", feed.name, entry.link, exc)
             failed += 1
             continue
-        story = _screened(_story(entry, keywords, feed, read, deps), read.article, feed)
+        story = screen_story(_story(entry, keywords, feed, read, deps), read.article, feed)
         if story is None:
             deps.screened_out.add(canonical_url(entry.link or ""))
         else:
@@ -284,19 +285,6 @@ def _read_stories(
 def _worth_reading(entry: Entry, deps: Deps) -> bool:
     assert entry.link is not None
     return canonical_url(entry.link) not in deps.screened_out and worth_reading(entry, deps.store)
-
-
-def _screened(story: Story, article: Article, feed: FeedSettings) -> Story | None:
-    """The story once its article is read: None when its language or its body (with ``match_in: [body]``)
-    is filtered out, else with the keywords its title, summary and body match."""
-    if feed.languages and article.lang not in feed.languages:
-        return None
-    if "body" not in feed.match_in:
-        return story
-    entry = story.entry
-    fields = {"title": entry.title or article.title, "summary": entry.summary, "body": article.text}
-    found = screen(fields, keywords=feed.keywords, exclude=feed.exclude, match_in=feed.match_in)
-    return None if found is None else replace(story, keywords=found)
 
 
 def _fetch_page(entry: Entry, feed: FeedSettings, deps: Deps, deadline: float) -> Fetched | None:
@@ -338,44 +326,11 @@ def _story(
     )
 
 
-def _render(change: Change, feed: FeedSettings, deps: Deps) -> Alert:
+def _render(change: Change, *, feed: FeedSettings, deps: Deps) -> Alert:
     history: list[float] = []
     if isinstance(change, FigureChanged):
         history = [*deps.store.series(change.new.metric), change.new.value]
     return render_alert(change, channel=feed.channel, history=history, feed=feed.name)
-
-
-def _routed(change: Change, feed: FeedSettings, deps: Deps) -> list[Alert]:
-    """The change's alert for each channel its routes name (the feed's channel when none matches)."""
-    channels = route_channels(change, deps.settings.routes, feed.channel)
-    if channels == (feed.channel,):
-        return [_render(change, feed, deps)]
-    first = _render(change, feed, deps)
-    # Each channel's copy is its own alert (its own key, posted and recorded once); the route, not the feed,
-    # names its channel, so the outbox keeps it.
-    return [
-        replace(first, channel=channel, routed=True, key=first.key if n == 0 else f"{first.key}@{channel}")
-        for n, channel in enumerate(channels)
-    ]
-
-
-def _later_outlets(found: Found, deps: Deps) -> list[Alert]:
-    """A thread reply under each posted story that another outlet now carries (a story still waiting to be
-    posted names its outlets itself, when it is sent)."""
-    replies = []
-    for sighting in found.sightings:
-        posted = deps.store.sent_alert(f"story:{sighting.article_url}")
-        article = deps.store.find_article(guid=None, url=sighting.article_url)
-        if posted is None or posted.sent_ts is None or article is None:
-            continue
-        if any(s.outlet == sighting.source.outlet for s in article.sources):
-            continue  # the same outlet under another URL or GUID: nothing new to tell
-        replies.append(
-            render_sighting(
-                sighting.article_url, sighting.source, channel=posted.channel, reply_to=posted.sent_ts
-            )
-        )
-    return replies
 
 
 def _health_alerts(before: FeedState, after: FeedState, deps: Deps) -> list[Alert]:

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).parent.parent / "monitor"
 # The layers, bottom up. A unit is a top-level module or package of ``monitor``.
 LEAVES = {"records", "settings", "errors", "sparkline", "clock", "matching"}
 STEPS = {"config", "fetch", "feeds", "articles", "figures", "changes", "store", "slack", "output"}
-ORCHESTRATION = {"identity", "reading", "poll", "outbox", "query"}
+ORCHESTRATION = {"identity", "reading", "rules", "poll", "outbox", "query"}
 SHELLS = {"scheduler", "cli", "__main__", "__init__"}
 
 
