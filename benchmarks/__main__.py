@@ -1,7 +1,8 @@
 """``python -m benchmarks``: every section in one run, one Markdown table, written to benchmarks/RESULTS.md.
 
 Sections: poll (``benchmarks.poll``, against the feed farm of ``benchmarks.farm``), extraction
-(``benchmarks.figures``), storage (``benchmarks.storage``) and cli (``benchmarks.cli``). A section whose
+(``benchmarks.figures``), storage (``benchmarks.storage``), cli (``benchmarks.cli``) and near-duplicates
+(``benchmarks.near_duplicates``, the labelled pairs of tests/data/near-duplicates). A section whose
 module is missing is reported as skipped; one that fails is reported as failed and the exit status is 1.
 Everything runs on 127.0.0.1 in temporary folders that are removed afterwards.
 
@@ -31,7 +32,7 @@ from . import poll as poll_bench
 RESULTS = Path(__file__).with_name("RESULTS.md")
 COLUMNS = ("section", "measure", "ours", "baseline", "ratio", "target", "met")
 HEADERS = ("section", "measure", "ours", "baseline", "ratio", "target", "met?")
-SECTIONS = ("poll", "extraction", "storage", "cli")
+SECTIONS = ("poll", "extraction", "storage", "cli", "near-duplicates")
 
 
 def log(message: str) -> None:
@@ -205,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
         "extraction": lambda: external_rows("benchmarks.figures", "extraction", quick=args.quick),
         "storage": lambda: external_rows("benchmarks.storage", "storage", quick=args.quick),
         "cli": lambda: cli_bench.measure(cli_options, log=log),
+        "near-duplicates": lambda: external_rows(
+            "benchmarks.near_duplicates", "near-duplicates", quick=args.quick
+        ),
     }
     load_before = _load()
     if load_before and load_before > 0.5:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import timedelta
 
+from .matching import matched_terms, metric_matches
 from .records import (
     Change,
     FeedFailing,
@@ -27,6 +28,7 @@ from .records import (
     Story,
     StoryRevised,
 )
+from .settings import MetricRule, MinChange, Route
 
 # Two figures without a dated period, published this close together, describe the same moment.
 SAME_PERIOD_WINDOW = timedelta(days=7)
@@ -211,6 +213,57 @@ def same_period(one: Observation, other: Observation, *, window: timedelta = SAM
 
 def _fold(period: str | None) -> str:
     return " ".join((period or "").casefold().split())
+
+
+def worth_posting(change: FigureChanged, rules: Sequence[MetricRule], default: MinChange) -> bool:
+    """True when a move is worth a Slack alert under the first rule whose pattern matches its metric.
+
+    A move crossing the rule's ``above`` level upwards (or ``below`` downwards) always is, however small; any
+    other must go the rule's ``direction`` and reach both floors of its ``min_change`` (else ``default``).
+    A move that is not worth posting is still stored: ``history`` shows it.
+    """
+    old, new = change.old.value, change.new.value
+    rule = next((r for r in rules if metric_matches(r.pattern, change.new.metric)), None)
+    if rule is not None:
+        if rule.above is not None and old < rule.above <= new:
+            return True
+        if rule.below is not None and old > rule.below >= new:
+            return True
+        if (rule.direction == "up" and new < old) or (rule.direction == "down" and new > old):
+            return False
+    floor = rule.min_change if rule is not None and rule.min_change is not None else default
+    delta = abs(new - old)
+    pct = math.inf if old == 0 else delta / abs(old) * 100
+    return delta >= floor.abs and pct >= floor.pct
+
+
+def route_channels(change: Change, routes: Sequence[Route], fallback: str | None) -> tuple[str | None, ...]:
+    """Every channel whose route matches the change, in the routes' order and each once; else ``fallback``.
+
+    A route's keywords are looked for in a story's title and summary (a figure's: its article's title and its
+    sentence); its metric globs in the metrics the change is about.
+    """
+    text, metrics = _routed_by(change)
+    channels: list[str | None] = []
+    for route in routes:
+        hit = (text and matched_terms(text, route.keywords)) or any(
+            metric_matches(pattern, metric) for pattern in route.metrics for metric in metrics
+        )
+        if hit and route.channel not in channels:
+            channels.append(route.channel)
+    return tuple(channels) or (fallback,)
+
+
+def _routed_by(change: Change) -> tuple[str, set[str]]:
+    """The text and the metric keys a route is matched against."""
+    if isinstance(change, NewStory | StoryRevised):
+        story = change.story
+        return f"{story.title}\n{story.entry.summary}", {f.metric for f in key_figures(story.figures)}
+    if isinstance(change, FigureChanged):
+        return f"{change.new.article_title}\n{change.new.sentence}", {change.new.metric}
+    if isinstance(change, FigureConflict):
+        return f"{change.high.article_title}\n{change.high.sentence}", {change.low.metric}
+    return "", set()
 
 
 def health_change(

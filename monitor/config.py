@@ -10,11 +10,22 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -22,11 +33,21 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from . import charsets
 from .durations import parse_duration
 from .errors import ConfigError
+from .matching import term_pattern
 from .redaction import redact
 from .settings import (
+    DEFAULT_MATCH_IN,
+    DEFAULT_TZ,
+    LANGUAGES,
+    MATCH_FIELDS,
+    AlertSettings,
     FeedSettings,
     FetchSettings,
     HealthSettings,
+    MetricRule,
+    MinChange,
+    QuietHours,
+    Route,
     Settings,
     SlackSettings,
     StorageSettings,
@@ -45,6 +66,33 @@ _LONG_NUMBER = re.compile(r"\d{4000,}")
 
 
 Duration = Annotated[int, BeforeValidator(parse_duration)]
+
+
+def _term(term: str) -> str:
+    term_pattern(term)  # raises ValueError with the sentence users read
+    return term
+
+
+def _clock_time(text: str) -> time:
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f'"{text}" is not a time of day (use "22:00")')
+    return time(int(match[1]), int(match[2]))
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f'"{name}" is not a time zone (use a name such as Asia/Hong_Kong)') from None
+    return name
+
+
+Term = Annotated[str, AfterValidator(_term)]
+Terms = list[Term]
+MatchIn = list[Literal[MATCH_FIELDS]]  # type: ignore[valid-type]
+Language = Literal[LANGUAGES]  # type: ignore[valid-type]
+_ALERTS, _MIN_CHANGE = AlertSettings(), MinChange()
 
 
 class _Model(BaseModel):
@@ -85,7 +133,10 @@ class _Health(_Model):
 
 class _Defaults(_Model):
     interval: Duration = 900
-    keywords: list[str] = []
+    keywords: Terms = []
+    exclude: Terms = []
+    match_in: MatchIn = Field(default=list(DEFAULT_MATCH_IN), min_length=1)
+    languages: list[Language] = []
 
 
 class _Feed(_Model):
@@ -93,7 +144,11 @@ class _Feed(_Model):
     url: str = Field(min_length=1)
     outlet: str | None = None
     interval: Duration | None = None
-    keywords: list[str] | None = None
+    keywords: Terms | None = None
+    exclude: Terms | None = None
+    match_in: MatchIn | None = Field(default=None, min_length=1)
+    languages: list[Language] | None = None
+    on_first_run: Literal["seed", "post"] | None = None
     selector: str | None = None
     channel: str | None = None
     enabled: bool = True
@@ -116,12 +171,37 @@ class _Feed(_Model):
         return url
 
 
+class _MinChange(_Model):
+    pct: float = Field(default=_MIN_CHANGE.pct, ge=0)
+    abs: float = Field(default=_MIN_CHANGE.abs, ge=0)
+
+
 class _Metric(_Model):
-    key: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    label: str
-    patterns: list[str] = Field(min_length=1)
+    """A tracked metric (key, label, patterns) and/or the alert rule of the metrics whose key matches."""
+
+    key: str = Field(pattern=r"^[a-z0-9*?][a-z0-9._*?-]*$")
+    label: str | None = None
+    patterns: list[str] = []
     place: str | None = None
     unit: str | None = None
+    min_change: _MinChange | None = None
+    direction: Literal["up", "down", "any"] = "any"
+    above: float | None = None
+    below: float | None = None
+
+    @model_validator(mode="after")
+    def _tracked_or_rule(self) -> _Metric:
+        if self.patterns and (self.label is None or any(c in self.key for c in "*?")):
+            raise ValueError("a tracked metric (with patterns) needs a label and a plain key, no * or ?")
+        if not self.patterns and self.label is None and not self.is_rule:
+            raise ValueError("give patterns and a label to track it, or min_change/direction/above/below")
+        return self
+
+    @property
+    def is_rule(self) -> bool:
+        """True when it sets when a move alerts."""
+        rule = (self.min_change, self.above, self.below)
+        return any(v is not None for v in rule) or self.direction != "any"
 
     @field_validator("patterns")
     @classmethod
@@ -134,7 +214,36 @@ class _Metric(_Model):
         return patterns
 
 
+class _QuietHours(_Model):
+    start: Annotated[time, BeforeValidator(_clock_time)] = Field(alias="from")
+    end: Annotated[time, BeforeValidator(_clock_time)] = Field(alias="to")
+    tz: Annotated[str, AfterValidator(_zone)] = DEFAULT_TZ
+
+
+class _Alerts(_Model):
+    min_change: _MinChange = _MinChange()
+    quiet_hours: _QuietHours | None = None
+
+
+class _Match(_Model):
+    keywords: Terms = []
+    metrics: list[str] = []
+
+    @model_validator(mode="after")
+    def _something(self) -> _Match:
+        if not (self.keywords or self.metrics):
+            raise ValueError("a route matches keywords or metrics (give at least one)")
+        return self
+
+
+class _Route(_Model):
+    match: _Match
+    channel: str = Field(min_length=1)
+
+
 class _Config(_Model):
+    alerts: _Alerts = _Alerts()
+    routes: list[_Route] = []
     storage: _Storage = _Storage()
     slack: _Slack = _Slack()
     fetch: _Fetch = _Fetch()
@@ -286,21 +395,7 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
             raise ConfigError(
                 f"{where}.channel: no channel for this feed (set slack.channel or feeds[].channel)"
             )
-        feeds.append(
-            FeedSettings(
-                name=feed.name,
-                url=url,
-                interval_s=feed.interval or config.defaults.interval,
-                keywords=tuple(feed.keywords if feed.keywords is not None else config.defaults.keywords),
-                selector=feed.selector,
-                channel=channel,
-                enabled=feed.enabled,
-                outlet=feed.outlet,
-                headers=dict(feed.headers),
-                timeout_s=feed.timeout,
-                encoding=feed.encoding,
-            )
-        )
+        feeds.append(_feed(feed, url, channel, config.defaults, slack))
     fetch = config.fetch
     return Settings(
         source=path,
@@ -320,7 +415,9 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
         ),
         feeds=tuple(feeds),
         metrics=tuple(
-            TrackedMetric(m.key, m.label, tuple(m.patterns), m.place, m.unit) for m in config.metrics
+            TrackedMetric(m.key, m.label or m.key, tuple(m.patterns), m.place, m.unit)
+            for m in config.metrics
+            if m.patterns
         ),
         health=HealthSettings(
             config.health.alert_after_failures,
@@ -328,6 +425,57 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
             config.health.missed_polls,
             config.health.max_outbox_age,
         ),
+        alerts=_alerts(config.alerts),
+        thresholds=tuple(_threshold(m) for m in config.metrics if m.is_rule),
+        routes=tuple(
+            Route(r.channel, tuple(r.match.keywords), tuple(r.match.metrics)) for r in config.routes
+        ),
+    )
+
+
+def _feed(
+    feed: _Feed, url: str, channel: str | None, defaults: _Defaults, slack: SlackSettings
+) -> FeedSettings:
+    """One feed's settings: its own keys, else the ``defaults:`` ones (``slack.on_first_run`` for that)."""
+
+    def chosen(own: list[str] | None, default: list[str]) -> tuple[str, ...]:
+        return tuple(own if own is not None else default)
+
+    return FeedSettings(
+        name=feed.name,
+        url=url,
+        interval_s=feed.interval or defaults.interval,
+        keywords=chosen(feed.keywords, defaults.keywords),
+        exclude=chosen(feed.exclude, defaults.exclude),
+        match_in=chosen(feed.match_in, defaults.match_in),
+        languages=chosen(feed.languages, defaults.languages),
+        on_first_run=feed.on_first_run or slack.on_first_run,
+        selector=feed.selector,
+        channel=channel,
+        enabled=feed.enabled,
+        outlet=feed.outlet,
+        headers=dict(feed.headers),
+        timeout_s=feed.timeout,
+        encoding=feed.encoding,
+    )
+
+
+def _alerts(alerts: _Alerts) -> AlertSettings:
+    quiet = alerts.quiet_hours
+    return AlertSettings(
+        min_change=MinChange(alerts.min_change.pct, alerts.min_change.abs),
+        quiet_hours=QuietHours(quiet.start, quiet.end, quiet.tz) if quiet else None,
+    )
+
+
+def _threshold(metric: _Metric) -> MetricRule:
+    floor = metric.min_change
+    return MetricRule(
+        pattern=metric.key,
+        min_change=MinChange(floor.pct, floor.abs) if floor else None,
+        direction=metric.direction,
+        above=metric.above,
+        below=metric.below,
     )
 
 

@@ -8,13 +8,12 @@ ENTITY declarations (billion laughs, quadratic blow-up and XXE all live there), 
 
 from __future__ import annotations
 
-import functools
 import html
 import io
+import logging
 import re
 import time
-import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -23,7 +22,11 @@ import feedparser
 
 from . import charsets
 from .errors import FeedError
+from .matching import matched_terms, screen
 from .records import Entry, Fetched
+from .settings import FeedSettings
+
+log = logging.getLogger("monitor.feeds")
 
 # Chinese double-byte families we tell apart ourselves; a declared label in one of them is often wrong.
 TRACKING_PARAMS = frozenset(
@@ -72,12 +75,6 @@ _HTML_START = re.compile(
 )
 _ALTERNATE = re.compile(r"<link\b[^>]*\btype=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE)
 _HREF = re.compile(r"\bhref=[\"']([^\"']+)[\"']", re.IGNORECASE)
-# Word characters that are not CJK: a Latin keyword must not touch one of these on either side.
-_CJK = (
-    "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-)
-_LATIN_WORD = f"[^\\W{_CJK}]"
-_CJK_CHAR = re.compile(f"[{_CJK}\uff00-\uffef]")
 
 
 def parse_entries(fetched: Fetched, *, feed: str, encoding: str | None = None) -> list[Entry]:
@@ -108,29 +105,35 @@ def parse_entries(fetched: Fetched, *, feed: str, encoding: str | None = None) -
 
 
 def matched_keywords(entry: Entry, keywords: Iterable[str]) -> tuple[str, ...]:
-    """The keywords found in the entry's title and summary, in the order given.
+    """The keywords (words, phrases, ``/regex/i``) found in the entry's title and summary, in the order given;
+    see ``matching`` for what a match is."""
+    return matched_terms(f"{entry.title}\n{entry.summary}", keywords)
 
-    Latin keywords match whole words, case-insensitively ("GBA" is not in "GBAX"; "Hong Kong" is in
-    "Hong Kong's"); a keyword with Chinese/Japanese/Korean characters matches as a substring.
+
+def screen_entry(entry: Entry, feed: FeedSettings) -> tuple[str, ...] | None:
+    """The keywords an entry matches, or None when the feed's filters drop it before its page is read.
+
+    An entry matching no keyword is kept when ``match_in`` names the body: its article may match.
     """
-    haystack = unicodedata.normalize("NFKC", f"{entry.title}\n{entry.summary}")
-    found: list[str] = []
-    for keyword in keywords:
-        needle = unicodedata.normalize("NFKC", keyword).strip()
-        if not needle or keyword in found:
+    return screen(
+        {"title": entry.title, "summary": entry.summary},
+        keywords=feed.keywords,
+        exclude=feed.exclude,
+        match_in=feed.match_in,
+        body_pending="body" in feed.match_in,
+    )
+
+
+def unique_guids(entries: Sequence[Entry], *, feed: str) -> list[Entry]:
+    """The entries with one per GUID: a GUID listed twice is logged and its later item is the one read."""
+    last = {entry.guid: index for index, entry in enumerate(entries) if entry.guid}
+    kept = []
+    for index, entry in enumerate(entries):
+        if entry.guid and last[entry.guid] != index:
+            log.warning("feed: duplicate guid %s in feed %s (the later item is read)", entry.guid, feed)
             continue
-        if _keyword_pattern(needle).search(haystack):
-            found.append(keyword)
-    return tuple(found)
-
-
-@functools.lru_cache(maxsize=1024)
-def _keyword_pattern(needle: str) -> re.Pattern[str]:
-    """A CJK keyword as a plain substring; a Latin one as whole words, any whitespace between them."""
-    if _CJK_CHAR.search(needle):
-        return re.compile(re.escape(needle), re.IGNORECASE)
-    words = r"\s+".join(re.escape(word) for word in needle.split())
-    return re.compile(f"(?<!{_LATIN_WORD}){words}(?!{_LATIN_WORD})", re.IGNORECASE)
+        kept.append(entry)
+    return kept
 
 
 def canonical_url(url: str) -> str:

@@ -9,17 +9,33 @@ reading pages (``worth_reading``) and after (``identify``), under the lock that 
 
 from __future__ import annotations
 
+import re
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from .changes import revision, twin_of
 from .feeds import canonical_url
-from .records import Entry, Sighting, Source, StoredArticle, Story, StoryRevised
+from .matching import fold
+from .records import Alert, Entry, Sighting, Source, StoredArticle, Story, StoryRevised
 from .settings import FeedSettings
+from .slack import render_sighting
 from .store import Store
 
 SAME_STORY_WINDOW = timedelta(hours=24)  # the same folded headline this close in time is the same story
+# Bodies whose shingles are this similar (estimated Jaccard), with figures that agree, are one story: chosen
+# on the labelled pairs of tests/data/near-duplicates, between the most similar two stories (0.19) and the
+# least similar re-edit (0.44); `python -m benchmarks.near_duplicates` measures it.
+NEAR_DUPLICATE_SIMILARITY = 0.3
+NEAR_DUPLICATE_WINDOW = timedelta(days=3)  # outlets re-run a wire story within days, not weeks
+MINHASH_PERMUTATIONS = 128
+MINHASH_SEED = 1  # stored signatures compare only with ones made with the same seed and permutations
+SHINGLE_TOKENS = 3
+MIN_SIGNATURE_SHINGLES = 30  # about 150 characters of English, 30 of Chinese
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN = re.compile(f"[{_HAN}]|[^\\W{_HAN}]+")  # a Chinese character is a token; a Latin word is one
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 
 @dataclass
@@ -69,11 +85,15 @@ def identify(
             continue
         if story is None:
             continue  # its page could not be read: the next poll tries again
-        twin = twin_of(story, [*found.new, *found.echoes], within=SAME_STORY_WINDOW) or store.find_same_story(
-            content_hash=story.fingerprint,
-            headline=story.headline_key,
-            at=story.published or story.fetched_at,
-            within=SAME_STORY_WINDOW,
+        twin = (
+            twin_of(story, [*found.new, *found.echoes], within=SAME_STORY_WINDOW)
+            or store.find_same_story(
+                content_hash=story.fingerprint,
+                headline=story.headline_key,
+                at=story.published or story.fetched_at,
+                within=SAME_STORY_WINDOW,
+            )
+            or near_twin(story, [*found.new, *found.echoes], store)
         )
         if twin is None:
             found.new.append(story)
@@ -85,6 +105,27 @@ def identify(
     return found
 
 
+def near_twin(story: Story, earlier: Sequence[Story], store: Store) -> Story | StoredArticle | None:
+    """The story (of this poll, else stored) published within NEAR_DUPLICATE_WINDOW that ``story``'s body
+    re-edits: another outlet's copy of a wire story, with its own headline and a sentence more or less.
+
+    Only another outlet's: one outlet's pages share its boilerplate, and its own copies of a story are told by
+    GUID, URL, fingerprint and headline already.
+    """
+    if not story.minhash:
+        return None
+    mine = BodySignature(story.minhash, story.numbers)
+    when = story.published or story.fetched_at
+    window = NEAR_DUPLICATE_WINDOW
+    stored = store.articles(since=when - window, until=when + window)
+    for other in [*earlier, *stored]:
+        if other.outlet == story.outlet or other.url == story.url:
+            continue
+        if near_duplicate(mine, BodySignature(other.minhash, other.numbers)):
+            return other
+    return None
+
+
 def _read_again(story: Story, known: StoredArticle, store: Store, found: Found) -> None:
     """A stored story read again: revised when its figures changed, else only refreshed."""
     change = None
@@ -94,3 +135,89 @@ def _read_again(story: Story, known: StoredArticle, store: Store, found: Found) 
         found.refreshed.append(story)
     else:
         found.revised.append(change)
+
+
+def thread_replies(found: Found, store: Store) -> list[Alert]:
+    """A thread reply under each posted story that another outlet now carries (a story still waiting to be
+    posted names its outlets itself, when it is sent)."""
+    replies = []
+    for sighting in found.sightings:
+        posted = store.sent_alert(f"story:{sighting.article_url}")
+        article = store.find_article(guid=None, url=sighting.article_url)
+        if posted is None or posted.sent_ts is None or article is None:
+            continue
+        if any(s.outlet == sighting.source.outlet for s in article.sources):
+            continue  # the same outlet under another URL or GUID: nothing new to tell
+        replies.append(
+            render_sighting(
+                sighting.article_url, sighting.source, channel=posted.channel, reply_to=posted.sent_ts
+            )
+        )
+    return replies
+
+
+# --- near-duplicate bodies ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BodySignature:
+    """What a body is compared by: its shingles' MinHash (hex) and the numbers it states."""
+
+    minhash: str
+    numbers: tuple[str, ...]
+
+
+def shingles(text: str) -> set[str]:
+    """Runs of SHINGLE_TOKENS tokens (Latin words, single Chinese characters) of the folded, lower-cased text:
+    a sentence added, cut or moved changes only the shingles at its edges."""
+    tokens = _TOKEN.findall(fold(text).casefold())
+    if len(tokens) < SHINGLE_TOKENS:
+        return {" ".join(tokens)} if tokens else set()
+    return {" ".join(tokens[i : i + SHINGLE_TOKENS]) for i in range(len(tokens) - SHINGLE_TOKENS + 1)}
+
+
+def numbers_in(text: str) -> frozenset[str]:
+    """The numbers a body states, separators dropped ("10,577" → "10577")."""
+    return frozenset(match.replace(",", "") for match in _NUMBER.findall(fold(text)))
+
+
+def body_signature(text: str) -> BodySignature:
+    """The body's signature; an empty MinHash for a body too short to tell one story from another (a
+    JavaScript or cookie wall that many pages of one site share)."""
+    tokens = shingles(text)
+    if len(tokens) < MIN_SIGNATURE_SHINGLES:
+        return BodySignature("", ())
+    from datasketch import MinHash  # numpy and scipy come with it: loaded when a first page is read
+
+    minhash = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED)
+    minhash.update_batch([shingle.encode() for shingle in tokens])
+    packed = array("I", (int(value) for value in minhash.hashvalues))  # 32-bit values in 64-bit slots
+    return BodySignature(packed.tobytes().hex(), tuple(sorted(numbers_in(text))))
+
+
+def similarity(one: str, other: str) -> float:
+    """The estimated Jaccard similarity of two bodies' shingles, from their MinHashes (0 when either is empty
+    or they were made with other parameters)."""
+    if not one or len(one) != len(other):
+        return 0.0
+    a, b = array("I", bytes.fromhex(one)), array("I", bytes.fromhex(other))
+    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def near_duplicate(
+    one: BodySignature, other: BodySignature, *, min_similarity: float = NEAR_DUPLICATE_SIMILARITY
+) -> bool:
+    """True when two bodies are one story re-edited (a new headline, a sentence added or cut, paragraphs
+    moved): similar enough shingles, and figures that agree.
+
+    Similar wording is not enough: two stories of one week on the same topic share most of it, and their
+    figures tell them apart. Each stating a number the other lacks makes them two stories; an outlet that
+    adds or cuts a sentence only adds or removes numbers on one side.
+    """
+    return similarity(one.minhash, other.minhash) >= min_similarity and numbers_agree(one, other)
+
+
+def numbers_agree(one: BodySignature, other: BodySignature) -> bool:
+    """False when each body states a number the other lacks (other figures: another story)."""
+    numbers_a, numbers_b = set(one.numbers), set(other.numbers)
+    return not (numbers_a - numbers_b and numbers_b - numbers_a)

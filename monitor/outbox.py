@@ -15,10 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from .clock import utc_now
 from .records import Alert, Delivery
-from .settings import Settings
+from .settings import QuietHours, Settings
 from .slack import (
     RESENT_NOTE,
     Sender,
@@ -29,6 +30,7 @@ from .slack import (
     one_seeding_per_channel,
     per_alert,
     plan_digests,
+    render_digest,
     unblocked,
     with_carried,
     with_note,
@@ -80,10 +82,17 @@ class Outbox:
         with make_sender(slack, stream=self.stream) as sender:
             prepared = [self._prepared(alert) for alert in pending]
             ready = unblocked(prepared, sender, now=self.now(), retry=BLOCKED_RETRY)
+            quiet = self.settings.alerts.quiet_hours
+            ready, held, quieted = (
+                after_quiet_hours(ready, sender.channel_of, now=self.now(), quiet=quiet)
+                if quiet
+                else (ready, [], {})
+            )
             posts, members = self._messages(ready, sender)
             if slack.digest_s:
                 posts, digests = plan_digests(posts, sender, now=self.now(), period_s=slack.digest_s)
                 members = merged(digests, members)
+            posts, members = [*held, *posts], members | quieted
             bookkeeping = {}
             if sender.keeps_posts:  # two store writes per post: the price of at-least-once
                 bookkeeping = {
@@ -122,7 +131,7 @@ class Outbox:
         slack, feeds = self.settings.slack, {feed.name: feed for feed in self.settings.feeds}
         if alert.is_ops:
             alert = replace(alert, channel=slack.ops_channel or slack.channel)
-        elif alert.feed in feeds:
+        elif alert.feed in feeds and not alert.routed:
             alert = replace(alert, channel=feeds[alert.feed].channel)
         if alert.story_url is not None:
             article = self.store.find_article(guid=None, url=alert.story_url)
@@ -158,6 +167,40 @@ def _reason(delivery: Delivery) -> str:
     failed (a low-cardinality label: never the whole message)."""
     code = re.match(r"slack: ([a-z_]+)\b", delivery.error or "")
     return code[1] if code else ("refused" if delivery.permanent else "failed")
+
+
+def in_quiet_hours(when: datetime, quiet: QuietHours) -> bool:
+    """True when ``when`` falls in the daily window (a window may run past midnight: 22:00 → 07:00)."""
+    local = when.astimezone(ZoneInfo(quiet.tz)).time()
+    if quiet.start <= quiet.end:
+        return quiet.start <= local < quiet.end
+    return local >= quiet.start or local < quiet.end
+
+
+def after_quiet_hours(
+    alerts: Sequence[Alert], channel_of: Callable[[Alert], str], *, now: datetime, quiet: QuietHours
+) -> tuple[list[Alert], list[Alert], dict[str, tuple[str, ...]]]:
+    """Under ``alerts.quiet_hours``: the alerts that go out as usual, the digests of the ones the window held
+    (one per channel), and per digest key the alerts it tells.
+
+    In the window only ops alerts go (a failing feed is news at any hour). After it, what the window held
+    goes as one digest per channel; thread replies and alerts made outside the window go as they are.
+    """
+    if in_quiet_hours(now, quiet):
+        return [alert for alert in alerts if alert.is_ops], [], {}
+    usual, held = [], {}
+    for alert in alerts:
+        made = alert.created_at
+        if alert.is_ops or alert.reply_to or made is None or not in_quiet_hours(made, quiet):
+            usual.append(alert)
+        else:
+            held.setdefault(channel_of(alert), []).append(alert)
+    digests, members = [], {}
+    for channel, waiting in held.items():
+        key = f"digest:{channel}:{waiting[0].key}"
+        digests.append(render_digest(waiting, channel=waiting[0].channel, key=key))
+        members[key] = tuple(alert.key for alert in waiting)
+    return usual, digests, members
 
 
 def _log_deliveries(pending: Sequence[Alert], deliveries: Sequence[Delivery]) -> None:

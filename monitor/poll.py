@@ -9,6 +9,7 @@ Which entries are stories already stored, and which stored story a new page repe
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -21,13 +22,13 @@ from pathlib import Path
 from typing import Literal
 
 from . import charsets
-from .changes import detect_changes, health_change, key_figures, with_moves
+from .changes import detect_changes, health_change, key_figures, with_moves, worth_posting
 from .clock import utc_now
 from .errors import ArticleError, FeedError, FetchError
-from .feeds import canonical_url, matched_keywords, parse_entries
+from .feeds import canonical_url, parse_entries, screen_entry, unique_guids
 from .fetch import Fetcher, RateLimited
 from .figures import EXTRACTOR_VERSION
-from .identity import Found, identify, worth_reading
+from .identity import Found, body_signature, identify, thread_replies, worth_reading
 from .reading import Reading, ReadPool
 from .records import (
     Alert,
@@ -40,6 +41,7 @@ from .records import (
     Story,
 )
 from .redaction import redact
+from .rules import routed_alerts, screen_story
 from .settings import FeedSettings, Settings
 from .slack import render_alert
 from .store import Store
@@ -83,6 +85,8 @@ class Deps:
     # polled together may carry the same new story, and the second must find the first one's. Writing the
     # staged stories to disk happens outside it (Store.wait_saved), shared by the feeds that finish meanwhile.
     recording: threading.Lock = field(default_factory=threading.Lock)
+    # Pages read and dropped by a feed's body or language filter: not fetched again while the process runs.
+    screened_out: set[str] = field(default_factory=set)
 
     def close(self) -> None:
         """Release the thread pool, the reader processes, the HTTP client and the store."""
@@ -116,7 +120,7 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         fetched = deps.fetcher.fetch_feed(feed, etag=state.etag, last_modified=state.last_modified)
         if fetched.not_modified:
             return _logged(PollResult(feed.name, "not_modified", ms=_ms(started)))
-        entries = parse_entries(fetched, feed=feed.name, encoding=feed.encoding)
+        entries = unique_guids(parse_entries(fetched, feed=feed.name, encoding=feed.encoding), feed=feed.name)
     except (FetchError, FeedError) as exc:
         retry_after = exc.retry_after_s if isinstance(exc, RateLimited) else None
         error = redact(str(exc))  # stored, shown by status and posted to ops: never the URL's credentials
@@ -124,10 +128,10 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         _queued(deps.store.save_poll(PollRecord(failed, alerts=tuple(_health_alerts(state, failed, deps)))))
         return _logged(PollResult(feed.name, "error", error=error, ms=_ms(started)))
 
-    # A feed with no keywords is relevant as a whole.
-    matched = [(entry, matched_keywords(entry, feed.keywords)) for entry in entries if entry.link]
-    relevant = [(entry, kws) for entry, kws in matched if kws or not feed.keywords]
-    wanted = [(entry, kws) for entry, kws in relevant if worth_reading(entry, deps.store)]
+    # A feed with no keywords is relevant as a whole; the body and the language are screened once read.
+    screened = [(entry, screen_entry(entry, feed)) for entry in entries if entry.link]
+    relevant = [(entry, kws) for entry, kws in screened if kws is not None]
+    wanted = [(entry, kws) for entry, kws in relevant if _worth_reading(entry, deps)]
     deadline = started + min(feed.interval_s * 0.8, 600)
     read, complete = _read_stories(wanted, feed, deps, deadline)
     if deps.stop.is_set():
@@ -135,10 +139,12 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
 
     with deps.recording:
         found = identify([entry for entry, _ in relevant], read, feed, deps.store)
-        seeding = not state.seeded and deps.settings.slack.on_first_run == "seed"
+        seeding = not state.seeded and feed.on_first_run == "seed"
         changes = _changes(found, feed, deps, seeding=seeding) if post else []
         new_state = _succeeded(state, fetched, complete, deps.now())
-        alerts = [_render(change, feed, deps) for change in changes] + _health_alerts(state, new_state, deps)
+        render = functools.partial(_render, feed=feed, deps=deps)
+        alerts = [a for c in changes for a in routed_alerts(c, render, deps.settings.routes, feed.channel)]
+        alerts += thread_replies(found, deps.store) + _health_alerts(state, new_state, deps)
         record = PollRecord(new_state, found.stored, tuple(alerts), found.sightings, tuple(found.refreshed))
         staged = deps.store.stage_poll(record)  # the next feed's identity checks see these stories at once
     queued = _queued(deps.store.wait_saved(staged))  # on disk, in a write shared with the feeds staged then
@@ -171,7 +177,11 @@ def _changes(found: Found, feed: FeedSettings, deps: Deps, *, seeding: bool) -> 
         recent=deps.store.recent(metrics),
         echoes={story.url for story in found.echoes},
     )
-    return changes if seeding else [*with_moves(changes, latest), *found.revised]
+    if seeding:
+        return changes
+    thresholds, floor = deps.settings.thresholds, deps.settings.alerts.min_change
+    kept = [c for c in changes if not isinstance(c, FigureChanged) or worth_posting(c, thresholds, floor)]
+    return [*with_moves(kept, latest), *found.revised]
 
 
 def _succeeded(state: FeedState, fetched: Fetched, complete: bool, now: datetime) -> FeedState:
@@ -290,17 +300,31 @@ def _read_stories(
     for done in lanes:
         done.result()
     stories: dict[Entry, Story] = {}
+    failed = 0
     for entry, keywords, reading in readings:
         try:
             # Reading counts against the poll's deadline too; a page past it is read again next poll.
-            result = reading.result(timeout=max(0.0, deadline - time.monotonic()))
-            stories[entry] = _story(entry, keywords, feed, result, deps)
+            read = reading.result(timeout=max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             log.warning("article feed=%s url=%s error=article: too slow (past the poll's deadline)",
                         feed.name, entry.link)  # fmt: skip
+            failed += 1
+            continue
         except ArticleError as exc:
             log.warning("article feed=%s url=%s error=%s", feed.name, entry.link, exc)
-    return stories, len(stories) == len(wanted)
+            failed += 1
+            continue
+        story = screen_story(_story(entry, keywords, feed, read, deps), read.article, feed)
+        if story is None:
+            deps.screened_out.add(canonical_url(entry.link or ""))
+        else:
+            stories[entry] = story
+    return stories, len(readings) - failed == len(wanted)
+
+
+def _worth_reading(entry: Entry, deps: Deps) -> bool:
+    assert entry.link is not None
+    return canonical_url(entry.link) not in deps.screened_out and worth_reading(entry, deps.store)
 
 
 def _fetch_page(entry: Entry, feed: FeedSettings, deps: Deps, deadline: float) -> Fetched | None:
@@ -323,6 +347,7 @@ def _story(
     """The story an entry and its article make, with the article's figures."""
     assert entry.link is not None
     article = reading.article
+    signature = body_signature(article.text)
     return Story(
         feed=feed.name,
         outlet=feed.outlet or feed.name,
@@ -338,10 +363,13 @@ def _story(
         channel=feed.channel,
         text_chars=len(article.text),
         extractor=EXTRACTOR_VERSION,
+        lang=article.lang,
+        minhash=signature.minhash,
+        numbers=signature.numbers,
     )
 
 
-def _render(change: Change, feed: FeedSettings, deps: Deps) -> Alert:
+def _render(change: Change, *, feed: FeedSettings, deps: Deps) -> Alert:
     history: list[float] = []
     if isinstance(change, FigureChanged):
         history = [*deps.store.series(change.new.metric), change.new.value]

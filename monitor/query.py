@@ -144,7 +144,7 @@ def figure_row(figure: Figure) -> dict[str, Any]:
 
 
 METRIC_COLUMNS = ("key", "label", "latest", "latest_published", "previous", "change", "observations", "trend")
-ARTICLE_COLUMNS = ("published", "outlet", "feed", "figures", "title")
+ARTICLE_COLUMNS = ("published", "outlet", "feed", "lang", "figures", "title")
 STATUS_COLUMNS = (
     "feed", "enabled", "interval", "last_poll", "last_success", "failures", "last_error", "next_retry",
     "stories", "figures",

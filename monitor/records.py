@@ -116,6 +116,9 @@ class Story:
     channel: str | None = None
     text_chars: int = 0  # length of the article's body text
     extractor: str = ""  # the version of the figure extractor that read it (provenance of its figures)
+    lang: str = ""  # the article's language, "en" or "zh"
+    minhash: str = ""  # the body's shingles as a MinHash (hex), to tell a re-edited copy (``identity``)
+    numbers: tuple[str, ...] = ()  # the numbers the body states: copies state the same ones
 
     @property
     def published(self) -> datetime | None:
@@ -249,6 +252,9 @@ class StoredArticle:
     content_hash: str = ""
     updated: datetime | None = None  # the feed entry's updated time when it was last read
     sources: tuple[Source, ...] = ()  # every feed that listed it, the first one first
+    lang: str = ""  # "en" or "zh"; "" for articles stored before languages were kept
+    minhash: str = ""  # see Story.minhash
+    numbers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,6 +447,8 @@ class Alert:
     sent_channel: str | None = None  # the channel it was posted to (a metric's thread is per channel)
     sent_at: datetime | None = None  # when Slack accepted it
     dropped_at: datetime | None = None  # an operator dropped it (`outbox drop`): kept, never posted
+    routed: bool = False  # its channel is its own (a route's, or its parent message's), not its feed's
+    reply_to: str | None = None  # the Slack ts of the message it replies under, in that message's thread
 
     @property
     def kind(self) -> str:

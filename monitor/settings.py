@@ -1,16 +1,23 @@
 """What feeds.yaml and the environment become: frozen settings, built and validated by ``config``.
 
 ``Settings`` holds the whole configuration: ``StorageSettings``, ``SlackSettings``, ``FetchSettings``,
-``HealthSettings``, one ``FeedSettings`` per feed and the ``TrackedMetric`` names. Steps read them; nothing
-here imports from the rest of the package.
+``HealthSettings``, ``AlertSettings`` (thresholds, quiet hours), the ``Route`` list, one ``FeedSettings`` per
+feed and the ``TrackedMetric`` names. Each default is declared here, once: ``config`` reads them from these
+classes. Steps read them; nothing here imports from the rest of the package.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Literal
+
+MATCH_FIELDS = ("title", "summary", "body")
+DEFAULT_MATCH_IN = ("title", "summary")
+LANGUAGES = ("en", "zh")
+DEFAULT_TZ = "Asia/Hong_Kong"  # quiet hours are told in this zone unless tz says otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +49,62 @@ class TrackedMetric:
 
 
 @dataclass(frozen=True, slots=True)
+class MinChange:
+    """The smallest move worth posting: both floors must be reached (``pct`` of the old value, ``abs``)."""
+
+    pct: float = 1.0
+    abs: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRule:
+    """When a move of the metrics whose key matches ``pattern`` (a glob: ``qianhai.*``) is worth posting."""
+
+    pattern: str
+    min_change: MinChange | None = None  # None: alerts.min_change
+    direction: Literal["up", "down", "any"] = "any"
+    above: float | None = None  # a move crossing this level upwards is posted, however small
+    below: float | None = None  # a move crossing this level downwards is posted, however small
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily window (local time in ``tz``) in which non-ops alerts wait, to go out as one digest after."""
+
+    start: time
+    end: time
+    tz: str = DEFAULT_TZ
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """Which moves reach Slack, and when."""
+
+    min_change: MinChange = field(default_factory=MinChange)
+    quiet_hours: QuietHours | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Alerts about these words (title, summary) or metrics (glob over keys) go to ``channel`` as well."""
+
+    channel: str
+    keywords: tuple[str, ...] = ()  # words, phrases or /regular expressions/
+    metrics: tuple[str, ...] = ()  # globs over metric keys
+
+
+@dataclass(frozen=True, slots=True)
 class FeedSettings:
     """One feed from feeds.yaml, with defaults applied."""
 
     name: str
     url: str  # http(s) URL, or an absolute local file path (offline demo)
     interval_s: int
-    keywords: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()  # words, phrases or /regular expressions/: an entry must match one
+    exclude: tuple[str, ...] = ()  # the same kinds of terms: an entry matching one is dropped
+    match_in: tuple[str, ...] = DEFAULT_MATCH_IN  # where keywords and exclude look: title, summary, body
+    languages: tuple[str, ...] = ()  # keep stories in these languages only (empty: all)
+    on_first_run: Literal["seed", "post"] = "seed"
     selector: str | None = None
     channel: str | None = None
     enabled: bool = True
@@ -107,3 +163,6 @@ class Settings:
     feeds: tuple[FeedSettings, ...]
     metrics: tuple[TrackedMetric, ...] = ()
     health: HealthSettings = field(default_factory=HealthSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    thresholds: tuple[MetricRule, ...] = ()  # from metrics: entries, the first matching one applies
+    routes: tuple[Route, ...] = ()

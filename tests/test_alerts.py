@@ -139,8 +139,13 @@ class World:
         return results
 
     def configure(self, **slack: Any) -> None:
-        """Change the Slack settings, as an edited config (or environment) would on the next start."""
-        self.deps.settings = replace(self.deps.settings, slack=replace(self.deps.settings.slack, **slack))
+        """Change the Slack settings, as an edited config (or environment) would on the next start (a feed
+        without its own ``on_first_run`` takes ``slack.on_first_run``)."""
+        settings = self.deps.settings
+        feeds = settings.feeds
+        if "on_first_run" in slack:
+            feeds = tuple(replace(feed, on_first_run=slack["on_first_run"]) for feed in feeds)
+        self.deps.settings = replace(settings, slack=replace(settings.slack, **slack), feeds=feeds)
         self.outbox.settings = self.deps.settings
 
     def requests_to(self, path: str) -> int:
@@ -265,7 +270,7 @@ def test_the_same_headline_from_another_outlet_within_a_day_is_one_alert(world: 
     assert sources(world, "/news/a.html") == {("herald", "/news/a.html"), ("daily", "/daily/b.html")}
 
 
-def test_a_sighting_after_the_alert_was_sent_is_recorded_but_not_posted(world: World) -> None:
+def test_another_outlet_after_the_alert_was_sent_is_a_reply_in_its_thread(world: World) -> None:
     world.serve("/news/a.html", HEADLINE, firms("10,577"))
     world.publish("herald", Item(HEADLINE, "/news/a.html", T0))
     world.poll("herald")
@@ -274,9 +279,13 @@ def test_a_sighting_after_the_alert_was_sent_is_recorded_but_not_posted(world: W
 
     world.poll("daily")
     world.deliver()
+    world.poll("daily")
+    world.deliver()
 
-    assert len(world.slack.messages) == 1
+    story, reply = world.slack.messages
     assert "Also reported by" not in world.texts()[0]
+    assert reply.thread_ts == story.ts and reply.channel == story.channel
+    assert reply.text == f"Also reported by GBA Daily: {HEADLINE}"
     assert ("daily", "/news/a.html") in sources(world, "/news/a.html")
 
 
@@ -407,7 +416,7 @@ def test_a_month_later_a_new_value_is_a_change_again(world: World) -> None:
 def test_a_digest_posts_one_message_per_channel_per_period_and_ops_alerts_at_once(world: World) -> None:
     world.configure(digest_s=3600)
     for n in (1, 2, 3):
-        world.serve(f"/news/{n}.html", f"Qianhai story number {n} of the day", firms(f"10,5{n}0"))
+        world.serve(f"/news/{n}.html", f"Qianhai story number {n} of the day", firms(f"1{n},000"))
     world.publish(
         "herald", *(Item(f"Qianhai story number {n} of the day", f"/news/{n}.html", T0) for n in (1, 2))
     )
@@ -436,9 +445,9 @@ def test_a_digest_posts_one_message_per_channel_per_period_and_ops_alerts_at_onc
     assert [m.channel for m in world.slack.messages] == ["ops", "ops", "gba", "policy"]
     gba, policy = world.slack.messages[2:]
     assert gba.text.startswith("Digest: 2 alerts (2 new stories)\n*New:* Qianhai story")
-    assert gba.text.endswith("10,520 Hong Kong-funded enterprises ▲ +10 (+0.1%) from 10,510 (Bay Herald)")
+    assert gba.text.endswith("12,000 Hong Kong-funded enterprises ▲ +1,000 (+9.1%) from 11,000 (Bay Herald)")
     assert gba.blocks[0]["text"]["text"] == "Digest: 2 alerts"
-    assert policy.text.startswith("Digest: 2 alerts (1 conflict, 1 new story)")  # herald said 10,520
+    assert policy.text.startswith("Digest: 2 alerts (1 conflict, 1 new story)")  # herald said 12,000
     assert world.deps.store.pending_alerts() == []
     rows = json.loads(world.deps.store.path.read_text())["alerts"].values()
     assert {r["sent_ts"] for r in rows if not r["key"].startswith("feed-")} == {gba.ts, policy.ts}

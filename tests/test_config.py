@@ -102,3 +102,12 @@ def test_a_malformed_webhook_url_is_refused_without_printing_it(tmp_path: Path, 
     message = str(caught.value)
     assert message.startswith("SLACK_WEBHOOK_URL: ") and "\n" not in message
     assert "S3CR3T" not in message and "hooks.slack.com" not in message
+
+
+def test_the_readme_configuration_example_is_valid(tmp_path: Path) -> None:
+    """Every key the README shows is one `check` accepts."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Configuration") :]
+    example = section[section.index("```yaml") + len("```yaml") : section.index("```\n", 10)]
+    settings = load_settings(write(tmp_path, example), environ={})
+    assert settings.routes and settings.thresholds and settings.alerts.quiet_hours is not None

@@ -20,6 +20,7 @@ from ._plan import (
     unblocked,
     with_carried,
 )
+from ._sightings import render_sighting
 
 __all__ = [
     "RESENT_NOTE",
@@ -35,6 +36,7 @@ __all__ = [
     "readable",
     "render_alert",
     "render_digest",
+    "render_sighting",
     "unblocked",
     "with_carried",
     "with_note",

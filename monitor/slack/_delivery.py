@@ -339,8 +339,10 @@ def deliver(
                 error, held_for = stopped[blocked], sender.route_of(alert)
                 deliveries.append(Delivery(alert.key, error=error, permanent=True, route=held_for))
             continue
-        thread_ts = None
-        if alert.kind == REPLY:
+        thread_ts = alert.reply_to  # a reply under a message already posted (a story's later outlet)
+        if thread_ts is not None:
+            pass
+        elif alert.kind == REPLY:
             thread_ts = earlier.get((channel, alert.thread_key or ""))
             if thread_ts is None:
                 continue

@@ -42,6 +42,9 @@ def save_story(doc: Document, index: Index, story: Story) -> None:
         content_hash=story.content_hash,
         figures=len(story.figures),
         keywords=story.keywords,
+        lang=story.lang,
+        minhash=story.minhash,
+        numbers=story.numbers,
     )
     if old:  # a revision: the story keeps its first feed and every source
         row |= {"feed": old["feed"], "outlet": old.get("outlet", row["outlet"])}

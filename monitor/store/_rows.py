@@ -35,6 +35,8 @@ SPARSE_ALERT_FIELDS: dict[str, Any] = {
     "roots": [],
     "summary": "",
     "interrupted": 0,
+    "routed": False,
+    "reply_to": None,
 }
 MIN_HEADLINE_CHARS = 12  # shorter folded headlines ("Market wrap") say too little to identify a story
 

@@ -296,6 +296,13 @@ class Store:
             ]
             return min(sent)[2] if sent else None
 
+    def sent_alert(self, key: str) -> Alert | None:
+        """The alert with this idempotency key once Slack accepted it (its ``sent_ts`` set), else None."""
+        with self._shared.reading() as (doc, index):
+            doc_id = index.keys["alerts"].get(key)
+            row = doc["alerts"][doc_id] if doc_id is not None else None
+            return record_of(Alert, row) if row is not None and row.get("sent_ts") else None
+
     # --- writes --------------------------------------------------------------------------------------------
 
     def save_poll(self, record: PollRecord) -> list[Alert]:
