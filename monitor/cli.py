@@ -20,6 +20,7 @@ from . import output, query
 from .errors import ArticleError, ConfigError, FeedError, FetchError, MonitorError, StoreError
 from .settings import Settings
 from .sparkline import sparkline
+from .store import describe
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STORE = 1, 2, 3
 
@@ -198,7 +199,7 @@ def check(config_file: str | None) -> None:
     click.echo(f"{settings.source}: ok")
     for warning in likely_mistakes(settings):
         click.echo(f"  warning: {warning}")
-    click.echo(f"  storage: {settings.storage.path}")
+    click.echo(f"  storage: {describe(settings.storage)}")
     click.echo(f"  slack: {slack}; first run: {settings.slack.on_first_run}")
     click.echo(f"  feeds: {len(settings.feeds)} ({len(enabled)} enabled)")
     for feed in settings.feeds:
@@ -254,7 +255,7 @@ def history(
     settings = load(config_file)
     since_at, until_at = _dates(since, until)
     rows = query.history(
-        settings.storage.path, metric=metric, since=since_at, until=until_at, feed=feed, limit=limit
+        settings.storage, metric=metric, since=since_at, until=until_at, feed=feed, limit=limit
     )
     output.write_rows(rows, query.HISTORY_COLUMNS, fmt, sys.stdout, empty="no figures stored yet")
 
@@ -280,10 +281,10 @@ def metrics(key: str | None, config_file: str | None, fmt: str) -> None:
     """Every tracked metric with its latest value, change and trend; with KEY, that metric's full series."""
     settings = load(config_file)
     if key is None:
-        rows = query.metrics(settings.storage.path)
+        rows = query.metrics(settings.storage)
         output.write_rows(rows, query.METRIC_COLUMNS, fmt, sys.stdout, empty="no metrics stored yet")
         return
-    rows = query.history(settings.storage.path, metric=key)
+    rows = query.history(settings.storage, metric=key)
     if not rows:
         _fail(f"no stored figures for metric {key!r} (see `gba-monitor metrics` for the keys)", EXIT_FAILED)
     if fmt == "table":
@@ -309,7 +310,7 @@ def articles(
     """Stored stories, newest first, with their outlet and number of figures."""
     settings = load(config_file)
     since_at, until_at = _dates(since, until)
-    rows = query.articles(settings.storage.path, since=since_at, until=until_at, feed=feed, limit=limit)
+    rows = query.articles(settings.storage, since=since_at, until=until_at, feed=feed, limit=limit)
     output.write_rows(rows, query.ARTICLE_COLUMNS, fmt, sys.stdout, empty="no stories stored yet")
 
 

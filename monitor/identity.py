@@ -17,7 +17,7 @@ from .changes import revision, twin_of
 from .feeds import canonical_url
 from .records import Entry, Sighting, Source, StoredArticle, Story, StoryRevised
 from .settings import FeedSettings
-from .store import Store
+from .store import MonitorStore
 
 SAME_STORY_WINDOW = timedelta(hours=24)  # the same folded headline this close in time is the same story
 
@@ -39,7 +39,7 @@ class Found:
         return tuple(sorted(stories, key=lambda story: story.published or story.fetched_at))
 
 
-def worth_reading(entry: Entry, store: Store) -> bool:
+def worth_reading(entry: Entry, store: MonitorStore) -> bool:
     """True for an entry not stored yet, and for one whose feed says it was updated since it was read."""
     assert entry.link is not None
     known = store.find_article(guid=entry.guid, url=canonical_url(entry.link))
@@ -50,7 +50,9 @@ def _updated_since(entry: Entry, known: StoredArticle) -> bool:
     return entry.updated is not None and (known.updated is None or entry.updated > known.updated)
 
 
-def identify(entries: Sequence[Entry], read: Mapping[int, Story], feed: FeedSettings, store: Store) -> Found:
+def identify(
+    entries: Sequence[Entry], read: Mapping[int, Story], feed: FeedSettings, store: MonitorStore
+) -> Found:
     """Each entry against the stored stories (and the ones before it in this poll): GUID, canonical URL,
     content fingerprint, then folded headline within a day. ``read`` holds the stories read, by entry id."""
     found, sightings = Found(), []
@@ -83,7 +85,7 @@ def identify(entries: Sequence[Entry], read: Mapping[int, Story], feed: FeedSett
     return found
 
 
-def _read_again(story: Story, known: StoredArticle, store: Store, found: Found) -> None:
+def _read_again(story: Story, known: StoredArticle, store: MonitorStore, found: Found) -> None:
     """A stored story read again: revised when its figures changed, else only refreshed."""
     change = None
     if story.content_hash != known.content_hash:

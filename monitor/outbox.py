@@ -28,7 +28,7 @@ from .slack import (
     with_note,
     with_sources,
 )
-from .store import Store
+from .store import MonitorStore
 
 log = logging.getLogger("monitor.outbox")
 
@@ -39,7 +39,7 @@ BLOCKED_RETRY = timedelta(hours=1)  # alerts held by a permanent Slack error are
 class Outbox:
     """What the store holds for Slack and how it goes out; built once per process, shared by the feed jobs."""
 
-    store: Store
+    store: MonitorStore
     settings: Settings
     stream: TextIO  # where the console sender prints when no Slack credential is set
     now: Callable[[], datetime] = utc_now

@@ -39,7 +39,7 @@ from .records import (
 )
 from .settings import FeedSettings, Settings
 from .slack import render_alert
-from .store import Store
+from .store import MonitorStore, open_store
 
 log = logging.getLogger("monitor.poll")
 
@@ -65,7 +65,7 @@ class Deps:
     """The long-lived parts one poll needs; built once per process by ``open_deps``."""
 
     settings: Settings
-    store: Store
+    store: MonitorStore
     fetcher: Fetcher
     pages: ThreadPoolExecutor
     now: Callable[[], datetime] = utc_now
@@ -86,7 +86,7 @@ class Deps:
 
 def open_deps(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> Deps:
     """Open the store (taking the scheduler lock: one poller per store) and the HTTP client."""
-    store = Store(settings.storage.path, now=now, retention_days=settings.storage.retention_days)
+    store = open_store(settings.storage, now=now)
     try:
         store.lock_scheduler()
     except BaseException:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from .records import FeedState, Figure, Observation
-from .settings import FeedSettings, FetchSettings, Settings, TrackedMetric
+from .settings import FeedSettings, FetchSettings, Settings, StorageSettings, TrackedMetric
 from .sparkline import sparkline
-from .store import Store
+from .store import has_store, open_store
 
 HISTORY_COLUMNS = (
     "published",
@@ -49,7 +49,7 @@ def parse_when(text: str, *, now: datetime) -> datetime:
 
 
 def history(
-    store_path: Path,
+    storage: StorageSettings,
     *,
     metric: str | None = None,
     since: datetime | None = None,
@@ -58,9 +58,9 @@ def history(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Stored figures as rows, newest first; no rows when nothing has been stored yet."""
-    if not store_path.exists():
+    if not has_store(storage):
         return []
-    with Store(store_path) as store:
+    with open_store(storage, max_connections=1) as store:
         found = store.history(metric=metric, since=since, until=until, feed=feed, limit=limit)
     return [observation_row(o) for o in found]
 
@@ -106,11 +106,11 @@ STATUS_COLUMNS = (
 )  # fmt: skip
 
 
-def metrics(store_path: Path, *, trend_points: int = 20) -> list[dict[str, Any]]:
+def metrics(storage: StorageSettings, *, trend_points: int = 20) -> list[dict[str, Any]]:
     """Every stored metric: latest and previous value, the change, how often seen, and a sparkline."""
-    if not store_path.exists():
+    if not has_store(storage):
         return []
-    with Store(store_path) as store:
+    with open_store(storage, max_connections=1) as store:
         rows = []
         for summary in store.metrics():
             change = None
@@ -129,7 +129,7 @@ def metrics(store_path: Path, *, trend_points: int = 20) -> list[dict[str, Any]]
 
 
 def articles(
-    store_path: Path,
+    storage: StorageSettings,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -137,9 +137,9 @@ def articles(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Stored stories, newest first."""
-    if not store_path.exists():
+    if not has_store(storage):
         return []
-    with Store(store_path) as store:
+    with open_store(storage, max_connections=1) as store:
         return [asdict(a) for a in store.articles(since=since, until=until, feed=feed, limit=limit)]
 
 
@@ -154,11 +154,11 @@ class Health:
 
 def status(settings: Settings, *, now: datetime) -> Health:
     """Per feed: polls, failures and what is stored; the outbox; which feeds failed longer than allowed."""
-    store_path = settings.storage.path
-    if not store_path.exists():
+    storage = settings.storage
+    if not has_store(storage):
         states, totals, pending = {}, {}, []
     else:
-        with Store(store_path) as store:
+        with open_store(storage, max_connections=1) as store:
             states = {s.name: s for s in store.feed_states()}
             totals = store.feed_totals()
             pending = store.pending_alerts()

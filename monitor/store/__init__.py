@@ -1,12 +1,28 @@
-"""Feed states, articles, figures, metrics and the alert outbox: the only user of TinyDB, filelock and orjson.
+"""Feed states, articles, figures, metrics and the alert outbox, behind one interface and two engines.
 
-``_store`` is the ``Store`` the rest of the code uses; ``_document`` shares the in-memory document between
-threads and writes staged polls together; ``_file`` is the atomic JSON storage; ``_rows`` and ``_edits`` turn
-records into rows and back; ``_schema`` migrates older files.
+``MonitorStore`` (``_protocol``) is what the rest of the code may ask of a store; ``open_store`` picks the
+engine from the settings: a TinyDB file (``storage.path``, the default) or a PostgreSQL database
+(``storage.url``). No module outside this package knows which one runs.
+
+TinyDB engine: ``_store`` is its ``Store``; ``_document`` shares the in-memory document between threads and
+writes staged polls together; ``_file`` is the atomic JSON storage; ``_schema`` migrates older files.
+PostgreSQL engine: ``_postgres`` (reads, the pool), ``_pg_writes`` (a poll's transaction), ``_pg_schema``
+(versioned migrations). Both turn records into the same rows with ``_rows`` and ``_edits``.
 """
 
 from ._file import AtomicJSONStorage
+from ._open import describe, has_store, open_store
+from ._protocol import MonitorStore, Staged
 from ._schema import SCHEMA_VERSION
 from ._store import Store
 
-__all__ = ["SCHEMA_VERSION", "AtomicJSONStorage", "Store"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "AtomicJSONStorage",
+    "MonitorStore",
+    "Staged",
+    "Store",
+    "describe",
+    "has_store",
+    "open_store",
+]

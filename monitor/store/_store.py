@@ -23,7 +23,7 @@ together, atomically, under a file lock), is ``store._document``'s job.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -42,7 +42,18 @@ from ..records import (
     StoredArticle,
 )
 from ._document import SharedDocument
-from ._edits import add_source, prune, prune_due, refresh_story, save_story
+from ._edits import (
+    add_source,
+    delivered_row,
+    interrupted_row,
+    prune,
+    prune_due,
+    queued_row,
+    refresh_story,
+    save_story,
+    sending_row,
+)
+from ._protocol import Staged
 from ._rows import (
     Row,
     canon,
@@ -52,17 +63,8 @@ from ._rows import (
     observation_of,
     record_of,
     row_of,
-    sparse,
     stored_article,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Staged:
-    """A poll's change, made in memory (see ``Store.stage_poll``) and not known to be on disk yet."""
-
-    ticket: int
-    alerts: tuple[Alert, ...]  # the alerts it enqueues
 
 
 class Store:
@@ -305,7 +307,7 @@ class Store:
             for alert in record.alerts:
                 if alert.key not in index.keys["alerts"]:
                     queued = replace(alert, created_at=alert.created_at or now)
-                    index.put(doc, "alerts", sparse(row_of(queued) | {"sent_at": None}))
+                    index.put(doc, "alerts", queued_row(queued))
                     enqueued.append(queued)
             if self.retention_days is not None and prune_due(doc, now):
                 prune(doc, index, now - timedelta(days=self.retention_days), now=now)
@@ -320,7 +322,7 @@ class Store:
             for key in keys:
                 doc_id = index.keys["alerts"].get(key)
                 if doc_id is not None:
-                    doc["alerts"][doc_id] = sparse(doc["alerts"][doc_id] | {"sending_at": now})
+                    doc["alerts"][doc_id] = sending_row(doc["alerts"][doc_id], now)
 
     def recover_interrupted(self) -> list[str]:
         """Count every post still marked as under way as interrupted (call it before delivering, when no post
@@ -333,8 +335,7 @@ class Store:
             for doc_id, row in doc["alerts"].items():
                 if row.get("sending_at"):
                     keys.append(row["key"])
-                    interrupted = int(row.get("interrupted") or 0) + 1
-                    doc["alerts"][doc_id] = sparse(row | {"sending_at": None, "interrupted": interrupted})
+                    doc["alerts"][doc_id] = interrupted_row(row)
             return keys
 
     def record_deliveries(self, deliveries: Sequence[Delivery]) -> None:
@@ -349,17 +350,7 @@ class Store:
                 doc_id = index.keys["alerts"].get(delivery.key)
                 if doc_id is None:
                     continue
-                row = doc["alerts"][doc_id]
-                row = row | {
-                    "attempts": int(row.get("attempts") or 0) + 1,
-                    "last_error": delivery.error,
-                    "attempted_at": None if delivery.ok else now,
-                    "sending_at": None,
-                    "blocked": delivery.route if delivery.permanent else None,
-                }
-                if delivery.ok:
-                    row |= {"sent_ts": delivery.ts, "sent_at": now}
-                doc["alerts"][doc_id] = sparse(row)
+                doc["alerts"][doc_id] = delivered_row(doc["alerts"][doc_id], delivery, now)
 
     def retention(self, days: int) -> tuple[int, int]:
         """Prune articles last fetched and figures observed more than ``days`` ago, keeping each metric's

@@ -1,0 +1,39 @@
+"""The one place that chooses a store's engine from its settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from ..clock import utc_now
+from ..settings import StorageSettings
+from ._protocol import MonitorStore
+from ._store import Store
+
+
+def open_store(
+    storage: StorageSettings, *, now: Callable[[], datetime] = utc_now, max_connections: int = 8
+) -> MonitorStore:
+    """The store the settings name: PostgreSQL at ``storage.url`` when set, else the TinyDB file at
+    ``storage.path``. StoreError when it cannot be opened (unreachable, broken, newer)."""
+    if storage.url:
+        from ._postgres import PostgresStore  # psycopg loads only for a PostgreSQL store
+
+        return PostgresStore(
+            storage.url, now=now, retention_days=storage.retention_days, max_connections=max_connections
+        )
+    return Store(storage.path, now=now, retention_days=storage.retention_days)
+
+
+def has_store(storage: StorageSettings) -> bool:
+    """True when there may be something stored: a database URL, or an existing TinyDB file."""
+    return bool(storage.url) or storage.path.exists()
+
+
+def describe(storage: StorageSettings) -> str:
+    """Where the store lives, safe to print: the file's path, or the database URL without its password."""
+    if storage.url:
+        from ._postgres import redacted
+
+        return redacted(storage.url)
+    return str(storage.path)

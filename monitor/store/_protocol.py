@@ -1,0 +1,125 @@
+"""The storage interface: what poll, identity, outbox, query and the CLI may ask of a store, whatever engine
+keeps it (a TinyDB file or a PostgreSQL database). Both engines take and return the records of ``records``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from ..records import (
+    Alert,
+    Delivery,
+    FeedState,
+    Figure,
+    MetricSummary,
+    Observation,
+    PollRecord,
+    StoredArticle,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A poll's change, made (see ``MonitorStore.stage_poll``) and not known to be durable yet."""
+
+    ticket: int
+    alerts: tuple[Alert, ...]  # the alerts it enqueues
+
+
+class MonitorStore(Protocol):
+    """The monitor's memory: feed states, articles, figures, metrics and the alert outbox."""
+
+    def __enter__(self) -> MonitorStore: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def close(self) -> None:
+        """Make what is staged durable and release the store's resources (locks, connections)."""
+
+    def lock_scheduler(self) -> None:
+        """Claim the right to run a scheduler on this store; StoreLocked when that right is taken."""
+
+    # reads
+    def feed_state(self, name: str) -> FeedState:
+        """The stored state of feed ``name``; a fresh FeedState(name) when it was never polled."""
+
+    def feed_states(self) -> list[FeedState]:
+        """Every stored feed state, by name."""
+
+    def is_known(self, *, guid: str | None, url: str) -> bool:
+        """True when any feed already stored an article with this guid or canonical URL."""
+
+    def find_article(self, *, guid: str | None, url: str) -> StoredArticle | None:
+        """The stored story listed under this canonical URL or GUID, by any feed."""
+
+    def find_same_story(
+        self, *, content_hash: str, headline: str, at: datetime, within: timedelta
+    ) -> StoredArticle | None:
+        """The stored story with this content fingerprint, else one with this folded headline near ``at``."""
+
+    def article_figures(self, url: str) -> list[Figure]:
+        """The figures stored for the article's current content, in article order."""
+
+    def latest(self, metrics: Iterable[str]) -> dict[str, Observation]:
+        """The newest stored observation of each metric that has one."""
+
+    def recent(self, metrics: Iterable[str], *, limit: int = 50) -> dict[str, list[Observation]]:
+        """Each metric's newest ``limit`` observations, newest first."""
+
+    def series(self, metric: str, *, limit: int = 20) -> list[float]:
+        """The metric's last ``limit`` values, oldest → newest."""
+
+    def history(
+        self,
+        *,
+        metric: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        feed: str | None = None,
+        limit: int | None = None,
+    ) -> list[Observation]:
+        """Stored observations, newest first by published date (observed_at when there is none)."""
+
+    def metrics(self) -> list[MetricSummary]:
+        """Every metric with a stored figure, by key."""
+
+    def articles(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        feed: str | None = None,
+        limit: int | None = None,
+    ) -> list[StoredArticle]:
+        """Stored articles, newest first by published date (fetched_at when there is none)."""
+
+    def feed_totals(self) -> dict[str, tuple[int, int]]:
+        """Feed name → (articles, figures) stored from it."""
+
+    def pending_alerts(self) -> list[Alert]:
+        """Alerts not yet delivered, oldest first."""
+
+    def thread_ts(self, thread_key: str) -> str | None:
+        """The Slack ts of the first delivered alert with this thread_key."""
+
+    # writes
+    def save_poll(self, record: PollRecord) -> list[Alert]:
+        """Store one poll atomically; returns the alerts enqueued (keys already in the outbox are skipped)."""
+
+    def stage_poll(self, record: PollRecord) -> Staged:
+        """Make the poll visible to this process's later reads; ``wait_saved`` makes it durable."""
+
+    def wait_saved(self, staged: Staged) -> list[Alert]:
+        """The staged poll's alerts, once it is durable; StoreError when that failed."""
+
+    def mark_sending(self, keys: Iterable[str]) -> None:
+        """Note that posts of these alerts are starting."""
+
+    def recover_interrupted(self) -> list[str]:
+        """Count every post still marked as under way as interrupted; returns those alerts' keys."""
+
+    def record_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        """Count each attempt on its alert: its error, or its Slack ts and when it was sent."""
+
+    def retention(self, days: int) -> tuple[int, int]:
+        """Prune history older than ``days``, keeping each metric's latest; returns (articles, figures)."""
