@@ -20,7 +20,7 @@ from . import output, query
 from .errors import ArticleError, ConfigError, FeedError, FetchError, MonitorError, StoreError
 from .settings import Settings
 from .sparkline import sparkline
-from .store import describe
+from .store import copy_store, describe, storage_at, store_info
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STORE = 1, 2, 3
 
@@ -380,3 +380,35 @@ def _optional_settings(config_file: str | None) -> Settings | None:
     if config_file is None and not config_path(None).exists():
         return None
     return load(config_file)
+
+
+@main.group()
+def store() -> None:
+    """The store itself: what it holds, and copying it to another engine (TinyDB file ↔ PostgreSQL)."""
+
+
+@store.command("info")
+@config_option
+@format_option
+@handles_errors
+def store_info_command(config_file: str | None, fmt: str) -> None:
+    """The store's engine, place, schema version, rows per table and size."""
+    info = store_info(load(config_file).storage)
+    row = {"engine": info.engine, "store": info.where, "schema_version": info.schema_version}
+    row |= {**info.rows, "size_bytes": info.size_bytes}
+    output.write_rows([row], tuple(row), fmt, sys.stdout)
+
+
+@store.command("migrate")
+@click.option("--to", "target", required=True, metavar="URL_OR_PATH", help="An empty store to copy into.")
+@config_option
+@handles_errors
+def store_migrate(target: str, config_file: str | None) -> None:
+    """Copy the configured store into another engine's empty store, and check every table's count.
+
+    Then point storage.path or storage.url (or GBA_MONITOR_DATABASE_URL) at the copy."""
+    source = load(config_file).storage
+    destination = storage_at(target, like=source)
+    copied = copy_store(source, destination)
+    counts = ", ".join(f"{table}={count}" for table, count in copied.items())
+    click.echo(f"copied {describe(source)} → {describe(destination)}: {counts} (counts verified)")

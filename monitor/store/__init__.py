@@ -7,12 +7,14 @@ engine from the settings: a TinyDB file (``storage.path``, the default) or a Pos
 TinyDB engine: ``_store`` is its ``Store``; ``_document`` shares the in-memory document between threads and
 writes staged polls together; ``_file`` is the atomic JSON storage; ``_schema`` migrates older files.
 PostgreSQL engine: ``_postgres`` (reads, the pool), ``_pg_writes`` (a poll's transaction), ``_pg_schema``
-(versioned migrations). Both turn records into the same rows with ``_rows`` and ``_edits``.
+(versioned migrations). Both turn records into the same rows with ``_rows`` and ``_edits``; ``_copy``
+copies a store from one engine to the other.
 """
 
+from ._copy import copy_store, store_info
 from ._file import AtomicJSONStorage
-from ._open import describe, has_store, open_store
-from ._protocol import MonitorStore, Staged
+from ._open import describe, has_store, open_store, storage_at
+from ._protocol import MonitorStore, Staged, StoreInfo
 from ._schema import SCHEMA_VERSION
 from ._store import Store
 
@@ -22,7 +24,11 @@ __all__ = [
     "MonitorStore",
     "Staged",
     "Store",
+    "StoreInfo",
+    "copy_store",
     "describe",
     "has_store",
     "open_store",
+    "storage_at",
+    "store_info",
 ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 from ..clock import utc_now
 from ..settings import StorageSettings
@@ -37,3 +39,11 @@ def describe(storage: StorageSettings) -> str:
 
         return redacted(storage.url)
     return str(storage.path)
+
+
+def storage_at(target: str, *, like: StorageSettings) -> StorageSettings:
+    """The storage settings for ``target``: a PostgreSQL URL, or a TinyDB file's path (relative to the current
+    folder); the rest as in ``like``."""
+    if target.startswith(("postgresql://", "postgres://")):
+        return replace(like, url=target)
+    return replace(like, path=Path(target).resolve(), url=None)

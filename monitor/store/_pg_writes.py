@@ -36,28 +36,23 @@ def record_poll(
         conn.execute("SELECT key FROM metrics WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (metrics,))
     for story in record.stories:
         old = _article(conn, story.url) or {}
-        _put_article(conn, article_row(story, old))
+        put_article(conn, article_row(story, old))
         if not (story.content_hash and old.get("content_hash") == story.content_hash):
             for row in figure_rows(story):
                 _put_figure(conn, row)
     for story in record.refreshed:
         if (old := _article(conn, story.url)) is not None:
-            _put_article(conn, refreshed_row(old, story))
+            put_article(conn, refreshed_row(old, story))
     for sighting in record.sightings:
         if (old := _article(conn, sighting.article_url)) is not None:
-            _put_article(conn, sighted_row(old, sighting))
+            put_article(conn, sighted_row(old, sighting))
     if metrics:  # those of stories stored again unchanged got no figure
         conn.execute("DELETE FROM metrics WHERE key = ANY(%s) AND data = 'null'", (metrics,))
     enqueued = []
     for alert in record.alerts:
         queued = replace(alert, created_at=alert.created_at or now)
         row = queued_row(queued)
-        inserted = conn.execute(
-            """INSERT INTO alerts (key, created_at, thread_key, data) VALUES (%s, %s, %s, %s)
-               ON CONFLICT (key) DO NOTHING RETURNING id""",
-            (row["key"], row["created_at"], row.get("thread_key"), Jsonb(row)),
-        ).fetchone()
-        if inserted:
+        if insert_alert(conn, row):
             enqueued.append(queued)
     if retention_days is not None and prune_due(conn, now):
         prune(conn, now - timedelta(days=retention_days), now)
@@ -69,7 +64,7 @@ def _article(conn: psycopg.Connection, url: str) -> Row | None:
     return found[0] if found else None
 
 
-def _put_article(conn: psycopg.Connection, row: Row) -> None:
+def put_article(conn: psycopg.Connection, row: Row) -> None:
     """Insert or replace the article row with its URL, and list its sources."""
     if row.get("guid") is not None:  # the newest story with a GUID holds it (as TinyDB's index does)
         conn.execute(
@@ -104,15 +99,20 @@ def _put_article(conn: psycopg.Connection, row: Row) -> None:
 
 def _put_figure(conn: psycopg.Connection, row: Row) -> None:
     """Insert a figure row and update its metric's summary (locked by the caller)."""
+    insert_figure(conn, row)
+    (old,) = conn.execute("SELECT data FROM metrics WHERE key = %s", (row["metric"],)).fetchone()
+    summary = metric_row(old, row)
+    conn.execute("UPDATE metrics SET data = %s WHERE key = %s", (Jsonb(summary), row["metric"]))
+
+
+def insert_figure(conn: psycopg.Connection, row: Row) -> None:
+    """Insert a figure row, nothing else."""
     conn.execute(
         """INSERT INTO figures (metric, article_url, feed, qualifier, published, observed_at, data)
            VALUES (%s, %s, %s, %s, %s, %s, %s)""",
         (row["metric"], row.get("article_url"), row.get("feed"), row.get("qualifier"), row.get("published"),
          row["observed_at"], Jsonb(row)),
     )  # fmt: skip
-    (old,) = conn.execute("SELECT data FROM metrics WHERE key = %s", (row["metric"],)).fetchone()
-    summary = metric_row(old, row)
-    conn.execute("UPDATE metrics SET data = %s WHERE key = %s", (Jsonb(summary), row["metric"]))
 
 
 def prune_due(conn: psycopg.Connection, now: datetime) -> bool:
@@ -140,3 +140,29 @@ def prune(conn: psycopg.Connection, cutoff: datetime, now: datetime) -> tuple[in
         (iso(now),),
     )
     return articles, figures
+
+
+def insert_alert(conn: psycopg.Connection, row: Row) -> bool:
+    """Insert an alert row unless its key is in the outbox; True when it was inserted."""
+    pending = row.get("sent_at") is None and row.get("sent_ts") is None
+    inserted = conn.execute(
+        """INSERT INTO alerts (key, created_at, thread_key, pending, data) VALUES (%s, %s, %s, %s, %s)
+           ON CONFLICT (key) DO NOTHING RETURNING id""",
+        (row["key"], row.get("created_at"), row.get("thread_key"), pending, Jsonb(row)),
+    ).fetchone()
+    return inserted is not None
+
+
+def load_rows(conn: psycopg.Connection, tables: dict[str, list[Row]]) -> None:
+    """Add rows copied from another store, in the caller's transaction."""
+    for table, rows in tables.items():
+        for row in rows:
+            if table == "articles":
+                put_article(conn, row)
+            elif table == "figures":
+                insert_figure(conn, row)
+            elif table == "alerts":
+                insert_alert(conn, row)
+            else:
+                key = "name" if table == "feeds" else "key"
+                conn.execute(f"INSERT INTO {table} ({key}, data) VALUES (%s, %s)", (row[key], Jsonb(row)))

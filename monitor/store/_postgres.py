@@ -34,8 +34,8 @@ from ._edits import (
     sending_row,
 )
 from ._pg_schema import migrate
-from ._pg_writes import LATEST_ORDER, prune, record_poll
-from ._protocol import Staged
+from ._pg_writes import LATEST_ORDER, load_rows, prune, record_poll
+from ._protocol import COPIED_TABLES, Staged, StoreInfo
 from ._rows import (
     MIN_HEADLINE_CHARS,
     Row,
@@ -74,6 +74,13 @@ class PostgresStore:
         self.url, self.where = url, redacted(url)
         self.retention_days = retention_days
         self._now = now
+        # One connection first: an unreachable server is one clear error at once, not a pool retrying.
+        try:
+            with psycopg.connect(url, connect_timeout=10, autocommit=True) as conn:
+                self.schema_version = migrate(conn, self.where)
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[0].rsplit("failed: ", 1)[-1] if str(exc).strip() else "?"
+            raise StoreError(f"store: cannot connect to {self.where} ({reason})") from None
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -87,13 +94,7 @@ class PostgresStore:
             self._pool.open(wait=True, timeout=10)
         except PoolTimeout:
             self._pool.close()
-            raise StoreError(f"store: cannot connect to {self.where} (is the server running?)") from None
-        try:
-            with self.connection() as conn:
-                self.schema_version = migrate(conn, self.where)
-        except BaseException:
-            self._pool.close()
-            raise
+            raise StoreError(f"store: cannot connect to {self.where} (timed out)") from None
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -324,6 +325,32 @@ class PostgresStore:
         latest figure (and its article). Returns (articles, figures) pruned."""
         with self.connection() as conn, conn.transaction():
             return prune(conn, self._now() - timedelta(days=days), self._now())
+
+    # --- copying between engines (``store migrate``, ``store info``) ----------------------------------------
+
+    def info(self) -> StoreInfo:
+        """The engine, the database (no password), its schema version, rows per table and bytes used."""
+        counts = " UNION ALL ".join(
+            f"SELECT '{t}', count(*), pg_total_relation_size('{t}') FROM {t}"
+            + (" WHERE data <> 'null'" if t == "metrics" else "")
+            for t in (*COPIED_TABLES, "article_sources")
+        )
+        found = self._rows(counts)
+        rows = {table: int(count) for table, count, _ in found if table in COPIED_TABLES}
+        size = sum(int(size) for *_, size in found)
+        return StoreInfo("postgresql", self.where, self.schema_version, rows, size)
+
+    def table_rows(self, table: str) -> list[Row]:
+        """Every row of ``table``, in insertion order."""
+        order = {"feeds": "name", "metrics": "key"}.get(table, "id")
+        return [
+            data for (data,) in self._rows(f"SELECT data FROM {table} WHERE data <> 'null' ORDER BY {order}")
+        ]
+
+    def load_rows(self, tables: dict[str, list[Row]]) -> None:
+        """Add rows copied from another store, in one transaction."""
+        with self.connection() as conn, conn.transaction():
+            load_rows(conn, tables)
 
 
 def _filters(*conditions: tuple[str, Any]) -> tuple[str, list[Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..records import (
     Alert,
@@ -26,6 +26,21 @@ class Staged:
 
     ticket: int
     alerts: tuple[Alert, ...]  # the alerts it enqueues
+
+
+# What ``store migrate`` copies and ``store info`` counts, in an order that keeps references valid.
+COPIED_TABLES = ("feeds", "metrics", "articles", "figures", "alerts")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreInfo:
+    """What ``store info`` tells: the engine, where it is, its schema version, rows per table, bytes used."""
+
+    engine: str
+    where: str
+    schema_version: int
+    rows: dict[str, int]
+    size_bytes: int
 
 
 class MonitorStore(Protocol):
@@ -123,3 +138,16 @@ class MonitorStore(Protocol):
 
     def retention(self, days: int) -> tuple[int, int]:
         """Prune history older than ``days``, keeping each metric's latest; returns (articles, figures)."""
+
+
+class CopyableStore(MonitorStore, Protocol):
+    """What ``store migrate`` and ``store info`` need of an engine, beyond what the monitor asks."""
+
+    def info(self) -> StoreInfo:
+        """The engine, where it is, its schema version, rows per table and bytes used."""
+
+    def table_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of ``table`` as the TinyDB file keeps it, in insertion order."""
+
+    def load_rows(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        """Add rows copied from another store, in one write."""

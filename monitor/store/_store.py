@@ -53,7 +53,7 @@ from ._edits import (
     save_story,
     sending_row,
 )
-from ._protocol import Staged
+from ._protocol import COPIED_TABLES, Staged, StoreInfo
 from ._rows import (
     Row,
     canon,
@@ -359,3 +359,24 @@ class Store:
             removed = prune(doc, index, self._now() - timedelta(days=days), now=self._now())
             self._shared.reindex(doc)
             return removed
+
+    # --- copying between engines (``store migrate``, ``store info``) ----------------------------------------
+
+    def info(self) -> StoreInfo:
+        """The engine, the file, its schema version, rows per table and the file's size."""
+        with self._shared.reading() as (doc, _):
+            version = int(doc["meta"]["1"].get("schema_version") or 0)
+            rows = {table: len(doc[table]) for table in COPIED_TABLES}
+        return StoreInfo("tinydb", str(self.path), version, rows, self.path.stat().st_size)
+
+    def table_rows(self, table: str) -> list[Row]:
+        """Every row of ``table``, in insertion order."""
+        with self._shared.reading() as (doc, _):
+            return [row for _, row in sorted(doc[table].items(), key=lambda item: int(item[0]))]
+
+    def load_rows(self, tables: dict[str, list[Row]]) -> None:
+        """Add rows copied from another store, table by table, in one write."""
+        with self._shared.writing(create=True) as (doc, index):
+            for table, rows in tables.items():
+                for row in rows:
+                    index.put(doc, table, row)
