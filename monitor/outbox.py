@@ -55,7 +55,8 @@ class Outbox:
         once). Alerts a permanent error holds (bad token, unknown channel) wait, untried, until the Slack
         settings change, or an hour passes; the error is logged once, when it first happens.
         """
-        with self._delivering:  # two feed jobs finishing together must not post the same alert twice
+        # Two feed jobs finishing together, or two workers sharing the store, must not post an alert twice.
+        with self._delivering, self.store.delivering():
             interrupted = self.store.recover_interrupted()
             if interrupted:
                 log.warning(

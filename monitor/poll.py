@@ -51,7 +51,7 @@ class PollResult:
     """What one poll of one feed did, for logs, the CLI and tests."""
 
     feed: str
-    status: str  # ok | not_modified | error | stopped
+    status: str  # ok | not_modified | error | stopped | claimed (another worker sharing the store has it)
     entries: int = 0
     new: int = 0
     figures: int = 0
@@ -183,6 +183,13 @@ def _succeeded(state: FeedState, fetched: Fetched, complete: bool, now: datetime
     )
 
 
+def poll_if_due(feed: FeedSettings, deps: Deps) -> PollResult | None:
+    """Poll the feed unless another worker sharing the store holds it or polled it less than an interval
+    ago (then None): what a scheduled poll does, however many workers share the store."""
+    with deps.store.claim_feed(feed.name, feed.interval_s) as mine:
+        return poll_feed(feed, deps) if mine else None
+
+
 def run_once(
     deps: Deps,
     *,
@@ -199,7 +206,8 @@ def run_once(
     workers = max(1, min(2 * deps.settings.fetch.max_concurrency, len(feeds)))
 
     def poll(feed: FeedSettings) -> PollResult:
-        result = poll_feed(feed, deps)
+        with deps.store.claim_feed(feed.name, feed.interval_s, due_only=False) as mine:
+            result = poll_feed(feed, deps) if mine else PollResult(feed.name, "claimed")
         if on_result is not None:
             on_result(result)
         return result

@@ -102,7 +102,7 @@ METRIC_COLUMNS = ("key", "label", "latest", "latest_published", "previous", "cha
 ARTICLE_COLUMNS = ("published", "outlet", "feed", "figures", "title")
 STATUS_COLUMNS = (
     "feed", "enabled", "interval", "last_poll", "last_success", "failures", "last_error", "next_retry",
-    "stories", "figures",
+    "stories", "figures", "worker",
 )  # fmt: skip
 
 
@@ -156,10 +156,11 @@ def status(settings: Settings, *, now: datetime) -> Health:
     """Per feed: polls, failures and what is stored; the outbox; which feeds failed longer than allowed."""
     storage = settings.storage
     if not has_store(storage):
-        states, totals, pending = {}, {}, []
+        states, totals, pending, workers = {}, {}, [], {}
     else:
         with open_store(storage, max_connections=1) as store:
             states = {s.name: s for s in store.feed_states()}
+            workers = store.feed_workers()
             totals = store.feed_totals()
             pending = store.pending_alerts()
     limit = timedelta(seconds=settings.health.max_failing_s)
@@ -180,6 +181,7 @@ def status(settings: Settings, *, now: datetime) -> Health:
                 "next_retry": state.next_retry,
                 "stories": stories,
                 "figures": figures,
+                "worker": workers.get(feed.name),  # several workers sharing a database: who polled it last
             }
         )
         if feed.enabled and state.failing_since is not None and now - state.failing_since > limit:

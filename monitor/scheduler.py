@@ -17,7 +17,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .outbox import Outbox
-from .poll import Deps, poll_feed
+from .poll import Deps, poll_if_due
 from .settings import FeedSettings
 
 log = logging.getLogger("monitor.scheduler")
@@ -72,6 +72,7 @@ def _poll_job(feed: FeedSettings, deps: Deps, outbox: Outbox) -> None:
     if state.next_retry and state.next_retry > deps.now():
         log.info("poll feed=%s status=backing_off next_retry=%s", feed.name, state.next_retry.isoformat())
         return
-    poll_feed(feed, deps)
+    if poll_if_due(feed, deps) is None:  # another worker sharing the store polled it, or is polling it
+        return
     if not deps.stop.is_set():
         outbox.deliver()

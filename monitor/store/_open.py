@@ -14,15 +14,24 @@ from ._store import Store
 
 
 def open_store(
-    storage: StorageSettings, *, now: Callable[[], datetime] = utc_now, max_connections: int = 8
+    storage: StorageSettings,
+    *,
+    now: Callable[[], datetime] = utc_now,
+    max_connections: int = 8,
+    worker: str | None = None,
 ) -> MonitorStore:
     """The store the settings name: PostgreSQL at ``storage.url`` when set, else the TinyDB file at
-    ``storage.path``. StoreError when it cannot be opened (unreachable, broken, newer)."""
+    ``storage.path``. StoreError when it cannot be opened (unreachable, broken, newer). ``worker`` names this
+    process in a shared database (default host:pid)."""
     if storage.url:
         from ._postgres import PostgresStore  # psycopg loads only for a PostgreSQL store
 
         return PostgresStore(
-            storage.url, now=now, retention_days=storage.retention_days, max_connections=max_connections
+            storage.url,
+            now=now,
+            retention_days=storage.retention_days,
+            max_connections=max_connections,
+            worker=worker,
         )
     return Store(storage.path, now=now, retention_days=storage.retention_days)
 

@@ -4,6 +4,7 @@ keeps it (a TinyDB file or a PostgreSQL database). Both engines take and return 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -53,6 +54,19 @@ class MonitorStore(Protocol):
 
     def lock_scheduler(self) -> None:
         """Claim the right to run a scheduler on this store; StoreLocked when that right is taken."""
+
+    # several workers on one store
+    def claim_feed(
+        self, name: str, interval_s: int, *, due_only: bool = True
+    ) -> AbstractContextManager[bool]:
+        """Hold feed ``name`` for one poll: True inside when this worker may poll it now (no other worker
+        holds it, and with ``due_only`` its last poll was an interval ago); the poll is recorded on exit."""
+
+    def delivering(self) -> AbstractContextManager[None]:
+        """Hold the outbox: one worker at a time delivers it (so pacing and order hold)."""
+
+    def feed_workers(self) -> dict[str, str]:
+        """Feed name → the worker that polled it last (empty when one process owns the store)."""
 
     # reads
     def feed_state(self, name: str) -> FeedState:

@@ -22,7 +22,8 @@ together, atomically, under a file lock), is ``store._document``'s job.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -116,6 +117,20 @@ class Store:
             except Timeout:
                 raise StoreLocked(f"store: another scheduler is already running on {self.path}") from None
             self._scheduler_lock = lock
+
+    @contextmanager
+    def claim_feed(self, name: str, interval_s: int, *, due_only: bool = True) -> Iterator[bool]:
+        """Always True: one scheduler owns a file (see ``lock_scheduler``), and it keeps the intervals."""
+        yield True
+
+    @contextmanager
+    def delivering(self) -> Iterator[None]:
+        """Nothing to hold: one process owns a file."""
+        yield
+
+    def feed_workers(self) -> dict[str, str]:
+        """Empty: one process owns a file."""
+        return {}
 
     # --- reads ---------------------------------------------------------------------------------------------
 
