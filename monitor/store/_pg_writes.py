@@ -26,28 +26,25 @@ def record_poll(
            ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data""",
         (state["name"], Jsonb(state)),
     )
-    # Lock the poll's metrics in one order: two workers storing the same metrics never deadlock on them.
-    metrics = sorted({json_text(f.metric) for story in record.stories for f in story.figures})
-    if metrics:
-        conn.execute(
-            "INSERT INTO metrics (key, data) SELECT unnest(%s::text[]), 'null' ON CONFLICT DO NOTHING",
-            (metrics,),
-        )
-        conn.execute("SELECT key FROM metrics WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (metrics,))
+    summaries = _locked_metrics(conn, record)
+    figures = []
     for story in record.stories:
         old = _article(conn, story.url) or {}
         put_article(conn, article_row(story, old))
         if not (story.content_hash and old.get("content_hash") == story.content_hash):
-            for row in figure_rows(story):
-                _put_figure(conn, row)
+            figures += figure_rows(story)
+    for row in figures:  # in poll order, as the TinyDB engine folds them
+        summaries[row["metric"]] = metric_row(summaries[row["metric"]], row)
+    insert_figures(conn, figures)
+    _put_metrics(conn, {key: summary for key, summary in summaries.items() if summary is not None})
     for story in record.refreshed:
         if (old := _article(conn, story.url)) is not None:
             put_article(conn, refreshed_row(old, story))
     for sighting in record.sightings:
         if (old := _article(conn, sighting.article_url)) is not None:
             put_article(conn, sighted_row(old, sighting))
-    if metrics:  # those of stories stored again unchanged got no figure
-        conn.execute("DELETE FROM metrics WHERE key = ANY(%s) AND data = 'null'", (metrics,))
+    if summaries:  # those of stories stored again unchanged got no figure
+        conn.execute("DELETE FROM metrics WHERE key = ANY(%s) AND data = 'null'", (list(summaries),))
     enqueued = []
     for alert in record.alerts:
         queued = replace(alert, created_at=alert.created_at or now)
@@ -97,22 +94,38 @@ def put_article(conn: psycopg.Connection, row: Row) -> None:
         )
 
 
-def _put_figure(conn: psycopg.Connection, row: Row) -> None:
-    """Insert a figure row and update its metric's summary (locked by the caller)."""
-    insert_figure(conn, row)
-    (old,) = conn.execute("SELECT data FROM metrics WHERE key = %s", (row["metric"],)).fetchone()
-    summary = metric_row(old, row)
-    conn.execute("UPDATE metrics SET data = %s WHERE key = %s", (Jsonb(summary), row["metric"]))
-
-
-def insert_figure(conn: psycopg.Connection, row: Row) -> None:
-    """Insert a figure row, nothing else."""
+def _locked_metrics(conn: psycopg.Connection, record: PollRecord) -> dict[str, Row | None]:
+    """The summary rows of the poll's metrics (None for a new one), locked in one order: two workers storing
+    the same metrics never deadlock on them."""
+    metrics = sorted({json_text(f.metric) for story in record.stories for f in story.figures})
+    if not metrics:
+        return {}
     conn.execute(
-        """INSERT INTO figures (metric, article_url, feed, qualifier, published, observed_at, data)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-        (row["metric"], row.get("article_url"), row.get("feed"), row.get("qualifier"), row.get("published"),
-         row["observed_at"], Jsonb(row)),
-    )  # fmt: skip
+        "INSERT INTO metrics (key, data) SELECT unnest(%s::text[]), 'null' ON CONFLICT DO NOTHING", (metrics,)
+    )
+    found = conn.execute(
+        "SELECT key, data FROM metrics WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (metrics,)
+    ).fetchall()
+    return dict(found)
+
+
+def _put_metrics(conn: psycopg.Connection, summaries: dict[str, Row]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE metrics SET data = %s WHERE key = %s",
+            [(Jsonb(row), key) for key, row in summaries.items()],
+        )
+
+
+def insert_figures(conn: psycopg.Connection, rows: list[Row]) -> None:
+    """Insert figure rows, nothing else (one round trip: psycopg pipelines executemany)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO figures (metric, article_url, feed, qualifier, published, observed_at, data)
+               VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+            [(row["metric"], row.get("article_url"), row.get("feed"), row.get("qualifier"),
+              row.get("published"), row["observed_at"], Jsonb(row)) for row in rows],
+        )  # fmt: skip
 
 
 def prune_due(conn: psycopg.Connection, now: datetime) -> bool:
@@ -156,13 +169,13 @@ def insert_alert(conn: psycopg.Connection, row: Row) -> bool:
 def load_rows(conn: psycopg.Connection, tables: dict[str, list[Row]]) -> None:
     """Add rows copied from another store, in the caller's transaction."""
     for table, rows in tables.items():
+        if table == "figures":
+            insert_figures(conn, rows)
         for row in rows:
             if table == "articles":
                 put_article(conn, row)
-            elif table == "figures":
-                insert_figure(conn, row)
             elif table == "alerts":
                 insert_alert(conn, row)
-            else:
+            elif table in ("feeds", "metrics"):
                 key = "name" if table == "feeds" else "key"
                 conn.execute(f"INSERT INTO {table} ({key}, data) VALUES (%s, %s)", (row[key], Jsonb(row)))
