@@ -6,9 +6,9 @@ engine from the settings: a TinyDB file (``storage.path``, the default) or a Pos
 
 TinyDB engine: ``_store`` is its ``Store``; ``_document`` shares the in-memory document between threads and
 writes staged polls together; ``_file`` is the atomic JSON storage; ``_schema`` migrates older files.
-PostgreSQL engine: ``_postgres`` (reads, the pool), ``_pg_writes`` (a poll's transaction), ``_pg_schema``
-(versioned migrations). Both turn records into the same rows with ``_rows`` and ``_edits``; ``_copy``
-copies a store from one engine to the other.
+PostgreSQL engine: ``_postgres`` (reads, the pool), ``_pg_writes`` (a poll's transaction), ``_pg_claims``
+(several workers), ``_pg_schema`` (versioned migrations). Both turn records into the same rows with
+``_rows`` and ``_edits``; ``_copy`` copies a store from one engine to the other.
 """
 
 from ._copy import copy_store, store_info

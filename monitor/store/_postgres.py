@@ -35,6 +35,7 @@ from ._edits import (
     interrupted_row,
     sending_row,
 )
+from ._pg_claims import WorkerClaims, reason
 from ._pg_schema import migrate
 from ._pg_writes import LATEST_ORDER, load_rows, prune, record_poll
 from ._protocol import COPIED_TABLES, Staged, StoreInfo
@@ -61,7 +62,7 @@ def redacted(url: str) -> str:
     return f"postgresql://{user}{host}:{port}/{name}"
 
 
-class PostgresStore:
+class PostgresStore(WorkerClaims):
     """The monitor's memory in PostgreSQL. ``PostgresStore(url)`` connects, migrates the schema, and raises
     StoreError for a server it cannot reach or a newer schema. ``retention_days`` prunes in save_poll."""
 
@@ -83,7 +84,7 @@ class PostgresStore:
             with psycopg.connect(url, connect_timeout=10, autocommit=True) as conn:
                 self.schema_version = migrate(conn, self.where)
         except psycopg.OperationalError as exc:
-            raise StoreError(f"store: cannot connect to {self.where} ({_reason(exc)})") from None
+            raise StoreError(f"store: cannot connect to {self.where} ({reason(exc)})") from None
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -111,56 +112,6 @@ class PostgresStore:
 
     def lock_scheduler(self) -> None:
         """Nothing to claim: any number of workers share a database (feeds are claimed one by one)."""
-
-    # --- several workers -----------------------------------------------------------------------------------
-    # Each claim holds a session-level advisory lock on a connection of its own, outside the pool (a poll
-    # needs pooled connections while it holds its feed): a worker that dies ends its sessions, and the
-    # server releases its locks at once, so another worker polls the feed.
-
-    @contextmanager
-    def claim_feed(self, name: str, interval_s: int, *, due_only: bool = True) -> Iterator[bool]:
-        """True inside when no other worker holds feed ``name`` and (with ``due_only``) its last poll, by
-        any worker, was at least 0.9 of ``interval_s`` ago; on exit, this worker is recorded as its poller."""
-        with self._session() as conn:
-            key = f"gba-monitor feed {name}"
-            if not conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()[0]:
-                yield False
-                return
-            if due_only:
-                found = conn.execute("SELECT next_poll FROM feed_claims WHERE name = %s", (name,)).fetchone()
-                if found and found[0] > self._now():
-                    yield False
-                    return
-            yield True
-            now = self._now()
-            # 0.9: schedulers on several machines fire at slightly different moments each interval
-            conn.execute(
-                """INSERT INTO feed_claims (name, worker, polled_at, next_poll) VALUES (%s, %s, %s, %s)
-                   ON CONFLICT (name) DO UPDATE SET worker = EXCLUDED.worker, polled_at = EXCLUDED.polled_at,
-                       next_poll = EXCLUDED.next_poll""",
-                (name, self.worker, now, now + timedelta(seconds=interval_s * 0.9)),
-            )
-
-    @contextmanager
-    def delivering(self) -> Iterator[None]:
-        """Wait for, then hold, the outbox's lock: one worker at a time delivers (pacing and order hold)."""
-        with self._session() as conn:
-            conn.execute("SELECT pg_advisory_lock(hashtextextended('gba-monitor outbox', 0))")
-            yield
-
-    def feed_workers(self) -> dict[str, str]:
-        """Feed name → the worker (host:pid) that polled it last."""
-        return dict(self._rows("SELECT name, worker FROM feed_claims WHERE worker IS NOT NULL"))
-
-    @contextmanager
-    def _session(self) -> Iterator[psycopg.Connection]:
-        """A connection of its own, closed on exit (which releases its advisory locks)."""
-        try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-        except psycopg.OperationalError as exc:
-            raise StoreError(f"store: cannot connect to {self.where} ({_reason(exc)})") from None
-        with conn:
-            yield conn
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
@@ -404,12 +355,6 @@ class PostgresStore:
         """Add rows copied from another store, in one transaction."""
         with self.connection() as conn, conn.transaction():
             load_rows(conn, tables)
-
-
-def _reason(exc: psycopg.OperationalError) -> str:
-    """libpq's reason a connection failed, in a few words ("Connection refused")."""
-    text = str(exc).strip()
-    return text.splitlines()[0].rsplit("failed: ", 1)[-1] if text else type(exc).__name__
 
 
 def _filters(*conditions: tuple[str, Any]) -> tuple[str, list[Any]]:
