@@ -124,7 +124,7 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
     if deps.stop.is_set():
         return _logged(PollResult(feed.name, "stopped", entries=len(entries), ms=_ms(started)))
 
-    with deps.recording:
+    with deps.recording, deps.store.recording():  # the store's: workers sharing it take turns too
         found = identify([entry for entry, _ in relevant], read, feed, deps.store)
         seeding = not state.seeded and deps.settings.slack.on_first_run == "seed"
         changes = _changes(found, feed, deps, seeding=seeding) if post else []

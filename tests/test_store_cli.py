@@ -5,6 +5,7 @@ round-trips TinyDB → PostgreSQL → TinyDB with the same history; errors are o
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -79,7 +80,9 @@ def test_runs_on_postgresql_post_each_alert_once(world: World, database_url: str
     assert not Path(world.config.parent / "storage" / "monitor.json").exists()  # nothing went to a file
     status = cli(world, "status", "--format", "json", env=database)
     assert status.returncode == 0, status.stderr
-    assert json.loads(status.stdout)[0]["stories"] == 1
+    [row] = json.loads(status.stdout)
+    assert row["stories"] == 1
+    assert re.fullmatch(r".+:\d+", row["worker"])  # the host:pid that polled it last
 
 
 def test_an_unreachable_database_is_one_line_without_its_password(world: World) -> None:

@@ -58,8 +58,10 @@ def publish(site: Site, cycle: int) -> None:
         site.route(f"/p/{n}/{cycle}.html", Response(page(n, cycle), headers={"content-type": "text/html"}))
 
 
-def settings_for(tmp_path: Path, site: Site, slack: SlackStandIn, database_url: str) -> tuple[Path, dict]:
-    feeds = "".join(f'  - {{name: f{n}, url: "{site.url(f"/f{n}.xml")}"}}\n' for n in range(FEEDS))
+def settings_for(
+    tmp_path: Path, site: Site, slack: SlackStandIn, database_url: str, count: int = FEEDS
+) -> tuple[Path, dict]:
+    feeds = "".join(f'  - {{name: f{n}, url: "{site.url(f"/f{n}.xml")}"}}\n' for n in range(count))
     config = tmp_path / "feeds.yaml"
     config.write_text(
         'slack: {channel: "#gba", on_first_run: post}\n'
@@ -182,4 +184,36 @@ def test_a_worker_killed_mid_poll_loses_nothing_and_its_feed_is_polled_by_the_ot
             assert feed_requests(site)["/f7.xml"] == 2  # the killed worker's, then a survivor's
         finally:
             for deps, _ in survivors:
+                deps.close()
+
+
+def test_a_story_two_feeds_carry_polled_by_two_workers_at_once_is_stored_once(
+    site: Site, tmp_path: Path, database_url: str
+) -> None:
+    """Workers take turns telling identity and storing: the second finds the first's story (a source)."""
+    with SlackStandIn() as slack:
+        config, env = settings_for(tmp_path, site, slack, database_url, count=2)
+        publish(site, 0)
+        shared = Response(feed_xml(site, 0, 0), headers={"content-type": "application/rss+xml"})
+        site.route("/f1.xml", shared)  # f1 lists f0's story
+        settings = load_settings(config, environ=env)
+        workers = [worker(settings, f"w{i}", utc_now) for i in range(2)]
+        try:
+            start = threading.Barrier(2)
+
+            def poll(index: int) -> None:
+                start.wait()
+                poll_if_due(settings.feeds[index], workers[index][0])
+
+            threads = [threading.Thread(target=poll, args=(i,)) for i in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            workers[0][1].deliver()
+            [article] = workers[0][0].store.articles()
+            assert {source.feed for source in article.sources} == {"f0", "f1"}
+            assert len(slack.messages) == 1
+        finally:
+            for deps, _ in workers:
                 deps.close()

@@ -52,6 +52,14 @@ class WorkerClaims:
             )
 
     @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Wait for, then hold, the lock under which workers tell a story's identity and store it: a story
+        that two feeds carry, polled by two workers at once, is stored once (the second finds the first)."""
+        with self._session() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtextextended('gba-monitor recording', 0))")
+            yield
+
+    @contextmanager
     def delivering(self) -> Iterator[None]:
         """Wait for, then hold, the outbox's lock: one worker at a time delivers (pacing and order hold)."""
         with self._session() as conn:

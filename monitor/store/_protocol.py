@@ -62,6 +62,10 @@ class MonitorStore(Protocol):
         """Hold feed ``name`` for one poll: True inside when this worker may poll it now (no other worker
         holds it, and with ``due_only`` its last poll was an interval ago); the poll is recorded on exit."""
 
+    def recording(self) -> AbstractContextManager[None]:
+        """Hold the right to tell stories' identity and store them: workers sharing the store take turns, so
+        a story two feeds carry is stored once."""
+
     def delivering(self) -> AbstractContextManager[None]:
         """Hold the outbox: one worker at a time delivers it (so pacing and order hold)."""
 

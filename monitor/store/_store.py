@@ -128,6 +128,11 @@ class Store:
         """Nothing to hold: one process owns a file."""
         yield
 
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Nothing to hold: one process owns a file (its threads take turns in ``poll``)."""
+        yield
+
     def feed_workers(self) -> dict[str, str]:
         """Empty: one process owns a file."""
         return {}
