@@ -102,7 +102,12 @@ def cycle(workers: list[tuple[Deps, Outbox]], seed: int) -> None:
                 outbox.deliver()
         outbox.deliver()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(workers))]
+    at_once(run, len(workers))
+
+
+def at_once(work: Callable[[int], None], count: int) -> None:
+    """``work(0)`` … ``work(count - 1)``, each in its own thread, all at once; returns when all are done."""
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -134,11 +139,8 @@ def test_three_workers_poll_each_feed_once_per_cycle_and_post_each_alert_once(
             assert len(slack.messages) == 3 * FEEDS  # one new story per feed per cycle
             assert set(posted_titles(slack).values()) == {1}  # each exactly once
             pollers = workers[0][0].store.feed_workers()
-            assert set(pollers) == {f"f{n}" for n in range(FEEDS)} and set(pollers.values()) <= {
-                "w0",
-                "w1",
-                "w2",
-            }
+            assert set(pollers) == {f"f{n}" for n in range(FEEDS)}
+            assert set(pollers.values()) <= {"w0", "w1", "w2"}
         finally:
             for deps, _ in workers:
                 deps.close()
@@ -205,11 +207,7 @@ def test_a_story_two_feeds_carry_polled_by_two_workers_at_once_is_stored_once(
                 start.wait()
                 poll_if_due(settings.feeds[index], workers[index][0])
 
-            threads = [threading.Thread(target=poll, args=(i,)) for i in range(2)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            at_once(poll, 2)
             workers[0][1].deliver()
             [article] = workers[0][0].store.articles()
             assert {source.feed for source in article.sources} == {"f0", "f1"}
