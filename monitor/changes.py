@@ -52,6 +52,8 @@ def detect_changes(
     """
     if seeding:
         figures = sum(len(story.figures) for story in stories)
+        if not stories:  # an empty feed has nothing to tell: "Now tracking 0 stories" is noise
+            return []
         return [Seeded(feed=feed, stories=len(stories), figures=figures, channel=channel)]
     changes: list[Change] = []
     known = dict(latest)
@@ -68,6 +70,37 @@ def detect_changes(
             if change is not None:
                 changes.append(change)
     return changes
+
+
+def with_moves(changes: Sequence[Change], latest: Mapping[str, Observation]) -> list[Change]:
+    """``changes`` with each new story carrying the moves of its own figures, so that a story and everything
+    it changed are told in one message; ``latest`` (metric key → the stored value before these stories)
+    tells the metrics whose value a story only repeats.
+
+    The moves stay in the list, each with its own idempotency key: the message that tells a story tells its
+    moves, and records them as told (see ``outbox``).
+    """
+    moves: dict[str, list[FigureChanged]] = {}
+    for change in changes:
+        if isinstance(change, FigureChanged):
+            moves.setdefault(change.new.article_url, []).append(change)
+    told: list[Change] = []
+    for change in changes:
+        if isinstance(change, NewStory):
+            story = change.story
+            own = tuple(moves.get(story.url, ()))
+            moved = {m.new.metric for m in own}
+            same = tuple(
+                f.metric
+                for f in key_figures(story.figures)
+                if f.metric not in moved
+                and (known := latest.get(f.metric)) is not None
+                and known.unit == f.unit
+                and same_value(known, Observation.of(story, f))
+            )
+            change = NewStory(story, moves=own, same=same)
+        told.append(change)
+    return told
 
 
 def twin_of(story: Story, earlier: Sequence[Story], *, within: timedelta) -> Story | None:
@@ -112,7 +145,14 @@ def revision(story: Story, before: Sequence[Figure]) -> StoryRevised | None:
     conversions = {f.metric for f in story.figures if f.conversion_of is not None}
     if _values(story.figures) == _values(before, leaving_out=conversions):
         return None
-    return StoryRevised(story=story, before=tuple(before))
+    old = {f.metric: f for f in key_figures(before) if f.metric not in conversions}
+    new = {f.metric: f for f in key_figures(story.figures)}
+    changed = tuple(
+        (old.get(metric), new.get(metric))
+        for metric in dict.fromkeys([*old, *new])
+        if _values([old[metric]] if metric in old else []) != _values([new[metric]] if metric in new else [])
+    )
+    return StoryRevised(story=story, before=tuple(before), changed=changed)
 
 
 def _values(figures: Iterable[Figure], *, leaving_out: Collection[str] = ()) -> dict[str, tuple[float, str]]:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from .durations import parse_duration
 from .errors import ConfigError
 from .settings import (
     FeedSettings,
@@ -34,28 +35,6 @@ DIGEST_PERIODS_S = {"15m": 900, "1h": 3600, "daily": 86400}
 DEFAULT_CONFIG = "feeds.yaml"
 
 _FETCH = FetchSettings()  # the defaults (a slotted dataclass's class attributes are descriptors, not values)
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-
-
-def parse_duration(text: str | int | float) -> int:
-    """Seconds in a duration such as "30s", "15m", "1h", "1d", "1h30m", or a bare number of seconds."""
-    if isinstance(text, bool):
-        raise ValueError(f"{text!r} is not a duration")
-    if isinstance(text, int | float):
-        seconds = int(text)
-    else:
-        cleaned = text.strip().lower()
-        if cleaned.isdigit():
-            seconds = int(cleaned)
-        else:
-            match = _DURATION.fullmatch(cleaned)
-            if not cleaned or match is None:
-                raise ValueError(f'"{text}" is not a duration (use 30s, 15m, 1h, 1d or 1h30m)')
-            days, hours, minutes, secs = (int(g or 0) for g in match.groups())
-            seconds = days * 86400 + hours * 3600 + minutes * 60 + secs
-    if seconds <= 0:
-        raise ValueError(f'"{text}" is not a positive duration')
-    return seconds
 
 
 Duration = Annotated[int, BeforeValidator(parse_duration)]
@@ -91,6 +70,7 @@ class _Slack(_Model):
     threads: bool = False
     ops_channel: str | None = None
     digest: Literal["15m", "1h", "daily"] | None = None
+    max_moves: int = Field(default=20, gt=0)  # standalone moves per channel per poll past this: one message
 
 
 class _Fetch(_Model):
@@ -107,6 +87,8 @@ class _Fetch(_Model):
 class _Health(_Model):
     alert_after_failures: int = Field(default=3, gt=0)
     max_failing: Duration = 6 * 3600
+    missed_polls: int = Field(default=3, gt=0)
+    max_outbox_age: Duration = 3600
 
 
 class _Defaults(_Model):
@@ -270,6 +252,7 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
         threads=config.slack.threads,
         ops_channel=config.slack.ops_channel,
         digest_s=DIGEST_PERIODS_S[config.slack.digest] if config.slack.digest else None,
+        max_moves=config.slack.max_moves,
         token=environ.get("SLACK_BOT_TOKEN") or None,
         webhook_url=environ.get("SLACK_WEBHOOK_URL") or None,
         api_url=environ.get("SLACK_API_URL") or None,
@@ -325,7 +308,12 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
         metrics=tuple(
             TrackedMetric(m.key, m.label, tuple(m.patterns), m.place, m.unit) for m in config.metrics
         ),
-        health=HealthSettings(config.health.alert_after_failures, config.health.max_failing),
+        health=HealthSettings(
+            config.health.alert_after_failures,
+            config.health.max_failing,
+            config.health.missed_polls,
+            config.health.max_outbox_age,
+        ),
     )
 
 

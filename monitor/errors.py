@@ -15,6 +15,8 @@ A feed's failure is recorded on its state and the poll goes on; only ConfigError
 
 from __future__ import annotations
 
+from typing import Literal
+
 
 class MonitorError(Exception):
     """Base of every error this package raises on purpose."""
@@ -24,10 +26,27 @@ class ConfigError(MonitorError):
     """The configuration is invalid; the message names the file, the key path and the line."""
 
 
-class FetchError(MonitorError):
-    """A request failed; ``kind`` is a short word for logs and status (timeout, http, too_large, blocked…)."""
+FetchFailure = Literal[
+    "error",
+    "blocked",
+    "connection",
+    "dns",
+    "file",
+    "forbidden_address",
+    "http",
+    "redirects",
+    "refused",
+    "robots",
+    "timeout",
+    "tls",
+    "too_large",
+]
 
-    def __init__(self, message: str, *, kind: str = "error", url: str | None = None) -> None:
+
+class FetchError(MonitorError):
+    """A request failed; ``kind`` says how, in one word for logs and status."""
+
+    def __init__(self, message: str, *, kind: FetchFailure = "error", url: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.url = url

@@ -51,14 +51,14 @@ def _updated_since(entry: Entry, known: StoredArticle) -> bool:
 
 
 def identify(
-    entries: Sequence[Entry], read: Mapping[int, Story], feed: FeedSettings, store: MonitorStore
+    entries: Sequence[Entry], read: Mapping[Entry, Story], feed: FeedSettings, store: MonitorStore
 ) -> Found:
     """Each entry against the stored stories (and the ones before it in this poll): GUID, canonical URL,
-    content fingerprint, then folded headline within a day. ``read`` holds the stories read, by entry id."""
+    content fingerprint, then folded headline within a day. ``read`` holds the stories read, by entry."""
     found, sightings = Found(), []
     for entry in entries:
         assert entry.link is not None
-        url, story = canonical_url(entry.link), read.get(id(entry))
+        url, story = canonical_url(entry.link), read.get(entry)
         known = store.find_article(guid=entry.guid, url=url)
         if known is not None:
             if not any(s.feed == feed.name and s.url == url for s in known.sources):

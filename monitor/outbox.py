@@ -8,6 +8,7 @@ It needs only the store, the settings and a clock: it knows nothing of polling.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,15 +21,21 @@ from .records import Alert, Delivery
 from .settings import Settings
 from .slack import (
     RESENT_NOTE,
+    Sender,
     deliver,
+    folded_moves,
     make_sender,
+    merged,
+    one_seeding_per_channel,
     per_alert,
     plan_digests,
     unblocked,
+    with_carried,
     with_note,
     with_sources,
 )
 from .store import MonitorStore
+from .telemetry import emit
 
 log = logging.getLogger("monitor.outbox")
 
@@ -63,10 +70,10 @@ class Outbox:
                     "deliver interrupted=%d (posted again, each saying it may repeat)", len(interrupted)
                 )
             pending = self.store.pending_alerts()
-            if not pending:
-                return []
-            deliveries = self._post(pending)
-        _log_deliveries(pending, deliveries)
+            deliveries = self._post(pending) if pending else []
+        if pending:
+            _log_deliveries(pending, deliveries)
+        _count(pending, deliveries)
         return deliveries
 
     def _post(self, pending: Sequence[Alert]) -> list[Delivery]:
@@ -74,28 +81,41 @@ class Outbox:
         with make_sender(slack, stream=self.stream) as sender:
             prepared = [self._prepared(alert) for alert in pending]
             ready = unblocked(prepared, sender, now=self.now(), retry=BLOCKED_RETRY)
-            posts, members = (
-                plan_digests(ready, sender, now=self.now(), period_s=slack.digest_s)
-                if slack.digest_s
-                else (ready, {})
-            )
+            posts, members = self._messages(ready, sender)
+            if slack.digest_s:
+                posts, digests = plan_digests(posts, sender, now=self.now(), period_s=slack.digest_s)
+                members = merged(digests, members)
             bookkeeping = {}
             if sender.keeps_posts:  # two store writes per post: the price of at-least-once
                 bookkeeping = {
-                    "before_post": lambda alert: store.mark_sending(members.get(alert.key, (alert.key,))),
+                    "before_post": lambda alert: _mark_sending(store, members.get(alert.key, (alert.key,))),
                     "on_sent": lambda delivery: store.record_deliveries(per_alert([delivery], members)),
                 }
             deliveries = deliver(
                 posts,
                 sender,
                 sleep=self.sleep,
-                thread_ts_for=store.thread_ts if slack.threads else None,
+                thread_ts_for=store.thread_ts_in if slack.threads else None,
                 **bookkeeping,
             )
         deliveries = per_alert(deliveries, members)
         # What each post's own bookkeeping did not record: failures, and everything the console printed.
         store.record_deliveries([d for d in deliveries if not (d.ok and sender.keeps_posts)])
         return deliveries
+
+    def _messages(
+        self, ready: Sequence[Alert], sender: Sender
+    ) -> tuple[list[Alert], dict[str, tuple[str, ...]]]:
+        """The messages that tell ``ready``: each story with the moves it carries (and their thread replies,
+        unless digesting), one seeding summary per channel, a flood of moves folded into one; and, per
+        message, the stored alerts it tells."""
+        slack = self.settings.slack
+        posts, members = with_carried(ready, threads=slack.threads and not slack.digest_s)
+        if sum(alert.kind == "seeded" for alert in posts) > 1:
+            posts, seeded = one_seeding_per_channel(posts, sender.channel_of, self.store.feed_totals())
+            members = merged(seeded, members)
+        posts, folded = folded_moves(posts, sender.channel_of, limit=slack.max_moves)
+        return posts, merged(folded, members)
 
     def _prepared(self, alert: Alert) -> Alert:
         """The alert as it goes out now: to its feed's current channel, with every source of its story, and
@@ -109,6 +129,36 @@ class Outbox:
             article = self.store.find_article(guid=None, url=alert.story_url)
             alert = with_sources(alert, article.sources) if article is not None else alert
         return with_note(alert, RESENT_NOTE) if alert.in_doubt else alert
+
+
+def _mark_sending(store: MonitorStore, keys: Sequence[str]) -> None:
+    """Note the posts under way; a thread reply tells no stored alert, and needs no write."""
+    if keys:
+        store.mark_sending(keys)
+
+
+def _count(pending: Sequence[Alert], deliveries: Sequence[Delivery]) -> None:
+    """Tell the metrics what this delivery did: sent by kind, failed by Slack's reason, posts that were
+    retries (of an alert that failed or was interrupted before), and what still waits."""
+    alerts = {alert.key: alert for alert in pending}
+    emit(
+        "delivered",
+        sent=[alerts[d.key].kind for d in deliveries if d.ok and d.key in alerts],
+        failed=[_reason(d) for d in deliveries if not d.ok],
+        retries=sum(1 for d in deliveries if d.key in alerts and _retried(alerts[d.key])),
+        depth=len(pending) - sum(d.ok for d in deliveries),
+    )
+
+
+def _retried(alert: Alert) -> bool:
+    return alert.attempts > 0 or alert.in_doubt
+
+
+def _reason(delivery: Delivery) -> str:
+    """Slack's error code when the error names one ("slack: channel_not_found for #gba (…)"), else how it
+    failed (a low-cardinality label: never the whole message)."""
+    code = re.match(r"slack: ([a-z_]+)\b", delivery.error or "")
+    return code[1] if code else ("refused" if delivery.permanent else "failed")
 
 
 def _log_deliveries(pending: Sequence[Alert], deliveries: Sequence[Delivery]) -> None:

@@ -1,4 +1,4 @@
-"""Rows → table | json | jsonl | csv on a given stream (pure; no colours, no truncation when piped)."""
+"""Rows → a table, JSON, JSON lines or CSV on a given stream (pure; no colours, no truncation when piped)."""
 
 from __future__ import annotations
 
@@ -45,16 +45,6 @@ def format_value(value: float | None) -> str:
     if float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.6f}".rstrip("0").rstrip(".")
-
-
-def format_duration(seconds: int) -> str:
-    """Seconds in the config's own notation: 900 → "15m", 5400 → "1h30m", 45 → "45s"."""
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts) or "0s"
 
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:

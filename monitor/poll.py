@@ -18,8 +18,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
-from .changes import detect_changes, health_change, key_figures
+from .changes import detect_changes, health_change, key_figures, with_moves
 from .clock import utc_now
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, matched_keywords, parse_entries
@@ -40,10 +41,15 @@ from .records import (
 from .settings import FeedSettings, Settings
 from .slack import render_alert
 from .store import MonitorStore, open_store
+from .telemetry import emit
 
 log = logging.getLogger("monitor.poll")
 
 MAX_BACKOFF_S = 6 * 3600
+
+
+# claimed: another worker sharing the store polls the feed (see ``poll_due``)
+PollStatus = Literal["ok", "not_modified", "error", "stopped", "backing_off", "claimed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +57,14 @@ class PollResult:
     """What one poll of one feed did, for logs, the CLI and tests."""
 
     feed: str
-    status: str  # ok | not_modified | error | stopped | claimed (another worker sharing the store has it)
+    status: PollStatus
     entries: int = 0
     new: int = 0
     figures: int = 0
     alerts: int = 0
     error: str | None = None
     ms: int = 0
+    next_retry: datetime | None = None  # backing_off: when the feed is due again
 
 
 @dataclass
@@ -112,7 +119,7 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
     except (FetchError, FeedError) as exc:
         retry_after = exc.retry_after_s if isinstance(exc, RateLimited) else None
         failed = _failed(state, feed, str(exc), deps.now(), retry_after_s=retry_after)
-        deps.store.save_poll(PollRecord(failed, alerts=_health_alerts(state, failed, deps)))
+        _queued(deps.store.save_poll(PollRecord(failed, alerts=_health_alerts(state, failed, deps))))
         return _logged(PollResult(feed.name, "error", error=str(exc), ms=_ms(started)))
 
     # A feed with no keywords is relevant as a whole.
@@ -132,7 +139,7 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         alerts = [_render(change, feed, deps) for change in changes] + _health_alerts(state, new_state, deps)
         record = PollRecord(new_state, found.stored, tuple(alerts), found.sightings, tuple(found.refreshed))
         staged = deps.store.stage_poll(record)  # the next feed's identity checks see these stories at once
-    queued = deps.store.wait_saved(staged)  # on disk, in a write shared with the feeds staged meanwhile
+    queued = _queued(deps.store.wait_saved(staged))  # on disk, in a write shared with the feeds staged then
     return _logged(
         PollResult(
             feed.name,
@@ -152,16 +159,17 @@ def _changes(found: Found, feed: FeedSettings, deps: Deps, *, seeding: bool) -> 
     stories = [story for story in found.stored if story.url not in revised]
     # A seeding poll only counts its stories: the stored history would be looked up for nothing.
     metrics = set() if seeding else {f.metric for story in stories for f in key_figures(story.figures)}
+    latest = deps.store.latest(metrics)
     changes = detect_changes(
         stories,
-        deps.store.latest(metrics),
+        latest,
         seeding=seeding,
         feed=feed.name,
         channel=feed.channel,
         recent=deps.store.recent(metrics),
         echoes={story.url for story in found.echoes},
     )
-    return changes if seeding else [*changes, *found.revised]
+    return changes if seeding else [*with_moves(changes, latest), *found.revised]
 
 
 def _succeeded(state: FeedState, fetched: Fetched, complete: bool, now: datetime) -> FeedState:
@@ -183,11 +191,24 @@ def _succeeded(state: FeedState, fetched: Fetched, complete: bool, now: datetime
     )
 
 
-def poll_if_due(feed: FeedSettings, deps: Deps) -> PollResult | None:
-    """Poll the feed unless another worker sharing the store holds it or polled it less than an interval
-    ago (then None): what a scheduled poll does, however many workers share the store."""
-    with deps.store.claim_feed(feed.name, feed.interval_s) as mine:
-        return poll_feed(feed, deps) if mine else None
+def poll_due(feed: FeedSettings, deps: Deps, *, force: bool = False, scheduled: bool = False) -> PollResult:
+    """``poll_feed``, unless the feed backs off or another worker has it: every poll of the scheduler,
+    ``run --once`` and ``run_once`` goes through here.
+
+    A feed backing off after failures (its ``next_retry``, never earlier than the server's own Retry-After, is
+    still ahead) gets no request and a "backing_off" result; ``force`` polls it anyway. Then the feed is
+    claimed in the store: one another worker sharing it holds, or (``scheduled``) polled less than an interval
+    ago, gets a "claimed" result (only a shared PostgreSQL store has other workers)."""
+    state = deps.store.feed_state(feed.name)
+    if not force and state.next_retry is not None and state.next_retry > deps.now():
+        log.info("poll feed=%s status=backing_off next_retry=%s", feed.name, state.next_retry.isoformat())
+        emit("poll", feed=feed.name, status="backing_off", seconds=0.0, stories=0, figures=0)
+        return PollResult(feed.name, "backing_off", error=state.last_error, next_retry=state.next_retry)
+    with deps.store.claim_feed(feed.name, feed.interval_s, due_only=scheduled) as mine:
+        if mine:
+            return poll_feed(feed, deps)
+    log.debug("poll feed=%s status=claimed (another worker sharing the store has it)", feed.name)
+    return PollResult(feed.name, "claimed")
 
 
 def run_once(
@@ -195,8 +216,10 @@ def run_once(
     *,
     feeds: Sequence[FeedSettings] | None = None,
     on_result: Callable[[PollResult], None] | None = None,
+    force: bool = False,
 ) -> list[PollResult]:
-    """Poll every enabled feed (due or not) concurrently; one PollResult per feed. Never raises for a feed.
+    """Poll every enabled feed that is due (not backing off, unless ``force``; not held by another worker)
+    concurrently; one PollResult per feed. Never raises for a feed.
 
     ``on_result`` hears of each feed as it finishes (a progress bar).
     """
@@ -206,8 +229,7 @@ def run_once(
     workers = max(1, min(2 * deps.settings.fetch.max_concurrency, len(feeds)))
 
     def poll(feed: FeedSettings) -> PollResult:
-        with deps.store.claim_feed(feed.name, feed.interval_s, due_only=False) as mine:
-            result = poll_feed(feed, deps) if mine else PollResult(feed.name, "claimed")
+        result = poll_due(feed, deps, force=force)
         if on_result is not None:
             on_result(result)
         return result
@@ -216,29 +238,42 @@ def run_once(
         return list(pool.map(poll, feeds))
 
 
-def backfill_pages(targets: Sequence[str], deps: Deps, *, feed: str = "backfill") -> int:
-    """Learn history from article pages (URLs or local files) without posting; returns the stories stored."""
+def backfill_pages(
+    targets: Sequence[str],
+    deps: Deps,
+    *,
+    feed: str = "backfill",
+    on_target: Callable[[], None] = lambda: None,
+) -> tuple[int, list[str]]:
+    """Learn history from article pages (URLs or local files) without posting: (stories stored, one line per
+    page that could not be read). A bad page is reported and the others are kept."""
     source = FeedSettings(name=feed, url="", interval_s=3600, outlet=feed)
-    stories = []
+    stories, failures = [], []
     for target in targets:
         url = target if "://" in target else Path(target).resolve().as_uri()
-        if deps.store.is_known(guid=None, url=canonical_url(url)):
-            continue
-        page = deps.fetcher.fetch_feed(
-            replace(source, url=target if "://" in target else str(Path(target).resolve()))
-        )
-        reading = deps.reader.read(page, metrics=deps.settings.metrics)
-        article = reading.article
-        entry = Entry(feed=feed, title=article.title, link=url, published=article.published)
-        stories.append(_story(entry, (), source, reading, deps))
-    deps.store.save_poll(PollRecord(deps.store.feed_state(feed), tuple(stories)))
-    return len(stories)
+        try:
+            if not deps.store.is_known(guid=None, url=canonical_url(url)):
+                stories.append(_page_story(target, url, source, deps))
+        except (FetchError, FeedError, ArticleError) as exc:
+            log.warning("backfill url=%s error=%s", target, exc)
+            failures.append(f"{target}: {exc}")
+        on_target()
+    if targets:
+        deps.store.save_poll(PollRecord(deps.store.feed_state(feed), tuple(stories)))
+    return len(stories), failures
+
+
+def _page_story(target: str, url: str, source: FeedSettings, deps: Deps) -> Story:
+    reading = deps.reader.read(deps.fetcher.fetch_named_page(target), metrics=deps.settings.metrics)
+    article = reading.article
+    entry = Entry(feed=source.name, title=article.title, link=url, published=article.published)
+    return _story(entry, (), source, reading, deps)
 
 
 def _read_stories(
     wanted: Sequence[tuple[Entry, tuple[str, ...]]], feed: FeedSettings, deps: Deps, deadline: float
-) -> tuple[dict[int, Story], bool]:
-    """Fetch and read each wanted entry's article: the stories by ``id(entry)``, and False in second place
+) -> tuple[dict[Entry, Story], bool]:
+    """Fetch and read each wanted entry's article: the stories by entry, and False in second place
     when some page must be tried again.
 
     Pages are fetched ``max_per_host`` at a time (they share the feed's host: more workers would only wait
@@ -260,10 +295,10 @@ def _read_stories(
     lanes = [deps.pages.submit(lane) for _ in range(min(len(wanted), deps.settings.fetch.max_per_host))]
     for done in lanes:
         done.result()
-    stories = {}
+    stories: dict[Entry, Story] = {}
     for entry, keywords, reading in readings:
         try:
-            stories[id(entry)] = _story(entry, keywords, feed, reading.result(), deps)
+            stories[entry] = _story(entry, keywords, feed, reading.result(), deps)
         except ArticleError as exc:
             log.warning("article feed=%s url=%s error=%s", feed.name, entry.link, exc)
     return stories, len(stories) == len(wanted)
@@ -346,7 +381,21 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
+def _queued(alerts: list[Alert]) -> list[Alert]:
+    if alerts:
+        emit("queued", kinds=[alert.kind for alert in alerts])
+    return alerts
+
+
 def _logged(result: PollResult) -> PollResult:
+    emit(
+        "poll",
+        feed=result.feed,
+        status=result.status,
+        seconds=result.ms / 1000,
+        stories=result.new,
+        figures=result.figures,
+    )
     level = logging.WARNING if result.status == "error" else logging.INFO
     log.log(
         level,

@@ -1,15 +1,22 @@
-"""What the CLI asks of the store and of one page: history rows, and the figures of an article (read-only)."""
+"""What the CLI asks of the store and of one page (read-only): history rows, a page's figures and message.
+
+A page's message is the one the bot would post for it (``preview``).
+"""
 
 from __future__ import annotations
 
-import re
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from .records import FeedState, Figure, Observation
+from .changes import key_figures, same_value
+from .durations import format_duration, parse_duration
+from .records import Alert, Entry, FeedState, Figure, FigureChanged, NewStory, Observation, Story
 from .settings import FeedSettings, FetchSettings, Settings, StorageSettings, TrackedMetric
+from .slack import render_alert
 from .sparkline import sparkline
 from .store import has_store, open_store
 
@@ -30,20 +37,19 @@ HISTORY_FIELDS = (
 )  # fmt: skip
 FIGURE_COLUMNS = ("value", "unit", "qualifier", "subject", "place", "text")
 
-_RELATIVE = re.compile(r"(\d+)\s*([smhdw])")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
 
 def parse_when(text: str, *, now: datetime) -> datetime:
-    """An ISO date or timestamp ("2025-01-31", "2025-01-31T08:00+08:00") or a relative one ("7d", "12h")."""
+    """An ISO date or timestamp ("2025-01-31", "2025-01-31T08:00+08:00") or a duration ago ("7d", "1h30m")."""
     text = text.strip()
-    if match := _RELATIVE.fullmatch(text):
-        return now - timedelta(seconds=int(match[1]) * _UNIT_S[match[2]])
+    try:
+        return now - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
-            f'"{text}" is not a date (use 2025-01-31, a full ISO timestamp, or 7d / 12h)'
+            f'"{text}" is not a date (use 2025-01-31, a full ISO timestamp, or 7d / 12h / 1h30m ago)'
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
@@ -84,13 +90,51 @@ def extract(
     from .fetch import Fetcher
     from .figures import extract_figures
 
-    source = FeedSettings(
-        name="extract", url=target if "://" in target else str(Path(target).resolve()), interval_s=60
-    )
     with Fetcher(fetch or FetchSettings()) as fetcher:
-        page = fetcher.fetch_feed(source)
+        page = fetcher.fetch_named_page(target)
     figures = extract_figures(read_article(page, selector=selector), metrics=metrics)
     return [figure_row(f) for f in figures]
+
+
+def preview(
+    target: str,
+    *,
+    previous: float | None = None,
+    metrics: tuple[TrackedMetric, ...] = (),
+    fetch: FetchSettings | None = None,
+    now: datetime | None = None,
+) -> Alert:
+    """The message the bot would post for one article page (a URL or a local file, fetched as a page) as
+    a new story; with ``previous``, as if its first tracked figure (else its first) had moved from it."""
+    from .articles import read_article
+    from .fetch import Fetcher
+    from .figures import extract_figures
+
+    path = None if "://" in target else Path(target).resolve()
+    url = path.as_uri() if path else target
+    source = FeedSettings(name="preview", url=str(path) if path else target, interval_s=60)
+    with Fetcher(fetch or FetchSettings()) as fetcher:
+        page = fetcher.fetch_page(url, feed=source)
+    article = read_article(page)
+    figures = tuple(extract_figures(article, metrics=metrics))
+    entry = Entry(feed="preview", title=article.title, link=url, published=article.published)
+    outlet = urlsplit(url).hostname or "preview"
+    told = Story("preview", outlet, entry, url, article.title, (), figures, now or datetime.now(UTC))
+    return render_alert(_previewed(told, previous), channel=None)
+
+
+def _previewed(story: Story, previous: float | None) -> NewStory:
+    """The story as new, moving its first tracked (else first) key figure from ``previous``."""
+    chosen = sorted(key_figures(story.figures), key=lambda f: not f.label)
+    if previous is None or not chosen:
+        return NewStory(story)
+    new = Observation.of(story, chosen[0])
+    old = replace(
+        new, value=previous, text=f"{previous:,g}", article_url="", article_title="", outlet="--previous"
+    )
+    if same_value(old, new):
+        return NewStory(story, same=(new.metric,))
+    return NewStory(story, moves=(FigureChanged(new=new, old=old),))
 
 
 def figure_row(figure: Figure) -> dict[str, Any]:
@@ -197,3 +241,52 @@ def status(settings: Settings, *, now: datetime) -> Health:
         for a in pending
     ]
     return Health(rows, outbox, unhealthy)
+
+
+OUTBOX_COLUMNS = ("id", "kind", "channel", "state", "attempts", "age", "reason")
+
+
+def outbox(storage: StorageSettings, *, now: datetime) -> list[dict[str, Any]]:
+    """Every undelivered alert, oldest first: its id (the key), state (waiting, failed, held by a permanent
+    error, in doubt after a crash, or dropped), attempts, age and the last error."""
+    if not has_store(storage):
+        return []
+    with open_store(storage, max_connections=1) as store:
+        alerts = store.unsent_alerts()
+    return [
+        {
+            "id": alert.key,
+            "kind": alert.kind,
+            "channel": alert.channel,
+            "state": _alert_state(alert),
+            "attempts": alert.attempts,
+            "created_at": alert.created_at,
+            "age": format_duration(int((now - alert.created_at).total_seconds()))
+            if alert.created_at
+            else None,
+            "reason": alert.last_error,
+        }
+        for alert in alerts
+    ]
+
+
+def _alert_state(alert: Alert) -> str:
+    if alert.dropped_at is not None:
+        return "dropped"
+    if alert.in_doubt:
+        return "in doubt"
+    if alert.blocked is not None:
+        return "held"
+    return "failed" if alert.last_error else "waiting"
+
+
+def alert_keys(ids: Sequence[str], known: Sequence[str]) -> list[str]:
+    """The outbox keys ``ids`` name, each the whole key or a prefix of exactly one; ValueError otherwise."""
+    keys = []
+    for wanted in ids:
+        found = [key for key in known if key == wanted] or [key for key in known if key.startswith(wanted)]
+        if len(found) != 1:
+            problem = "matches no undelivered alert" if not found else f"matches {len(found)} alerts"
+            raise ValueError(f"{wanted!r} {problem} (see `gba-monitor outbox list`)")
+        keys.append(found[0])
+    return keys

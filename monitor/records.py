@@ -258,6 +258,29 @@ class FeedState:
 
 
 @dataclass(frozen=True, slots=True)
+class Probe:
+    """One line of `check --online`: a feed fetched once, or a Slack credential or channel tried."""
+
+    target: str
+    status: str  # ok | not_modified | error | skipped
+    entries: int | None = None
+    matches: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """What a running scheduler last said about itself: small enough to read without loading the store."""
+
+    at: datetime  # when it was written
+    started_at: datetime
+    pid: int
+    last_success: datetime | None = None  # the newest successful poll of any feed
+    failing: tuple[tuple[str, datetime], ...] = ()  # (feed, failing since) of each enabled feed failing now
+    oldest_pending: datetime | None = None  # when the oldest alert still waiting in the outbox was queued
+
+
+@dataclass(frozen=True, slots=True)
 class PollRecord:
     """Everything one poll of one feed hands the store, written in one atomic write."""
 
@@ -273,9 +296,11 @@ class PollRecord:
 
 @dataclass(frozen=True, slots=True)
 class NewStory:
-    """A story not seen before."""
+    """A story not seen before, with what it changed: told in one message."""
 
     story: Story
+    moves: tuple[FigureChanged, ...] = ()  # tracked metrics its own figures moved (each keeps its own key)
+    same: tuple[str, ...] = ()  # metrics whose stored value it repeats (told only when it is about them)
 
     @property
     def key(self) -> str:
@@ -302,6 +327,8 @@ class StoryRevised:
 
     story: Story
     before: tuple[Figure, ...]
+    # (before, after) of each metric whose value changed, as change detection compared them (None: absent)
+    changed: tuple[tuple[Figure | None, Figure | None], ...] = ()
 
     @property
     def key(self) -> str:
@@ -399,6 +426,11 @@ class Alert:
     interrupted: int = 0  # posts whose outcome was never recorded (the process died): it may be in Slack
     attempted_at: datetime | None = None  # the last failed attempt (held alerts are tried hourly)
     blocked: str | None = None  # the route (credentials + channel) a permanent error was reported for
+    carries: tuple[str, ...] = ()  # keys of the changes this message tells besides its own (a story's moves)
+    roots: tuple[str, ...] = ()  # metrics whose thread this message starts when it is their first (threads)
+    sent_channel: str | None = None  # the channel it was posted to (a metric's thread is per channel)
+    sent_at: datetime | None = None  # when Slack accepted it
+    dropped_at: datetime | None = None  # an operator dropped it (`outbox drop`): kept, never posted
 
     @property
     def kind(self) -> str:
@@ -425,6 +457,7 @@ class Delivery:
     error: str | None = None
     permanent: bool = False  # a configuration error: retrying will not help until the config is fixed
     route: str | None = None  # with a permanent error: the credentials and channel it holds for
+    channel: str | None = None  # where it was posted, when it was
 
     @property
     def ok(self) -> bool:

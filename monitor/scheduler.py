@@ -1,8 +1,9 @@
-"""APScheduler 3.11 in the foreground: one interval job per enabled feed. The only apscheduler user.
+"""APScheduler 3.11: one interval job per enabled feed, until SIGINT or SIGTERM. The only apscheduler user.
 
 Runs of one feed never overlap (``max_instances=1``); missed runs are coalesced into one with a grace time
 of half the interval (APScheduler's default of 1 s silently drops a run that starts a little late); each poll
-has a deadline shorter than its interval (see ``poll.poll_feed``). SIGINT and SIGTERM stop the scheduler:
+has a deadline shorter than its interval (see ``poll.poll_feed``); a feed backing off after failures waits for
+its retry time. After each poll the scheduler writes its heartbeat (``health``). SIGINT and SIGTERM stop it:
 the current polls stop between pages, and the store's atomic writes mean an abandoned poll leaves nothing
 half-written.
 """
@@ -11,23 +12,28 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
+from .health import beat
 from .outbox import Outbox
-from .poll import Deps, poll_if_due
+from .poll import Deps, poll_due
 from .settings import FeedSettings
 
 log = logging.getLogger("monitor.scheduler")
 
 
-def run_forever(deps: Deps, outbox: Outbox) -> None:
-    """Poll each enabled feed at its interval, first at start, until SIGINT or SIGTERM; after each poll,
-    deliver the outbox."""
-    feeds = [feed for feed in deps.settings.feeds if feed.enabled]
-    scheduler = BlockingScheduler(
+def run_forever(deps: Deps, outbox: Outbox, *, feeds: Sequence[FeedSettings] | None = None) -> None:
+    """Poll each enabled feed (of ``feeds``, default all) at its interval, first at start, until SIGINT or
+    SIGTERM; after each poll, deliver the outbox and write the heartbeat."""
+    feeds = [feed for feed in (deps.settings.feeds if feeds is None else feeds) if feed.enabled]
+    started_at = deps.now()
+    beat(deps.store, deps.settings, started_at=started_at, now=started_at)
+    scheduler = BackgroundScheduler(
         timezone=UTC,
         executors={
             "default": ThreadPoolExecutor(max(1, min(deps.settings.fetch.max_concurrency, len(feeds))))
@@ -43,36 +49,41 @@ def run_forever(deps: Deps, outbox: Outbox) -> None:
             next_run_time=datetime.now(UTC),
             id=feed.name,
             name=f"poll {feed.name}",
-            args=(feed, deps, outbox),
+            args=(feed, deps, outbox, started_at),
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(feed.interval_s // 2, 1),
         )
 
+    stopping = threading.Event()
+
     def stop(signum: int, _frame: object) -> None:
         log.info("scheduler stopping signal=%s", signal.Signals(signum).name)
-        deps.stop.set()
-        scheduler.shutdown(wait=False)
+        stopping.set()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    scheduler.start()
     log.info("scheduler started feeds=%d", len(feeds))
     try:
-        scheduler.start()
+        # Python runs a signal handler in the main thread, and only once that thread wakes up. The kernel may
+        # hand SIGTERM to a job's thread, and a main thread asleep until the next job (BlockingScheduler's
+        # way) would hear of it only then, minutes later: so it wakes twice a second.
+        while not stopping.wait(0.5):
+            pass
     finally:
+        deps.stop.set()
+        scheduler.shutdown(wait=False)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     log.info("scheduler stopped")
 
 
-def _poll_job(feed: FeedSettings, deps: Deps, outbox: Outbox) -> None:
-    """One scheduled poll: skipped while the feed backs off after failures."""
+def _poll_job(feed: FeedSettings, deps: Deps, outbox: Outbox, started_at: datetime) -> None:
+    """One scheduled poll (none while the feed backs off or another worker has it), outbox, heartbeat."""
     if deps.stop.is_set():
         return
-    state = deps.store.feed_state(feed.name)
-    if state.next_retry and state.next_retry > deps.now():
-        log.info("poll feed=%s status=backing_off next_retry=%s", feed.name, state.next_retry.isoformat())
-        return
-    if poll_if_due(feed, deps) is None:  # another worker sharing the store polled it, or is polling it
-        return
+    result = poll_due(feed, deps, scheduled=True)
     if not deps.stop.is_set():
-        outbox.deliver()
+        if result.status != "claimed":  # else another worker sharing the store polls it, and delivers after
+            outbox.deliver()
+        beat(deps.store, deps.settings, started_at=started_at, now=deps.now())

@@ -74,6 +74,7 @@ class SlackSettings:
     webhook_url: str | None = None  # SLACK_WEBHOOK_URL
     api_url: str | None = None  # SLACK_API_URL, for Slack-compatible endpoints and tests
     digest_s: int | None = None  # slack.digest: batch a channel's alerts into one message per period
+    max_moves: int = 20  # slack.max_moves: more standalone moves for one channel in one poll are folded
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,8 @@ class HealthSettings:
 
     alert_after_failures: int = 3  # polls in a row; one ops alert then, and one when the feed recovers
     max_failing_s: int = 6 * 3600  # `status` exits non-zero when a feed has failed for longer than this
+    missed_polls: int = 3  # `health` fails when no poll succeeded within this many × the shortest interval
+    max_outbox_age_s: int = 3600  # `health` fails when an alert has waited longer than this
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""A stand-in of the Slack Web API (chat.postMessage) and of incoming webhooks, on 127.0.0.1.
+"""A stand-in of the Slack Web API (chat.postMessage, auth.test, conversations.list) and of incoming webhooks,
+on 127.0.0.1.
 
 It checks the bearer token and the channel like Slack does (HTTP 200 with ``ok: false``), enforces the
 Block Kit limits Slack enforces (``invalid_blocks``, ``msg_too_long``), records every accepted message, and
@@ -22,7 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
 
 MAX_BLOCKS = 50
 MAX_TEXT_OBJECT_CHARS = 3000
@@ -30,6 +34,7 @@ MAX_HEADER_CHARS = 150
 MAX_FIELDS = 10
 MAX_FIELD_CHARS = 2000
 MAX_CONTEXT_ELEMENTS = 10
+MAX_CONTEXT_TEXT_CHARS = 2000  # one context element (slack-sdk's models do not check it; Slack does)
 MAX_MESSAGE_CHARS = 40_000
 
 Answer = tuple[int, dict[str, str], bytes, str | None]  # status, headers, body, Slack's error (None when ok)
@@ -77,13 +82,28 @@ class _Webhook:
 
 
 def block_problems(blocks: Any) -> list[str]:
-    """Why Slack would answer ``invalid_blocks`` for ``blocks``; empty when they are valid."""
+    """Why Slack would answer ``invalid_blocks`` for ``blocks``; empty when they are valid. Each block is
+    also parsed by slack-sdk's own Block Kit models and validated by them (``validate_json``)."""
     if not isinstance(blocks, list):
         return ["blocks is not a list"]
     problems = [f"{len(blocks)} blocks > {MAX_BLOCKS}"] if len(blocks) > MAX_BLOCKS else []
     for index, block in enumerate(blocks):
-        problems += [f"blocks[{index}]: {p}" for p in _block_problems(block)]
+        problems += [f"blocks[{index}]: {p}" for p in _block_problems(block) + sdk_problems(block)]
     return problems
+
+
+def sdk_problems(block: Any) -> list[str]:
+    """What slack-sdk's block models say of ``block``: ``Block.parse`` then ``validate_json()``."""
+    try:
+        parsed = Block.parse(block)
+        if parsed is None:
+            return ["slack-sdk parses no block from it"]
+        parsed.validate_json()
+        if parsed.to_dict() != block:
+            return ["slack-sdk reads it otherwise than it was written"]
+    except (SlackObjectFormationError, KeyError, TypeError, AttributeError) as exc:
+        return [f"slack-sdk: {exc}"]
+    return []
 
 
 def _block_problems(block: Any) -> list[str]:
@@ -108,7 +128,7 @@ def _block_problems(block: Any) -> list[str]:
         elements = block.get("elements") or []
         problems = [] if 1 <= len(elements) <= MAX_CONTEXT_ELEMENTS else [f"{len(elements)} context elements"]
         for element in elements:
-            problems += _text_problems(element, limit=MAX_TEXT_OBJECT_CHARS)
+            problems += _text_problems(element, limit=MAX_CONTEXT_TEXT_CHARS)
         return problems
     if kind == "divider":
         return []
@@ -268,6 +288,21 @@ class SlackStandIn:
         message = self._record(channel, payload, via="api")
         return _json(200, {"ok": True, "channel": channel, "ts": message.ts})
 
+    def _answer_read(self, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        """auth.test and conversations.list: who the token is, and the channels (``not_in``: not a member)."""
+        payload = _payload(headers.get("content-type", ""), body) or {}
+        payload |= dict(parse_qsl(urlsplit(path).query))
+        token = headers.get("authorization", "").removeprefix("Bearer ").strip() or payload.get("token")
+        if token != self.token:
+            return _json(200, {"ok": False, "error": "invalid_auth" if token else "not_authed"})
+        if path.startswith("/api/auth.test"):
+            return _json(200, {"ok": True, "user": "gba-monitor", "user_id": "U0001", "team": "Stand-in"})
+        channels = [
+            {"id": f"C{i:04d}", "name": name, "is_member": name not in self.not_in}
+            for i, name in enumerate(sorted(self.channels - self.archived), start=1)
+        ]
+        return _json(200, {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
+
     def _answer_webhook(self, path: str, body: bytes) -> Answer:
         hook = self._webhooks.get(path)
         if hook is None:
@@ -319,6 +354,8 @@ class SlackStandIn:
                     status, extra, raw, error = _failure_answer(failure, webhook=path.startswith("/webhook/"))
                 elif path == "/api/chat.postMessage":
                     status, extra, raw, error = stand_in._answer_api(headers, body)
+                elif path in ("/api/auth.test", "/api/conversations.list"):
+                    status, extra, raw, error = stand_in._answer_read(self.path, headers, body)
                 elif path.startswith("/webhook/"):
                     status, extra, raw, error = stand_in._answer_webhook(path, body)
                 else:
@@ -330,6 +367,8 @@ class SlackStandIn:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(raw)
+
+            do_GET = do_POST
 
         return Handler
 

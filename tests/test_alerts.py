@@ -261,8 +261,7 @@ def test_the_same_headline_from_another_outlet_within_a_day_is_one_alert(world: 
 
     [message] = world.slack.messages
     assert "Also reported by <" in "\n".join(texts_of(message))
-    assert message.text.startswith(f"New story: {HEADLINE} (Bay Herald")
-    assert message.text.endswith("Also reported by GBA Daily")
+    assert message.text == f"{HEADLINE} — Bay Herald; also reported by GBA Daily"
     assert sources(world, "/news/a.html") == {("herald", "/news/a.html"), ("daily", "/daily/b.html")}
 
 
@@ -291,7 +290,7 @@ def test_the_same_headline_days_apart_is_another_story(world: World) -> None:
     world.poll("herald")
     world.deliver()
 
-    assert [m.text.splitlines()[0].startswith("New story:") for m in world.slack.messages] == [True, True]
+    assert [m.text for m in world.slack.messages] == [f"{HEADLINE} — Bay Herald"] * 2
 
 
 def test_a_story_without_figures_still_gets_its_headline_and_link(world: World) -> None:
@@ -375,7 +374,9 @@ def test_two_sources_that_disagree_are_one_conflict_not_a_change_back_and_forth(
 
     texts = [m.text for m in world.slack.messages]
     disagree = "Sources disagree on Hong Kong-funded enterprises in Qianhai"
-    assert [t.split(":")[0] for t in texts] == ["New story", "New story", disagree, "New story"]
+    assert [t.split(":")[0] for t in texts] == [f"{HEADLINE} — Bay Herald", "Hong Kong companies keep "
+                                                "coming to Qianhai — GBA Daily", disagree, "Qianhai business "
+                                                "zone marks a milestone — Bay Herald"]  # fmt: skip
     assert texts[2].endswith("10,500 Hong Kong-funded enterprises (daily) vs 10,577 Hong Kong-funded "
                              "enterprises (herald)")  # fmt: skip
     assert not any("(was " in t for t in texts), "a conflict is not a change, nor is its end"
@@ -393,11 +394,11 @@ def test_a_month_later_a_new_value_is_a_change_again(world: World) -> None:
     world.poll("herald")
     world.deliver()
 
-    changed = [m for m in world.slack.messages if "(was " in m.text]
-    assert [m.text for m in changed] == [
-        "Hong Kong-funded enterprises in Qianhai: 11,020 Hong Kong-funded enterprises (was 10,577 Hong "
-        "Kong-funded enterprises; +443, +4.2%)"
-    ]
+    _, story = world.slack.messages
+    assert story.text == (
+        "Qianhai passes 11,000 Hong Kong firms: 11,020 Hong Kong-funded enterprises (+443, +4.2%) "
+        "— Bay Herald"
+    )
 
 
 # --- digests ------------------------------------------------------------------------------------------------
@@ -434,8 +435,9 @@ def test_a_digest_posts_one_message_per_channel_per_period_and_ops_alerts_at_onc
 
     assert [m.channel for m in world.slack.messages] == ["ops", "ops", "gba", "policy"]
     gba, policy = world.slack.messages[2:]
-    assert gba.text.startswith("Digest: 3 alerts (1 figure change, 2 new stories)\n*New:* Qianhai story")
-    assert gba.blocks[0]["text"]["text"] == "Digest: 3 alerts"
+    assert gba.text.startswith("Digest: 2 alerts (2 new stories)\n*New:* Qianhai story")
+    assert gba.text.endswith("10,520 Hong Kong-funded enterprises ▲ +10 (+0.1%) from 10,510 (Bay Herald)")
+    assert gba.blocks[0]["text"]["text"] == "Digest: 2 alerts"
     assert policy.text.startswith("Digest: 2 alerts (1 conflict, 1 new story)")  # herald said 10,520
     assert world.deps.store.pending_alerts() == []
     rows = json.loads(world.deps.store.path.read_text())["alerts"].values()
@@ -474,14 +476,21 @@ def cli(config: Path, env: dict[str, str], *args: str) -> subprocess.CompletedPr
 def test_a_crash_between_posting_and_recording_posts_the_alert_again_saying_it_may_repeat(
     site: Site, tmp_path: Path
 ) -> None:
-    site.route(
-        "/news/a.html", Response(page(HEADLINE, firms("10,577")), headers={"content-type": "text/html"})
-    )
+    """The message in doubt is a story carrying a move: posted again whole, with its note; its move is
+    neither lost nor posted on its own, and both keys are recorded as told by the second post."""
+    later = "Qianhai passes 11,000 Hong Kong firms"
+    for path, title, count in (("/news/a.html", HEADLINE, "10,577"), ("/news/b.html", later, "11,020")):
+        site.route(path, Response(page(title, firms(count)), headers={"content-type": "text/html"}))
     site.route("/herald.xml", Response(atom(site, (Item(HEADLINE, "/news/a.html", T0),))))
     site.route("/daily.xml", Response(atom(site, ())))
     config = write_config(tmp_path, site)
     with HangingSlack(token=TOKEN, channels=["#gba", "#ops", "#policy"]) as slack:
         env = clean_env(**environment(slack))
+        slack.hanging = False
+        assert cli(config, env, "run", "--once").returncode == 0  # the metric's history: 10,577
+        slack.hanging = True
+        items = (Item(HEADLINE, "/news/a.html", T0), Item(later, "/news/b.html", T0 + timedelta(30)))
+        site.route("/herald.xml", Response(atom(site, items)))
         child = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "--once", "--config", str(config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path,
@@ -495,23 +504,28 @@ def test_a_crash_between_posting_and_recording_posts_the_alert_again_saying_it_m
             slack.hanging = False
             slack.release.set()
         with Store(tmp_path / "storage" / "monitor.json") as store:
-            [in_doubt] = store.pending_alerts()
-        assert in_doubt.sending_at is not None and in_doubt.sent_ts is None
+            in_doubt = store.pending_alerts()
+        assert sorted(a.kind for a in in_doubt) == ["figure", "story"]
+        assert all(a.sending_at is not None and a.sent_ts is None for a in in_doubt)
 
         again = cli(config, env, "run", "--once")
         assert again.returncode == 0, again.stderr
-        assert "deliver interrupted=1" in again.stderr
+        assert "deliver interrupted=2" in again.stderr
         assert cli(config, env, "run", "--once").returncode == 0
 
-    first, second = slack.messages
+    _, first, second = slack.messages
+    assert first.text.startswith(f"{later}: 11,020 Hong Kong-funded enterprises (+443, +4.2%)")
     assert second.text.startswith(first.text)
     assert "may repeat an earlier message" in second.text and "may repeat" not in first.text
+    assert any("▲ +443 (+4.2%) from 10,577" in t for t in texts_of(second)), "the move is not lost"
     with Store(tmp_path / "storage" / "monitor.json") as store:
         assert store.pending_alerts() == []
-        assert store.thread_ts(METRIC) is None
-    rows = json.loads((tmp_path / "storage" / "monitor.json").read_text())["alerts"]
-    [row] = rows.values()
-    assert (row["sent_ts"], row["interrupted"], row["attempts"]) == (second.ts, 1, 1)
+    rows = json.loads((tmp_path / "storage" / "monitor.json").read_text())["alerts"].values()
+    told = sorted(
+        (r["key"].split(":")[0], r["interrupted"], r["attempts"]) for r in rows if r["sent_ts"] == second.ts
+    )
+    assert told == [("figure", 1, 1), ("story", 1, 1)], "both keys told by the second post, once"
+    assert len(rows) == 3, "the first story, and the second one with its move"
 
 
 def test_a_rate_limit_during_a_poll_keeps_the_alert_and_the_next_poll_posts_it_once(world: World) -> None:
@@ -561,7 +575,10 @@ def test_a_refused_token_is_logged_once_and_the_alerts_wait_until_the_config_cha
     world.configure(token=TOKEN)
     world.deliver()
 
-    assert [m.text.split(":")[0] for m in world.slack.messages] == ["New story", "New story"]
+    assert [m.text for m in world.slack.messages] == [
+        f"{HEADLINE} — Bay Herald",
+        "Qianhai adds a ferry route — Bay Herald",
+    ]
     assert world.deps.store.pending_alerts() == []
 
 
@@ -611,9 +628,158 @@ def test_an_unknown_feed_channel_holds_its_alerts_until_the_feed_names_another(
                 replace(f, channel="#policy") if f.name == "daily" else f for f in world.deps.settings.feeds
             )
             world.deps.settings = replace(world.deps.settings, feeds=feeds)
+            world.outbox.settings = world.deps.settings  # the outbox reads the feeds' channels too
             world.deliver()
 
             assert [m.channel for m in slack.messages] == ["gba", "policy"]
             assert world.deps.store.pending_alerts() == []
         finally:
             world.deps.close()
+
+
+# --- one story, one message (issue 13) ----------------------------------------------------------------------
+
+
+def test_a_story_that_moves_a_metric_posts_one_message_carrying_the_move(world: World) -> None:
+    world.serve("/news/a1.html", HEADLINE, firms("10,577"))
+    world.serve("/news/a3.html", "Qianhai passes 11,000 Hong Kong firms", firms("11,020"))
+    world.publish("herald", Item(HEADLINE, "/news/a1.html", T0))
+    world.run()
+    world.publish(
+        "herald", Item("Qianhai passes 11,000 Hong Kong firms", "/news/a3.html", T0 + timedelta(30))
+    )
+
+    world.run()
+    world.run()
+
+    _, story = world.slack.messages
+    assert story.thread_ts is None
+    assert story.text == (
+        "Qianhai passes 11,000 Hong Kong firms: 11,020 Hong Kong-funded enterprises (+443, +4.2%) "
+        "— Bay Herald"
+    )
+    line = next(t for t in texts_of(story) if "▲" in t)
+    assert line.startswith("*11,020 Hong Kong-funded enterprises* ▲ +443 (+4.2%) from 10,577 (<")
+    assert "Bay Herald" in line and world.site.url("/news/a1.html") in line
+    assert world.deps.store.pending_alerts() == []
+    rows = json.loads(world.deps.store.path.read_text())["alerts"].values()
+    assert {r["key"].split(":")[0]: r["sent_ts"] for r in rows if r["sent_ts"] == story.ts} == {
+        "story": story.ts,
+        "figure": story.ts,
+    }, "the story's key and its move's key are both recorded as told by the one message"
+
+
+def test_with_threads_a_metric_thread_is_looked_up_in_the_alerts_own_channel(world: World) -> None:
+    world.configure(threads=True)
+    world.serve("/news/a1.html", HEADLINE, firms("10,577"))
+    world.serve("/news/a2.html", "Qianhai passes 11,000 Hong Kong firms", firms("11,020"))
+    world.publish("daily", Item(HEADLINE, "/news/a1.html", T0))  # → #policy
+    world.run()
+    world.publish(
+        "daily",
+        Item(HEADLINE, "/news/a1.html", T0),
+        Item("Qianhai passes 11,000 Hong Kong firms", "/news/a2.html", T0 + timedelta(1)),
+    )
+    world.run()  # the metric's first move: reported in #policy
+    world.serve("/news/b.html", "Hong Kong companies keep coming to Qianhai", firms("10,500"))
+    world.publish(
+        "herald", Item("Hong Kong companies keep coming to Qianhai", "/news/b.html", T0 + timedelta(2))
+    )
+
+    world.run()  # herald (→ #gba) disagrees: a conflict, told in #gba
+
+    gba = [m for m in world.slack.messages if m.channel == "gba"]
+    assert len(gba) == 2 and "Sources disagree" in gba[1].text
+    assert [m.thread_ts for m in gba] == [None, gba[0].ts], (
+        "the metric's first message in #gba, not #policy's"
+    )
+    policy = [m for m in world.slack.messages if m.channel == "policy"]
+    assert [m.thread_ts for m in policy] == [None, None, policy[0].ts], "a story, and the move it carried"
+    assert "10,577 Hong Kong-funded enterprises → 11,020" in policy[2].text and "a2.html" in policy[2].text
+
+
+def test_seeding_many_feeds_posts_one_summary_per_channel_and_none_for_an_empty_feed(
+    site: Site, tmp_path: Path
+) -> None:
+    with SlackStandIn(token=TOKEN, channels=["#gba", "#ops", "#policy"]) as slack:
+        world = open_world(site, slack, tmp_path, daily_channel="#gba")
+        try:
+            world.configure(on_first_run="seed")
+            for n in (1, 2):
+                world.serve(f"/news/{n}.html", f"Qianhai story {n}", firms(f"10,5{n}0"))
+            world.publish("herald", Item("Qianhai story 1", "/news/1.html", T0))
+            world.publish("daily", Item("Qianhai story 2", "/news/2.html", T0))
+
+            world.run()
+            world.run()
+
+            [message] = slack.messages
+            assert message.text == "Now tracking 2 stories and 2 figures from 2 feeds"
+            assert world.deps.store.pending_alerts() == []
+        finally:
+            world.deps.close()
+
+    with SlackStandIn(token=TOKEN, channels=["#gba", "#ops", "#policy"]) as slack:
+        (tmp_path / "empty").mkdir()
+        world = open_world(site, slack, tmp_path / "empty")
+        try:
+            world.configure(on_first_run="seed")
+            world.publish("herald")
+            world.publish("daily")
+            world.run()
+            assert slack.messages == [], "nothing stored: nothing to tell"
+        finally:
+            world.deps.close()
+
+
+# --- no flood (issue 18) ------------------------------------------------------------------------------------
+
+SYLLABLES = ("ka", "lo", "mi", "nu", "pe", "ri", "su", "to")
+INVENTED = [f"{a}{b}gets" for a in SYLLABLES for b in SYLLABLES]  # 64 nouns: 64 metrics nobody tracks
+
+
+def invented(base: int) -> list[str]:
+    return [f"Qianhai now has {base + n:,} {noun}." for n, noun in enumerate(INVENTED)]
+
+
+def test_a_hostile_page_inventing_64_metrics_posts_one_message_even_when_all_of_them_move(
+    world: World,
+) -> None:
+    world.serve("/news/a.html", "Qianhai counts everything", *invented(1000))
+    world.serve("/news/b.html", "Qianhai counts everything again", *invented(2000))
+    world.publish("herald", Item("Qianhai counts everything", "/news/a.html", T0))
+    world.run()
+    world.publish(
+        "herald",
+        Item("Qianhai counts everything", "/news/a.html", T0),
+        Item("Qianhai counts everything again", "/news/b.html", T0 + timedelta(30)),
+    )
+
+    world.run()
+    world.run()
+
+    first, second = world.slack.messages
+    assert block_problems(first.blocks) == [] and block_problems(second.blocks) == []
+    assert len(first.blocks) <= 10, "64 new metrics: a capped list of key figures, no separate moves"
+    assert "…and 54 more moved figures" in "\n".join(texts_of(second))
+    assert world.deps.store.pending_alerts() == []
+    rows = json.loads(world.deps.store.path.read_text())["alerts"].values()
+    assert sum(r["sent_ts"] == second.ts for r in rows) == 65, "the story and its 64 moves, each recorded"
+
+
+def test_more_standalone_moves_than_max_moves_in_one_channel_fold_into_one_message(world: World) -> None:
+    """Moves without a new story (another outlet's copy of a stored story) past slack.max_moves: one
+    message saying how many it folded."""
+    world.configure(max_moves=5)
+    world.serve("/news/a.html", "Qianhai counts everything", *invented(1000)[:8])
+    world.serve("/news/b.html", "Qianhai counts everything", *invented(2000)[:8])
+    world.publish("herald", Item("Qianhai counts everything", "/news/a.html", T0))
+    world.run()
+    world.clock.advance(hours=2)
+    world.publish("herald", Item("Qianhai counts everything", "/news/b.html", T0 + timedelta(hours=2)))
+
+    world.run()
+
+    _, folded = world.slack.messages
+    assert folded.text.startswith("8 figure changes folded into one message (more than 5 at once)")
+    assert world.deps.store.pending_alerts() == []

@@ -8,7 +8,15 @@ from itertools import pairwise
 
 import pytest
 
-from monitor.changes import detect_changes, figure_change, key_figures, revision, same_period, twin_of
+from monitor.changes import (
+    detect_changes,
+    figure_change,
+    key_figures,
+    revision,
+    same_period,
+    twin_of,
+    with_moves,
+)
 from monitor.records import (
     Entry,
     Figure,
@@ -276,3 +284,26 @@ def test_key_figures_prefer_a_storys_exact_figure_over_an_earlier_rounded_one() 
     precise = figure(11020)
     assert key_figures([threshold, precise]) == [precise]
     assert key_figures([precise, replace(figure(10000), qualifier="more_than")]) == [precise]
+
+
+def test_a_new_story_carries_the_moves_of_its_own_figures_which_keep_their_own_keys() -> None:
+    bridges = replace(figure(3, metric="bridges", unit="bridges"), subject="bridges", text="3 bridges")
+    latest = {
+        METRIC: stored(10577),
+        "bridges": Observation.of(story("https://news.example.org/older"), bridges),
+    }
+    new = story("https://news.example.org/a", figure(11020), bridges)
+    echo = story("https://news.example.org/echo", figure(11050))
+
+    changes = detect_changes([new, echo], latest, seeding=False, echoes={echo.url})
+    told = with_moves(changes, latest)
+
+    [carrier] = [c for c in told if isinstance(c, NewStory)]
+    moves = [c for c in told if isinstance(c, FigureChanged)]
+    assert [m.new.article_url for m in moves] == [new.url, echo.url], "each move keeps its own change"
+    assert carrier.moves == (moves[0],), "another outlet's copy is no new story: its move stands alone"
+    assert carrier.same == ("bridges",)
+
+
+def test_seeding_an_empty_feed_tells_nothing() -> None:
+    assert detect_changes([], {}, seeding=True, feed="empty") == []

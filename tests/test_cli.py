@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from tests.conftest import DATA, Response, Site
-from tests.slack_api import SlackStandIn
+from tests.slack_api import SlackStandIn, block_problems, texts_of
 
 ROOT = Path(__file__).parent.parent
 PAGES = DATA / "site"
@@ -108,6 +108,11 @@ metrics:
 
 @pytest.fixture
 def world(site: Site, tmp_path: Path) -> Iterator[World]:
+    yield from worlds(site, tmp_path)
+
+
+def worlds(site: Site, tmp_path: Path) -> Iterator[World]:
+    """The ``world`` fixture's body, for other test modules' own ``world`` fixtures."""
     for page in PAGES.glob("*.html"):
         site.route(
             f"/news/{page.name}",
@@ -138,9 +143,9 @@ def test_a_figure_that_changes_between_polls_posts_one_alert_with_old_and_new_va
     world.publish(NOVEMBER, OCTOBER)
     assert world.cli("run", "--once").returncode == 0
     assert world.cli("run", "--once").returncode == 0
-    changed = [m for m in world.slack.messages if "11,020" in m["text"] and "10,577" in m["text"]]
-    assert len(changed) == 1
-    assert "+443" in changed[0]["text"]
+    changed = [m for m in world.slack.messages if "▲ +443 (+4.2%) from 10,577" in "\n".join(texts_of(m))]
+    assert len(changed) == 1 and len(world.slack.messages) == 2, "the story carries its move"
+    assert "11,020 Hong Kong-funded companies (+443, +4.2%)" in changed[0]["text"]
 
 
 def test_the_first_poll_seeds_quietly_with_one_summary(site: Site, tmp_path: Path) -> None:
@@ -196,10 +201,11 @@ def test_slack_down_keeps_the_alerts_and_the_next_poll_posts_them_once(world: Wo
     assert len(world.slack.messages) == 1
 
 
-def test_a_dead_feed_is_reported_and_the_run_still_succeeds(world: World) -> None:
+def test_a_dead_feed_is_reported_and_run_once_exits_1_for_cron(world: World) -> None:
     result = world.cli("run", "--once")  # /gba.xml is not published: 404
-    assert result.returncode == 0
+    assert result.returncode == 1
     assert "bay-herald" in result.stderr and "404" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_broken_config_exits_2_with_one_line_and_no_traceback(world: World) -> None:
@@ -229,6 +235,33 @@ def test_extract_prints_the_figures_of_a_local_page() -> None:
     figures = json.loads(result.stdout)
     assert {(f["value"], f["unit"]) for f in figures} >= {(10577, "enterprises"), (846_140_000_000, "CNY")}
     assert {"value", "unit", "qualifier", "subject", "text", "sentence"} <= set(figures[0])
+
+
+def test_preview_prints_the_block_kit_message_of_a_page_and_its_fallback_line(
+    site: Site, tmp_path: Path
+) -> None:
+    """The page is fetched as a page (over HTTP here), with the config's tracked metrics."""
+    site.route("/news/nov.html", Response((PAGES / "qianhai-november.html").read_bytes(),
+                                          headers={"content-type": "text/html"}))  # fmt: skip
+    config = write_config(tmp_path, site)
+    url = site.url("/news/nov.html")
+
+    def preview(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "monitor", "preview", *args, "--config", str(config)],
+            capture_output=True, text=True, env=clean_env(), timeout=60, cwd=tmp_path,
+        )  # fmt: skip
+
+    shown, text = preview(url, "--previous", "10577"), preview(url, "--previous", "10577", "--format", "text")
+
+    assert shown.returncode == 0 and text.returncode == 0, shown.stderr + text.stderr
+    message = json.loads(shown.stdout)
+    assert block_problems(message["blocks"]) == []
+    assert message["text"] == text.stdout.strip()
+    assert text.stdout.count("\n") == 1 and "(+443, +4.2%)" in text.stdout
+    assert any("▲ +443 (+4.2%) from 10,577" in t for t in texts_of(message))
+    missing = preview(str(tmp_path / "nowhere.html"))
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1, missing.stderr
 
 
 def test_run_polls_on_its_schedule_and_stops_within_seconds_of_sigterm(site: Site, tmp_path: Path) -> None:
@@ -319,7 +352,7 @@ def test_status_exits_non_zero_once_a_feed_has_failed_for_too_long(world: World)
     assert healthy.returncode == 0, healthy.stderr
     assert "bay-herald" in healthy.stdout and "outbox: 0 undelivered alerts" in healthy.stdout
     world.site.route("/gba.xml", Response(b"down", 503))
-    assert world.cli("run", "--once").returncode == 0
+    assert world.cli("run", "--once").returncode == 1
     time.sleep(1.2)
     failing = world.cli("status", "--format", "json")
     assert failing.returncode == 1

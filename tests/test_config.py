@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import config_path, load_settings, parse_duration
+from monitor.config import config_path, load_settings
 from monitor.errors import ConfigError
 
 CONFIGS = Path(__file__).parent / "data" / "configs"
@@ -22,20 +22,6 @@ def test_bad_config_gives_the_one_line_error_it_declares(path: Path) -> None:
     message = str(caught.value)
     assert "\n" not in message
     assert message == f"{path.parent}/{expected}"
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("30s", 30), ("15m", 900), ("1h", 3600), ("1d", 86400), ("1h30m", 5400), ("90", 90), (45, 45)],
-)
-def test_durations_accept_the_documented_forms(text: str | int, seconds: int) -> None:
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "5 minutes", "1x", "m", "0", "-5", True])
-def test_durations_reject_anything_else(text: str) -> None:
-    with pytest.raises(ValueError):
-        parse_duration(text)
 
 
 def write(tmp_path: Path, text: str) -> Path:

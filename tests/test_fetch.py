@@ -692,3 +692,19 @@ def test_file_links_outside_the_folder_or_from_http_feeds_are_refused(
         assert fetch_error(lambda url=url: fetcher.fetch_page(url, feed=local_feed)).kind == "refused", url
     inside = (folder / "articles" / "one.html").as_uri()
     assert fetch_error(lambda: fetcher.fetch_page(inside, feed=feed_on(site))).kind == "refused"
+
+
+# --- pages a person names (extract, backfill) -----------------------------------------------------------
+
+
+def test_a_named_page_is_fetched_as_a_page_with_robots_txt_and_the_page_cap(site, make_fetcher, tmp_path):
+    site.route("/robots.txt", Response(ROBOTS, headers={"content-type": "text/plain"}))
+    site.route("/report.pdf", Response(b"x" * 10))
+    site.route("/big.html", Response(b"x" * 5000, headers={"content-type": "text/html"}))
+    fetcher = make_fetcher(max_page_bytes=1000, max_feed_bytes=100_000)
+    assert fetch_error(lambda: fetcher.fetch_named_page(site.url("/report.pdf"))).kind == "robots"
+    assert fetch_error(lambda: fetcher.fetch_named_page(site.url("/big.html"))).kind == "too_large"
+    (tmp_path / "big.html").write_bytes(b"x" * 5000)
+    assert fetch_error(lambda: fetcher.fetch_named_page(str(tmp_path / "big.html"))).kind == "too_large"
+    (tmp_path / "small.html").write_bytes(b"<p>small</p>")
+    assert fetcher.fetch_named_page(str(tmp_path / "small.html")).body == b"<p>small</p>"

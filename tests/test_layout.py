@@ -13,10 +13,10 @@ import pytest
 PACKAGE = Path(__file__).parent.parent / "monitor"
 
 # The layers, bottom up. A unit is a top-level module or package of ``monitor``.
-LEAVES = {"records", "settings", "errors", "sparkline", "clock"}
+LEAVES = {"records", "settings", "errors", "sparkline", "clock", "durations", "telemetry"}
 STEPS = {"config", "fetch", "feeds", "articles", "figures", "changes", "store", "slack", "output"}
-ORCHESTRATION = {"identity", "reading", "poll", "outbox", "query"}
-SHELLS = {"scheduler", "cli", "__main__", "__init__"}
+ORCHESTRATION = {"identity", "reading", "poll", "outbox", "query", "health", "probe"}
+SHELLS = {"scheduler", "cli", "exporter", "logs", "__main__", "__init__"}
 
 
 def _module_name(path: Path) -> str:

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from slack_sdk import WebClient
 
 from monitor.articles import read_article
+from monitor.changes import key_figures as changes_key_figures
+from monitor.changes import revision
 from monitor.figures import extract_figures
 from monitor.records import (
     Alert,
@@ -218,9 +220,7 @@ def test_new_story_shows_linked_headline_outlet_time_keywords_and_key_figures(sl
     assert "*10,577* — Hong Kong-funded enterprises" in text
     assert "*more than 370* — Hong Kong-funded enterprises" in text
     assert "> Qianhai is now home to 10,577 Hong Kong-funded enterprises" in text
-    assert message.text.startswith(
-        "New story: Qianhai draws more Hong Kong firms (SCMP · 2025-03-12 09:30 UTC)"
-    )
+    assert message.text == "Qianhai draws more Hong Kong firms — SCMP", "one line: no move to tell"
     assert alert.key == f"story:{URL}" and alert.thread_key is None
 
 
@@ -333,13 +333,27 @@ def test_story_revised_lists_each_changed_figure_before_and_after():
     before = (figure("10,577", 10577), figure("3", 3, metric="bridges", subject="bridges"))
     after = story(figure("10,757", 10757), figure("3", 3, metric="bridges", subject="bridges"))
 
-    alert = render_alert(StoryRevised(story=after, before=before), channel=None)
+    alert = render_alert(revision(after, before), channel=None)
 
     text = all_text(alert)
     assert alert.blocks[0]["text"]["text"] == "Revised: Qianhai draws more Hong Kong firms"
     assert "• Hong Kong-funded enterprises: 10,577 → 10,757" in text
     assert "bridges" not in text  # unchanged figures are not news
     assert alert.key == "revised:" + URL + ":abc123"
+
+
+def test_a_revised_story_tells_the_change_of_the_figure_change_detection_compared():
+    """The renderer and change detection pick the same figure of a metric: its first exact one."""
+    rounded = figure("over 10,000", 10000, qualifier="more_than")
+    before = (rounded, figure("11,020", 11020))
+    after = story(rounded, figure("11,050", 11050))
+
+    change = revision(after, before)
+
+    assert change is not None
+    text = all_text(render_alert(change, channel=None))
+    assert "No stated figure changed" not in text
+    assert "• Hong Kong-funded enterprises: 11,020 → 11,050" in text
 
 
 def test_seeding_posts_one_short_message():
@@ -565,10 +579,8 @@ def test_console_sender_prints_readable_text_with_its_channel():
 
     assert delivery.ts == "console"
     printed = stream.getvalue()
-    assert printed.startswith(
-        "--- slack #gba\nNew story: A & B <!channel> @here [2J (SCMP · 2025-03-12 09:30 UTC)\n"
-    )
-    assert URL in printed and "• 10,577 — Hong Kong-funded enterprises" in printed
+    assert printed.startswith("--- slack #gba\nA & B <!channel> @here [2J — SCMP\n")
+    assert URL in printed and "*10,577* — Hong Kong-funded enterprises" in printed
     assert "\x1b" not in printed and "&amp;" not in printed
 
 
@@ -754,9 +766,9 @@ def test_later_changes_of_a_metric_go_in_the_thread_of_its_first_alert(slack_api
         render_alert(figure_changed("11,020", 11020, "11,500", 11500), channel="#gba"),
         render_alert(other, channel="#gba"),
     ]
-    stored = {"other.metric": "1699999999.000001"}
+    stored = {("#gba", "other.metric"): "1699999999.000001"}
 
-    deliver(alerts, api_sender(slack_api), sleep=lambda s: None, thread_ts_for=stored.get)
+    deliver(alerts, api_sender(slack_api), sleep=lambda s: None, thread_ts_for=lambda *key: stored.get(key))
 
     first, second, third = slack_api.messages
     assert first.thread_ts is None
@@ -767,7 +779,7 @@ def test_later_changes_of_a_metric_go_in_the_thread_of_its_first_alert(slack_api
 def test_a_metric_thread_is_not_reused_in_another_channel(slack_api):
     alerts = [render_alert(figure_changed(), channel="#gba"), render_alert(figure_changed(), channel="#ops")]
 
-    deliver(alerts, api_sender(slack_api), sleep=lambda s: None, thread_ts_for=lambda key: None)
+    deliver(alerts, api_sender(slack_api), sleep=lambda s: None, thread_ts_for=lambda channel, key: None)
 
     assert [m.thread_ts for m in slack_api.messages] == [None, None]
 
@@ -848,7 +860,7 @@ def test_other_sources_are_listed_under_the_byline_once_whatever_how_often_they_
         "Also reported by <https://daily.example/a|GBA &lt;!channel&gt; Daily>"
     ]
     assert listed.blocks[3] == contexts[0]
-    assert listed.text.endswith("Also reported by GBA &lt;!channel&gt; Daily")
+    assert listed.text.endswith("; also reported by GBA &lt;!channel&gt; Daily")
     assert with_sources(alert, [first]) == alert
 
 
@@ -939,3 +951,130 @@ def test_a_permanent_error_names_its_route_which_a_new_token_or_channel_changes_
     assert unblocked([replace(alert, channel="#ops")], same, now=soon, retry=hour - later) == [
         replace(alert, channel="#ops")
     ]
+
+
+# --- every message valid Block Kit, by slack-sdk's own models (issue 13) -----------------------------------
+
+CORPUS = sorted((Path(__file__).parent / "data" / "articles").glob("*.html"))
+MAX_FALLBACK_CHARS = 4000
+
+
+def corpus_story(page: Path) -> Story:
+    body = page.read_bytes()
+    fetched = Fetched(url=page.as_uri(), final_url=page.as_uri(), status=200, body=body, headers={})
+    article = read_article(fetched)
+    return story(*extract_figures(article), title=article.title, url=f"https://news.example.com/{page.stem}")
+
+
+def moved(told: Story, *, outlet: str = "China Daily") -> tuple[FigureChanged, ...]:
+    """A move for each of the story's key figures, from a value 10% lower in an older article."""
+    moves = []
+    for f in changes_key_figures(told.figures):
+        new = Observation.of(told, replace(f, label=f.label or f.subject))
+        old = replace(
+            new, value=new.value * 0.9 - 1, article_url=OLD_URL, outlet=outlet, text=f"{f.text} old"
+        )
+        moves.append(FigureChanged(new=new, old=old))
+    return tuple(moves)
+
+
+def every_message(told: Story, *, outlet: str = "China Daily") -> list[Alert]:
+    """Every message the story can become: new with its moves, revised, each move and conflict alone,
+    with sources and a note added, and all of them in one digest."""
+    moves = moved(told, outlet=outlet)
+    alerts = [
+        render_alert(NewStory(told, moves=moves), channel="#gba"),
+        render_alert(NewStory(told), channel="#gba"),
+        render_alert(
+            revision(told, [replace(f, value=f.value + 1) for f in told.figures]) or NewStory(told),
+            channel=None,
+        ),
+        *(render_alert(m, channel="#gba", history=[m.old.value, m.new.value]) for m in moves[:5]),
+        *(render_alert(FigureConflict.of(m.old, m.new), channel="#gba") for m in moves[:5]),
+    ]
+    sources = [Source("f", outlet, URL), *(Source(f"f{n}", f"{outlet} {n}", URL) for n in range(20))]
+    alerts += [with_note(with_sources(alerts[0], sources), RESENT_NOTE)]
+    return [*alerts, render_digest(alerts, channel="#gba", key="digest:x")]
+
+
+def assert_valid(alert: Alert) -> None:
+    assert block_problems([dict(b) for b in alert.blocks]) == []
+    assert 0 < len(alert.text) <= MAX_FALLBACK_CHARS
+
+
+@pytest.mark.parametrize("page", CORPUS, ids=[p.stem for p in CORPUS])
+def test_every_message_of_every_corpus_page_is_valid_block_kit_by_slack_sdks_models(page):
+    told = corpus_story(page)
+
+    for alert in every_message(told):
+        assert_valid(alert)
+    story_message = render_alert(NewStory(told, moves=moved(told)), channel="#gba")
+    assert "\n" not in story_message.text, "the fallback is one line"
+
+
+HOSTILE_FIELDS = [
+    *HOSTILE,
+    "Qianhai " * 1250,  # a 10,000-character title
+    "前海深港现代服务业合作区" * 900,  # Chinese only
+    "<https://evil.example|@channel> <!here> <@U1> <#C1> " * 200,
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_FIELDS, ids=range(len(HOSTILE_FIELDS)))
+def test_hostile_text_in_every_field_and_60_figures_still_render_valid_block_kit(hostile):
+    figures = [
+        figure(f"{n:,} {hostile}", n, subject=hostile, sentence=hostile, place=hostile, period=hostile,
+               label=hostile, metric=f"m{n}")
+        for n in range(1000, 1060)
+    ]  # fmt: skip
+    told = replace(story(*figures, title=hostile, summary=hostile), outlet=hostile, keywords=(hostile,) * 20)
+
+    alerts = every_message(told, outlet=hostile)
+
+    for alert in alerts:
+        assert_valid(alert)
+        texts = texts_of({"text": alert.text, "blocks": list(alert.blocks)})
+        ours = ("https://news.example.com", OLD_URL)
+        assert [m for t in texts for m in parsed_markup(t) if not m.startswith(ours)] == []
+    assert len(alerts[0].blocks) <= 20, "the key figures are capped, whatever a page invents"
+
+
+def test_a_story_tells_each_move_on_its_figures_line_moved_first_and_never_repeats_a_subject():
+    told = story(
+        figure("3 bridges", 3, metric="bridges", subject="bridges"),
+        figure("11,020 Hong Kong-funded enterprises", 11020, place="Qianhai", label="HK firms in Qianhai"),
+    )
+    old = replace(
+        Observation.of(told, told.figures[1]),
+        value=10577,
+        text="10,577 Hong Kong-funded enterprises",
+        article_url=OLD_URL,
+        outlet="China Daily",
+        published=datetime(2025, 11, 3, tzinfo=UTC),
+    )
+    move = FigureChanged(new=Observation.of(told, told.figures[1]), old=old)
+
+    alert = render_alert(NewStory(told, moves=(move,)), channel="#gba")
+
+    first, second = section_texts(alert)[1:3]
+    assert first.startswith(
+        "*11,020 Hong Kong-funded enterprises* ▲ +443 (+4.2%) from 10,577 "
+        f"(<{OLD_URL}|3 Nov 2025, China Daily>) — Qianhai"
+    )
+    assert second.startswith("*3 bridges*\n"), "no subject the value already says"
+    assert alert.text == (
+        "Qianhai draws more Hong Kong firms: 11,020 Hong Kong-funded enterprises (+443, +4.2%) — SCMP"
+    )
+    assert alert.carries == (move.key,)
+
+
+def test_a_figure_equal_to_the_stored_value_is_marked_unchanged_only_when_the_story_is_about_it():
+    firms = figure("11,020 Hong Kong-funded enterprises", 11020)
+    bridges = figure("3 bridges", 3, metric="bridges", subject="bridges")
+    told = story(firms, bridges)
+
+    about = section_texts(render_alert(NewStory(told, same=(firms.metric,)), channel=None))
+    aside = section_texts(render_alert(NewStory(told, same=(bridges.metric,)), channel=None))
+
+    assert any("*11,020 Hong Kong-funded enterprises* (unchanged)" in t for t in about)
+    assert not any("bridges" in t for t in aside), "a repeated figure the story is not about is left out"

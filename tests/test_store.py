@@ -565,6 +565,18 @@ def test_thread_ts_is_the_ts_of_the_first_delivered_alert_of_a_thread(store: Sto
     assert store.thread_ts("m") == "111.1"
 
 
+def test_a_metrics_thread_is_its_first_message_in_the_same_channel(store: Store, clock: Clock) -> None:
+    """A story message starts the threads of the metrics it tells (``roots``); never another channel."""
+    story = replace(alert("story"), roots=("m",))
+    store.save_poll(record(alerts=(alert("policy", thread_key="m"), story)))
+    store.record_deliveries([Delivery("policy", ts="111.1", channel="#policy")])
+    assert store.thread_ts_in("#gba", "m") is None
+    clock.advance(minutes=1)
+    store.record_deliveries([Delivery("story", ts="222.2", channel="#gba")])
+    assert (store.thread_ts_in("#gba", "m"), store.thread_ts_in("#policy", "m")) == ("222.2", "111.1")
+    assert store.thread_ts_in("#gba", "other") is None
+
+
 # --- retention ---------------------------------------------------------------------------------------------
 
 

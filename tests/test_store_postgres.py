@@ -23,11 +23,11 @@ def test_a_new_database_gets_each_migration_once(database_url: str, tmp_path: Pa
     with open_database(database_url, tmp_path) as store:
         store.save_poll(record(story("https://n.example.com/a", figure())))
     with open_database(database_url, tmp_path) as store:
-        assert store.info().schema_version == 2
+        assert store.info().schema_version == 3
         assert len(store.history()) == 1
     with psycopg.connect(database_url) as conn:
         versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY version")]
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
     assert not (tmp_path / "unused.json").exists()
 
 
@@ -36,7 +36,7 @@ def test_a_newer_schema_is_refused_by_name(database_url: str, tmp_path: Path) ->
     with psycopg.connect(database_url) as conn:
         conn.execute("INSERT INTO schema_version (version) VALUES (99)")
     with pytest.raises(
-        StoreError, match=r"/t_\w+ has schema version 99, newer than this gba-monitor's \(2\)"
+        StoreError, match=r"/t_\w+ has schema version 99, newer than this gba-monitor's \(3\)"
     ):
         open_database(database_url, tmp_path)
 

@@ -21,7 +21,7 @@ from monitor.clock import utc_now
 from monitor.config import load_settings
 from monitor.fetch import Fetcher
 from monitor.outbox import Outbox
-from monitor.poll import Deps, poll_if_due
+from monitor.poll import Deps, poll_due
 from monitor.settings import Settings
 from monitor.store import open_store
 from tests.conftest import Request, Response, Site
@@ -98,7 +98,7 @@ def cycle(workers: list[tuple[Deps, Outbox]], seed: int) -> None:
         feeds = list(deps.settings.feeds)
         random.Random(seed * 10 + index).shuffle(feeds)
         for feed in feeds:
-            if poll_if_due(feed, deps) is not None:
+            if poll_due(feed, deps, scheduled=True).status != "claimed":
                 outbox.deliver()
         outbox.deliver()
 
@@ -205,7 +205,7 @@ def test_a_story_two_feeds_carry_polled_by_two_workers_at_once_is_stored_once(
 
             def poll(index: int) -> None:
                 start.wait()
-                poll_if_due(settings.feeds[index], workers[index][0])
+                poll_due(settings.feeds[index], workers[index][0], scheduled=True)
 
             at_once(poll, 2)
             workers[0][1].deliver()

@@ -22,6 +22,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -141,6 +142,19 @@ class Fetcher:
             allowed=allowed,
             conditional=False,
         )
+
+    def fetch_named_page(self, target: str) -> Fetched:
+        """A page a person named (``extract``, ``backfill``): a URL fetched as any article page (robots.txt,
+        the page size cap, redirects checked hop by hop), or a local file read within the same cap.
+
+        The named host is trusted as a feed's is: a page on 127.0.0.1 may be named, as a feed on it may.
+        """
+        local = "://" not in target
+        where = str(Path(target).resolve()) if local else target
+        source = FeedSettings(name="page", url=where, interval_s=60)
+        if local:
+            return read_local_page(Path(where).as_uri(), source, self.settings.max_page_bytes)
+        return self.fetch_page(target, feed=source)
 
     # --- one request, hop by hop --------------------------------------------------------------------
 

@@ -9,18 +9,14 @@ picks a story's key figures and writes values and changes. The private helper of
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from ..records import (
     Alert,
     Change,
     FeedFailing,
     FeedRecovered,
-    Figure,
     FigureChanged,
     FigureConflict,
     NewStory,
@@ -34,86 +30,28 @@ from ._figures import (
     QUOTE_CHARS,
     amount_text,
     delta_text,
-    figure_line,
-    figure_text,
-    key_figures,
     with_qualifier,
 )
-from ._text import date_text, escape, fit, is_web_url, link, safe, time_text, unlinked
+from ._kit import (
+    MAX_BLOCKS,
+    MAX_CONTEXT_ELEMENTS,
+    MAX_SECTION_CHARS,
+    MAX_TEXT_CHARS,
+    Blocks,
+    Rendered,
+    context,
+    header,
+    section,
+    within_limits,
+)
+from ._story import new_story
+from ._text import date_text, escape, fit, link, safe, time_text, unlinked
 from ._text import readable as readable  # re-exported: slack's console sender prints alerts with it
 
-# Slack's documented limits (characters): https://docs.slack.dev/reference/block-kit/blocks
-MAX_BLOCKS = 50
-MAX_SECTION_CHARS = 3000
-MAX_HEADER_CHARS = 150
-MAX_CONTEXT_ELEMENTS = 10
-MAX_TEXT_CHARS = 40_000
-
 TITLE_CHARS = 300
-SUMMARY_CHARS = 300
 SUMMARY_LINE_CHARS = 600  # one alert's line in a digest
 
-_TAG = re.compile(r"<[^>]*>")
-
-
-# --- blocks -------------------------------------------------------------------------------------------------
-
-
-def _header(text: str) -> dict[str, Any]:
-    return {"type": "header", "text": {"type": "plain_text", "text": safe(text, MAX_HEADER_CHARS) or "-"}}
-
-
-def _section(mrkdwn: str) -> dict[str, Any]:
-    text = {"type": "mrkdwn", "text": fit(mrkdwn, MAX_SECTION_CHARS), "verbatim": True}
-    return {"type": "section", "text": text}
-
-
-def _context(*elements: str) -> dict[str, Any]:
-    kept = [e for e in elements if e][:MAX_CONTEXT_ELEMENTS]
-    return {
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": fit(e, MAX_SECTION_CHARS), "verbatim": True} for e in kept],
-    }
-
-
-def _within_limits(blocks: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
-    """At most 50 blocks; the last kept one says how many were left out."""
-    blocks = [b for b in blocks if b["type"] != "context" or b["elements"]]
-    if len(blocks) > MAX_BLOCKS:
-        left_out = len(blocks) - (MAX_BLOCKS - 1)
-        blocks = [*blocks[: MAX_BLOCKS - 1], _context(f"… {left_out} more not shown")]
-    return tuple(blocks)
-
-
-# --- one renderer per change kind ---------------------------------------------------------------------------
-
-Blocks = list[dict[str, Any]]
-Rendered = tuple[str, Blocks, str]  # plain-text fallback, blocks, one-line mrkdwn summary for digests
-
-
-def _new_story(change: NewStory) -> Rendered:
-    story = change.story
-    title = safe(story.title, TITLE_CHARS) or "(untitled)"
-    summary = safe(html.unescape(_TAG.sub(" ", story.entry.summary)), SUMMARY_CHARS)  # feeds send HTML
-    byline = " · ".join(p for p in (safe(story.outlet, 80), time_text(story.published)) if p)
-    keywords = ", ".join(safe(k, 40) for k in story.keywords[:12])
-    figures = key_figures(story.figures)
-    blocks = [
-        _header(story.title or "(untitled)"),
-        _section(f"*{link(story.url, title)}*" + (f"\n{summary}" if summary else "")),
-        _context(
-            byline,
-            f"Keywords: {keywords}" if keywords else "",
-            "" if figures else "No figures stated in the article",
-        ),
-        *(_section(figure_line(figure, text)) for figure, text in figures),
-    ]
-    lines = [f"New story: {title}" + (f" ({byline})" if byline else "")]
-    lines += [escape(story.url)] if is_web_url(story.url) else []
-    lines += [figure_text(figure, text) for figure, text in figures]
-    told = "; ".join(safe(text, 60) for _, text in figures[:2])
-    line = f"*New:* {link(story.url, title)} — {safe(story.outlet, 80)}" + (f" · {told}" if told else "")
-    return "\n".join(lines), blocks, line
+_header, _section, _context, _within_limits = header, section, context, within_limits
 
 
 def _figure_changed(change: FigureChanged, history: Sequence[float]) -> Rendered:
@@ -153,18 +91,11 @@ def _figure_changed(change: FigureChanged, history: Sequence[float]) -> Rendered
 def _story_revised(change: StoryRevised) -> Rendered:
     story = change.story
     title = safe(story.title, TITLE_CHARS) or "(untitled)"
-    before: dict[str, Figure] = {}
-    after: dict[str, Figure] = {}
-    for figures, by_metric in ((change.before, before), (story.figures, after)):
-        for f in figures:
-            if f.conversion_of is None:
-                by_metric.setdefault(f.metric, f)  # the first mention, as changes.key_figures
     lines = []
-    for metric in dict.fromkeys([*before, *after]):
-        old, new = before.get(metric), after.get(metric)
-        if old and new and old.value == new.value:
-            continue
-        name = safe((new or old).label or (new or old).subject, 100)  # type: ignore[union-attr]
+    for old, new in change.changed:  # as change detection compared them (changes.revision)
+        either = new or old
+        assert either is not None
+        name = safe(either.label or either.subject, 100)
         was = safe(old.text, 100) if old else "(none)"
         now = safe(new.text, 100) if new else "(removed)"
         lines.append(f"• {name}: {was} → {now}")
@@ -206,10 +137,21 @@ def _figure_conflict(change: FigureConflict) -> Rendered:
 
 
 def _seeded(change: Seeded) -> Rendered:
-    stories = f"{change.stories:,} " + ("story" if change.stories == 1 else "stories")
-    figures = f"{change.figures:,} " + ("figure" if change.figures == 1 else "figures")
-    text = f"Now tracking {stories} and {figures} from feed {safe(change.feed, 100)}"
+    text = f"Now tracking {_tracking(change.stories, change.figures)} from feed {safe(change.feed, 100)}"
     return text, [_section(text)], text
+
+
+def _tracking(stories: int, figures: int) -> str:
+    """ "2,000 stories and 27,000 figures"."""
+    told = f"{stories:,} " + ("story" if stories == 1 else "stories")
+    return told + f" and {figures:,} " + ("figure" if figures == 1 else "figures")
+
+
+def render_seeding(feeds: int, stories: int, figures: int, *, channel: str | None, key: str) -> Alert:
+    """The one summary a channel gets for every feed seeded in a run: "Now tracking 2,000 stories and
+    27,000 figures from 200 feeds"."""
+    text = f"Now tracking {_tracking(stories, figures)} from {feeds:,} feeds"
+    return Alert(key=key, channel=channel, text=text, blocks=(_section(text),), summary=text)
 
 
 def _feed_failing(change: FeedFailing) -> Rendered:
@@ -235,9 +177,13 @@ def render_alert(
     the metric) draws the sparkline of a changed figure; ``feed`` is the feed it came from.
     """
     thread_key = story_url = None
+    carries: tuple[str, ...] = ()
+    roots: tuple[str, ...] = ()
     if isinstance(change, NewStory):
-        text, blocks, line = _new_story(change)
+        text, blocks, line = new_story(change)
         own_channel, story_url = change.story.channel, change.story.url
+        carries = tuple(move.key for move in change.moves)
+        roots = tuple(dict.fromkeys([*(m.new.metric for m in change.moves), *_tracked(change)]))
     elif isinstance(change, FigureChanged):
         text, blocks, line = _figure_changed(change, history)
         own_channel, thread_key = None, change.new.metric
@@ -265,7 +211,14 @@ def render_alert(
         feed=feed,
         story_url=story_url,
         summary=fit(line, SUMMARY_LINE_CHARS),
+        carries=carries,
+        roots=roots,
     )
+
+
+def _tracked(change: NewStory) -> list[str]:
+    """The tracked metrics a new story states: its message is where their threads start (slack.threads)."""
+    return [f.metric for f in change.story.figures if f.label and f.conversion_of is None]
 
 
 # --- what is known only when an alert is sent ---------------------------------------------------------------
@@ -288,7 +241,7 @@ def with_sources(alert: Alert, sources: Sequence[Source]) -> Alert:
     plain = ", ".join(safe(s.outlet or s.feed, 80) for s in others)
     return replace(
         alert,
-        text=fit(f"{alert.text}\nAlso reported by {plain}", MAX_TEXT_CHARS),
+        text=fit(f"{alert.text}; also reported by {plain}", MAX_TEXT_CHARS),
         blocks=_within_limits([dict(b) for b in blocks]),
         summary=fit(f"{alert.summary or _first_line(alert.text)} (also {listed})", SUMMARY_LINE_CHARS),
     )
@@ -335,9 +288,11 @@ _KINDS = {
 }
 
 
-def render_digest(alerts: Sequence[Alert], *, channel: str | None, key: str) -> Alert:
+def render_digest(
+    alerts: Sequence[Alert], *, channel: str | None, key: str, heading: str | None = None
+) -> Alert:
     """One message that tells every one of ``alerts`` in a line, within Slack's limits: when they do not
-    fit, the last block says how many were left out ("…and 12 more")."""
+    fit, the last block says how many were left out ("…and 12 more"). ``heading`` (trusted text) opens it."""
     counts: dict[str, int] = {}
     for alert in alerts:
         counts[alert.kind] = counts.get(alert.kind, 0) + 1
@@ -347,11 +302,12 @@ def render_digest(alerts: Sequence[Alert], *, channel: str | None, key: str) -> 
     title = f"{len(alerts):,} alert" + ("" if len(alerts) == 1 else "s")
     lines = [alert.summary or _first_line(alert.text) for alert in alerts]
     sections, shown = _packed(lines, max_sections=MAX_BLOCKS - 3)
-    blocks: Blocks = [_header(f"Digest: {title}"), _context(tally)]
+    heading = heading or f"Digest: {title}"
+    blocks: Blocks = [_header(heading), _context(tally)]
     blocks += [_section(text) for text in sections]
     if shown < len(lines):
         blocks.append(_context(f"…and {len(lines) - shown:,} more"))
-    text = "\n".join([f"Digest: {title} ({tally})", *(unlinked(line) for line in lines[:shown])])
+    text = "\n".join([f"{heading} ({tally})", *(unlinked(line) for line in lines[:shown])])
     if shown < len(lines):
         text += f"\n…and {len(lines) - shown:,} more"
     return Alert(key=key, channel=channel, text=fit(text, MAX_TEXT_CHARS), blocks=_within_limits(blocks))

@@ -15,8 +15,6 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from datetime import datetime, timedelta
 from http.client import HTTPException
 from typing import Any, Literal, TextIO
 
@@ -35,7 +33,9 @@ from slack_sdk.webhook import WebhookClient
 from ..errors import SlackConfigError, SlackError
 from ..records import Alert, Delivery
 from ..settings import SlackSettings
-from ._blocks import readable, render_digest
+from ._blocks import readable
+
+REPLY = "reply"  # a thread reply repeating a move a story message carries: not an outbox alert of its own
 
 # --- senders ------------------------------------------------------------------------------------------------
 
@@ -270,9 +270,21 @@ class ConsoleSender(Sender):
         channel = self.channel_of(alert)
         where = _where(channel) if channel else "(no channel)"
         thread = " (in thread)" if thread_ts else ""
-        self.stream.write(f"--- slack {where}{thread}\n{readable(alert.text)}\n\n")
+        self.stream.write(f"--- slack {where}{thread}\n{_console_text(alert)}\n\n")
         self.stream.flush()
         return "console"
+
+
+def _console_text(alert: Alert) -> str:
+    """The fallback line, then what the message's sections say (the headline's link, the figures), as a
+    person reads them on a terminal."""
+    sections = [
+        block["text"]["text"]
+        for block in alert.blocks[1:]
+        if block.get("type") == "section" and "text" in block
+    ]
+    told = [alert.text, *(s for s in sections if s not in alert.text)]
+    return readable("\n".join(told))
 
 
 def make_sender(settings: SlackSettings, *, stream: TextIO, backoff_s: float = 0.5) -> Sender:
@@ -293,7 +305,7 @@ def deliver(
     *,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    thread_ts_for: Callable[[str], str | None] | None = None,
+    thread_ts_for: Callable[[str, str], str | None] | None = None,
     before_post: Callable[[Alert], None] | None = None,
     on_sent: Callable[[Delivery], None] | None = None,
 ) -> list[Delivery]:
@@ -301,15 +313,24 @@ def deliver(
 
     A permanent error stops its channel (or every channel, for a bad token): that channel's later alerts are
     reported with the same error without being sent. A transient error stops the channel for this poll and
-    its later alerts get no Delivery at all (they stay pending). With ``thread_ts_for`` (slack.threads), an
-    alert with a ``thread_key`` goes in the thread of the metric's first alert: the ts that function returns,
-    or the ts of an earlier alert of the same metric in this batch. ``before_post`` hears of each post just
-    before it starts, ``on_sent`` of each one Slack accepted, as soon as it did (the outbox records them).
+    its later alerts get no Delivery at all (they stay pending). With ``thread_ts_for`` (slack.threads, called
+    with the channel and the metric), an alert with a ``thread_key`` goes in the thread of the metric's first
+    message in its channel: the ts that function returns, or the ts of an earlier message of this batch that
+    told the metric. A reply (``slack._plan``) goes in the thread its story's metric had before the story, and
+    is not posted when there was none (the story's message starts that thread). ``before_post`` hears of
+    each post just before it starts, ``on_sent`` of each one Slack accepted, as soon as it did (the outbox
+    records them).
     """
     deliveries: list[Delivery] = []
     stopped: dict[str, str | None] = {}  # channel (or "*") → permanent error, or None when transient
     last_post: dict[str, float] = {}
     threads: dict[tuple[str, str], str] = {}  # (channel, metric) → ts of its first alert in this batch
+    earlier: dict[tuple[str, str], str | None] = {}  # (channel, metric) → its thread before the last story
+
+    def thread_of(channel: str, metric: str) -> str | None:
+        assert thread_ts_for is not None
+        return thread_ts_for(channel, metric) or threads.get((channel, metric))
+
     for alert in alerts:
         channel = sender.channel_of(alert)
         blocked = next((k for k in ("*", channel) if k in stopped), None)
@@ -319,8 +340,14 @@ def deliver(
                 deliveries.append(Delivery(alert.key, error=stopped[blocked], permanent=True, route=route))
             continue
         thread_ts = None
-        if thread_ts_for is not None and alert.thread_key:
-            thread_ts = thread_ts_for(alert.thread_key) or threads.get((channel, alert.thread_key))
+        if alert.kind == REPLY:
+            thread_ts = earlier.get((channel, alert.thread_key or ""))
+            if thread_ts is None:
+                continue
+        elif thread_ts_for is not None and alert.thread_key:
+            thread_ts = thread_of(channel, alert.thread_key)
+        if thread_ts_for is not None and alert.roots:
+            earlier |= {(channel, metric): thread_of(channel, metric) for metric in alert.roots}
         if channel in last_post:
             wait_s = sender.min_interval_s - (clock() - last_post[channel])
             if wait_s > 0:
@@ -337,53 +364,12 @@ def deliver(
             route = sender.route_of(alert) if permanent else None
             deliveries.append(Delivery(alert.key, error=str(err), permanent=permanent, route=route))
         else:
-            deliveries.append(Delivery(alert.key, ts=ts))
+            deliveries.append(Delivery(alert.key, ts=ts, channel=channel))
             if on_sent is not None:
                 on_sent(deliveries[-1])
-            if alert.thread_key and thread_ts is None:
-                threads.setdefault((channel, alert.thread_key), ts)
+            if thread_ts is None:
+                for metric in (alert.thread_key, *alert.roots):
+                    if metric:
+                        threads.setdefault((channel, metric), ts)
         last_post[channel] = clock()
     return deliveries
-
-
-def plan_digests(
-    alerts: Sequence[Alert], sender: Sender, *, now: datetime, period_s: int
-) -> tuple[list[Alert], dict[str, tuple[str, ...]]]:
-    """What to post now under ``slack.digest``: ops alerts one by one, and one digest per channel whose oldest
-    pending alert has waited ``period_s``; the other channels' alerts wait. Returns the messages to post and,
-    per digest key, the keys of the alerts it tells (all of them are sent when it is)."""
-    posts = [alert for alert in alerts if alert.is_ops]  # a failing feed is news now, not in an hour
-    by_channel: dict[str, list[Alert]] = {}
-    for alert in alerts:
-        if not alert.is_ops:
-            by_channel.setdefault(sender.channel_of(alert), []).append(alert)
-    members: dict[str, tuple[str, ...]] = {}
-    for channel, waiting in by_channel.items():
-        oldest = min(alert.created_at or now for alert in waiting)
-        if now - oldest < timedelta(seconds=period_s):
-            continue
-        key = f"digest:{channel}:{waiting[0].key}"
-        posts.append(render_digest(waiting, channel=waiting[0].channel, key=key))
-        members[key] = tuple(alert.key for alert in waiting)
-    return posts, members
-
-
-def per_alert(deliveries: Sequence[Delivery], members: Mapping[str, tuple[str, ...]]) -> list[Delivery]:
-    """One Delivery per alert: a digest's outcome (``members``: digest key → its alerts) is each alert's."""
-    return [replace(d, key=key) for d in deliveries for key in members.get(d.key, (d.key,))]
-
-
-def unblocked(alerts: Sequence[Alert], sender: Sender, *, now: datetime, retry: timedelta) -> list[Alert]:
-    """The alerts not held back by a permanent error. One is held when its route (credentials and channel as
-    configured now) is one Slack refused less than ``retry`` ago: a changed config is a new route, tried at
-    once; an unchanged one is tried again after ``retry`` (inviting the bot is a fix outside the config).
-    """
-    refused: dict[str, datetime] = {}
-    for alert in alerts:
-        if alert.blocked is not None and alert.attempted_at is not None:
-            refused[alert.blocked] = max(refused.get(alert.blocked, alert.attempted_at), alert.attempted_at)
-    return [
-        alert
-        for alert in alerts
-        if (when := refused.get(sender.route_of(alert))) is None or now - when >= retry
-    ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..records import Figure, Observation
+from ..records import Figure, FigureChanged, Observation
 from ._text import safe
 
 MAX_FIGURES = 6
@@ -123,8 +123,48 @@ def figure_text(figure: Figure, text: str) -> str:
     return f"• {safe(text, 120)}" + ("" if said else f" — {safe(figure.subject, 160)}")
 
 
-def figure_line(figure: Figure, text: str) -> str:
-    """ "*846.14 billion yuan* — registered capital, Qianhai, 2024" in mrkdwn, its sentence quoted below."""
-    about = ", ".join(p for p in (figure.subject, figure.place, figure.period) if p)
-    line = f"*{safe(text, 120)}*" + (f" — {safe(about, 160)}" if about else "")
+def figure_line(figure: Figure, text: str, *, move: str = "") -> str:
+    """ "*846.14 billion yuan* — registered capital, Qianhai, 2024" in mrkdwn, its sentence quoted below;
+    ``move`` (see ``move_text``) goes right after the value, on the same line."""
+    about = about_text(text, (figure.subject, figure.place, figure.period))
+    line = f"*{safe(text, 120)}*" + (f" {move}" if move else "") + (f" — {safe(about, 160)}" if about else "")
     return line + (f"\n> {safe(figure.sentence, QUOTE_CHARS)}" if figure.sentence else "")
+
+
+def about_text(text: str, parts: Sequence[str | None]) -> str:
+    """What ``parts`` (subject, place, period) add to a value's ``text``, never repeating a subject: a part
+    the text or an earlier part already says is left out ("11,020 Hong Kong-funded enterprises" needs no
+    "— Hong Kong-funded enterprises")."""
+    said = [text.casefold()]
+    kept = []
+    for part in parts:
+        folded = (part or "").strip().casefold()
+        if folded and not any(folded in s for s in said):
+            said.append(folded)
+            kept.append(part or "")
+    return ", ".join(kept)
+
+
+def previous_amount(old: Observation) -> str:
+    """The old value as a number in its article's scale: "10,577", "53.86 billion", "4.5%"."""
+    return amount_text(old.value, like=old.text) + ("%" if old.unit == "%" else "")
+
+
+def move_text(old: Observation, new: Observation, source: str) -> str:
+    """ "▲ +443 (+4.2%) from 10,577 (source)": the direction, the change and the value it moved from;
+    ``source`` is mrkdwn already built (the previous article, linked)."""
+    arrow = "▲" if new.value > old.value else "▼"
+    delta = delta_text(old, new)
+    amount, _, percent = delta.partition(", ")
+    change = f"{amount} ({percent})" if percent else amount
+    return f"{arrow} {change} from {previous_amount(old)} ({source})" if delta else f"{arrow} from {source}"
+
+
+def biggest_move(moves: Sequence[FigureChanged]) -> FigureChanged | None:
+    """The move that changed its metric most, relative to its old value (absolute when it was zero)."""
+
+    def size(move: FigureChanged) -> float:
+        change = abs(move.new.value - move.old.value)
+        return change / abs(move.old.value) if move.old.value else float("inf") if change else 0.0
+
+    return max(moves, key=size, default=None)

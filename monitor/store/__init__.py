@@ -8,11 +8,14 @@ TinyDB engine: ``_store`` is its ``Store``; ``_document`` shares the in-memory d
 writes staged polls together; ``_file`` is the atomic JSON storage; ``_schema`` migrates older files.
 PostgreSQL engine: ``_postgres`` (reads, the pool), ``_pg_writes`` (a poll's transaction), ``_pg_claims``
 (several workers), ``_pg_schema`` (versioned migrations). Both turn records into the same rows with
-``_rows`` and ``_edits``; ``_copy`` copies a store from one engine to the other.
+``_rows`` and ``_edits``; ``_copy`` copies a store from one engine to the other. ``_heartbeat`` is the
+scheduler's heartbeat file, beside ``storage.path`` whatever the engine (``read_heartbeat`` reads it without
+opening the store).
 """
 
-from ._copy import copy_store, store_info
+from ._copy import copy_store, scratch_copy, store_info
 from ._file import AtomicJSONStorage
+from ._heartbeat import read_heartbeat
 from ._open import describe, has_store, open_store, storage_at
 from ._protocol import MonitorStore, Staged, StoreInfo
 from ._schema import SCHEMA_VERSION
@@ -29,6 +32,8 @@ __all__ = [
     "describe",
     "has_store",
     "open_store",
+    "read_heartbeat",
+    "scratch_copy",
     "storage_at",
     "store_info",
 ]

@@ -1,7 +1,11 @@
-"""``store migrate`` and ``store info``: a store copied whole to another engine, and what a store holds."""
+"""``store migrate`` and ``store info``: a store copied whole to another engine, and what a store holds;
+the scratch copy a dry run works on."""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+from pathlib import Path
 from typing import cast
 
 from ..errors import StoreError
@@ -39,3 +43,14 @@ def copy_store(source: StorageSettings, target: StorageSettings) -> dict[str, in
     if counted != copied:
         raise StoreError(f"store: copy to {describe(target)} holds {counted} rows, not {copied}")
     return copied
+
+
+def scratch_copy(storage: StorageSettings, path: Path) -> StorageSettings:
+    """The settings of a throwaway copy of the store, a TinyDB file at ``path`` (for a dry run): a file is
+    copied as is, a database row by row; nothing at all when nothing has been stored yet."""
+    scratch = replace(storage, path=path, url=None)
+    if storage.url:
+        copy_store(storage, scratch)
+    elif storage.path.exists():
+        shutil.copyfile(storage.path, path)
+    return scratch

@@ -125,8 +125,23 @@ def delivered_row(row: Row, delivery: Delivery, now: str | None) -> Row:
         "blocked": delivery.route if delivery.permanent else None,
     }
     if delivery.ok:
-        row |= {"sent_ts": delivery.ts, "sent_at": now}
+        row |= {"sent_ts": delivery.ts, "sent_at": now, "sent_channel": delivery.channel}
     return sparse(row)
+
+
+def unsent(row: Row) -> bool:
+    """True while the alert row was never delivered (waiting, held by an error, or dropped)."""
+    return row.get("sent_at") is None and row.get("sent_ts") is None
+
+
+def retried_row(row: Row) -> Row:
+    """The undelivered alert row due at the next delivery: the error that held it forgotten, a drop undone."""
+    return sparse(row | {"blocked": None, "attempted_at": None, "dropped_at": None})
+
+
+def dropped_row(row: Row, now: str | None) -> Row:
+    """The undelivered alert row an operator dropped at ``now``: kept, never posted."""
+    return sparse(row | {"dropped_at": now, "sending_at": None})
 
 
 def prune_due(doc: Document, now: datetime) -> bool:

@@ -32,6 +32,7 @@ def open_store(
             retention_days=storage.retention_days,
             max_connections=max_connections,
             worker=worker,
+            heartbeat=storage.path,
         )
     return Store(storage.path, now=now, retention_days=storage.retention_days)
 

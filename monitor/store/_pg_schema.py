@@ -73,6 +73,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             polled_at timestamptz,
             next_poll timestamptz NOT NULL DEFAULT '-infinity')""",
     ),
+    3: (
+        # a message starts the thread of each metric in its roots (a story's moves): thread_ts_in finds it
+        """CREATE INDEX alerts_roots ON alerts USING gin ((data->'roots'))""",
+    ),
 }
 PG_SCHEMA_VERSION = max(MIGRATIONS)
 # Any constant shared by every gba-monitor: two processes starting at once migrate one after the other.

@@ -9,7 +9,16 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from ..records import Alert, PollRecord, fold_headline
-from ._edits import PRUNE_EVERY, article_row, figure_rows, metric_row, queued_row, refreshed_row, sighted_row
+from ._edits import (
+    PRUNE_EVERY,
+    article_row,
+    figure_rows,
+    metric_row,
+    queued_row,
+    refreshed_row,
+    sighted_row,
+    unsent,
+)
 from ._rows import MIN_HEADLINE_CHARS, Row, iso, json_text, parse_datetime, row_of, sources_of
 
 # How a metric's figures rank as its latest value (see ``_rows.Index.rank``).
@@ -157,11 +166,10 @@ def prune(conn: psycopg.Connection, cutoff: datetime, now: datetime) -> tuple[in
 
 def insert_alert(conn: psycopg.Connection, row: Row) -> bool:
     """Insert an alert row unless its key is in the outbox; True when it was inserted."""
-    pending = row.get("sent_at") is None and row.get("sent_ts") is None
     inserted = conn.execute(
         """INSERT INTO alerts (key, created_at, thread_key, pending, data) VALUES (%s, %s, %s, %s, %s)
            ON CONFLICT (key) DO NOTHING RETURNING id""",
-        (row["key"], row.get("created_at"), row.get("thread_key"), pending, Jsonb(row)),
+        (row["key"], row.get("created_at"), row.get("thread_key"), unsent(row), Jsonb(row)),
     ).fetchone()
     return inserted is not None
 

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -25,6 +26,7 @@ from ..records import (
     Delivery,
     FeedState,
     Figure,
+    Heartbeat,
     MetricSummary,
     Observation,
     PollRecord,
@@ -32,9 +34,13 @@ from ..records import (
 )
 from ._edits import (
     delivered_row,
+    dropped_row,
     interrupted_row,
+    retried_row,
     sending_row,
+    unsent,
 )
+from ._heartbeat import heartbeat_path, write_heartbeat
 from ._pg_claims import WorkerClaims, reason
 from ._pg_schema import migrate
 from ._pg_writes import LATEST_ORDER, load_rows, prune, record_poll
@@ -64,7 +70,8 @@ def redacted(url: str) -> str:
 
 class PostgresStore(WorkerClaims):
     """The monitor's memory in PostgreSQL. ``PostgresStore(url)`` connects, migrates the schema, and raises
-    StoreError for a server it cannot reach or a newer schema. ``retention_days`` prunes in save_poll."""
+    StoreError for a server it cannot reach or a newer schema. ``retention_days`` prunes in save_poll;
+    ``heartbeat`` is the ``storage.path`` beside which ``write_heartbeat`` writes."""
 
     def __init__(
         self,
@@ -74,8 +81,10 @@ class PostgresStore(WorkerClaims):
         retention_days: int | None = None,
         max_connections: int = 8,
         worker: str | None = None,
+        heartbeat: Path | None = None,
     ) -> None:
         self.url, self.where = url, redacted(url)
+        self.heartbeat = heartbeat  # storage.path: its heartbeat file is this worker's (see write_heartbeat)
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self.retention_days = retention_days
         self._now = now
@@ -254,8 +263,15 @@ class PostgresStore(WorkerClaims):
         return {feed: (int(articles), int(figures)) for feed, articles, figures in rows}
 
     def pending_alerts(self) -> list[Alert]:
-        """Alerts not yet delivered, oldest first."""
-        rows = self._rows("SELECT data FROM alerts WHERE pending ORDER BY created_at NULLS FIRST, id")
+        """Alerts not yet delivered nor dropped, oldest first: what the next delivery posts."""
+        return self._alerts("pending AND NOT data ? 'dropped_at'")
+
+    def unsent_alerts(self) -> list[Alert]:
+        """Every alert not delivered, oldest first: waiting, held by an error, or dropped (``dropped_at``)."""
+        return self._alerts("pending")
+
+    def _alerts(self, where: str) -> list[Alert]:
+        rows = self._rows(f"SELECT data FROM alerts WHERE {where} ORDER BY created_at NULLS FIRST, id")
         return [record_of(Alert, data) for (data,) in rows]
 
     def thread_ts(self, thread_key: str) -> str | None:
@@ -265,6 +281,18 @@ class PostgresStore(WorkerClaims):
                WHERE thread_key = %s AND coalesce(data->>'sent_ts', '') <> ''
                ORDER BY created_at NULLS FIRST, id LIMIT 1""",
             (thread_key,),
+        )
+        return found[0][0] if found else None
+
+    def thread_ts_in(self, channel: str, thread_key: str) -> str | None:
+        """The Slack ts of the first message posted to ``channel`` that told ``thread_key`` (a metric): the
+        thread its later alerts in that channel reply to. A message of another channel is never a thread."""
+        found = self._rows(
+            """SELECT data->>'sent_ts' FROM alerts
+               WHERE (thread_key = %(key)s OR data->'roots' ? %(key)s)
+                 AND coalesce(data->>'sent_ts', '') <> '' AND data->>'sent_channel' = %(channel)s
+               ORDER BY created_at NULLS FIRST, id LIMIT 1""",
+            {"key": thread_key, "channel": channel},
         )
         return found[0][0] if found else None
 
@@ -310,16 +338,31 @@ class PostgresStore(WorkerClaims):
             "key = ANY(%s)", (list(by_key),), lambda row: delivered_row(row, by_key[row["key"]], now)
         )
 
+    def retry_alerts(self, keys: Iterable[str]) -> list[str]:
+        """Make these undelivered alerts due at the next delivery: forget the error that held them, and undo
+        a drop. Returns the keys changed (sent or unknown keys are left alone)."""
+        return self._edit_unsent(keys, retried_row)
+
+    def drop_alerts(self, keys: Iterable[str]) -> list[str]:
+        """Never post these undelivered alerts; they stay in the outbox, marked dropped. Returns the keys
+        changed."""
+        now = iso(self._now())
+        return self._edit_unsent(keys, lambda row: dropped_row(row, now))
+
+    def _edit_unsent(self, keys: Iterable[str], edit: Callable[[Row], Row]) -> list[str]:
+        keys = list(keys)
+        changed = set(self._edit_alerts("key = ANY(%s) AND pending", (keys,), edit))
+        return [key for key in keys if key in changed]
+
     def _edit_alerts(self, where: str, params: Sequence[Any], edit: Callable[[Row], Row]) -> list[str]:
         with self.connection() as conn, conn.transaction():
             rows = conn.execute(f"SELECT data FROM alerts WHERE {where} ORDER BY id FOR UPDATE", params)
             keys = []
             for (data,) in rows.fetchall():
                 row = edit(data)
-                pending = row.get("sent_at") is None and row.get("sent_ts") is None
                 conn.execute(
                     "UPDATE alerts SET data = %s, pending = %s WHERE key = %s",
-                    (Jsonb(row), pending, row["key"]),
+                    (Jsonb(row), unsent(row), row["key"]),
                 )
                 keys.append(row["key"])
             return keys
@@ -327,8 +370,20 @@ class PostgresStore(WorkerClaims):
     def retention(self, days: int) -> tuple[int, int]:
         """Prune articles last fetched and figures observed more than ``days`` ago, keeping each metric's
         latest figure (and its article). Returns (articles, figures) pruned."""
+        return self.prune(self._now() - timedelta(days=days))
+
+    def prune(self, before: datetime) -> tuple[int, int]:
+        """``retention`` up to a date: prune what was last fetched or observed before ``before``."""
         with self.connection() as conn, conn.transaction():
-            return prune(conn, self._now() - timedelta(days=days), self._now())
+            return prune(conn, before, self._now())
+
+    def write_heartbeat(self, beat: Heartbeat) -> None:
+        """Say this worker's scheduler is alive, in the heartbeat file beside ``storage.path`` (as the TinyDB
+        engine does): `health` checks the worker on its own machine, whose pid only that machine can see."""
+        if self.heartbeat is None:
+            raise StoreError(f"store: {self.where} was opened without a place for the heartbeat")
+        self.heartbeat.parent.mkdir(parents=True, exist_ok=True)
+        write_heartbeat(heartbeat_path(self.heartbeat), beat)
 
     # --- copying between engines (``store migrate``, ``store info``) ----------------------------------------
 

@@ -14,6 +14,7 @@ from ..records import (
     Delivery,
     FeedState,
     Figure,
+    Heartbeat,
     MetricSummary,
     Observation,
     PollRecord,
@@ -130,10 +131,17 @@ class MonitorStore(Protocol):
         """Feed name → (articles, figures) stored from it."""
 
     def pending_alerts(self) -> list[Alert]:
-        """Alerts not yet delivered, oldest first."""
+        """Alerts not yet delivered nor dropped, oldest first: what the next delivery posts."""
+
+    def unsent_alerts(self) -> list[Alert]:
+        """Every alert not delivered, oldest first: waiting, held by an error, or dropped (``dropped_at``)."""
 
     def thread_ts(self, thread_key: str) -> str | None:
         """The Slack ts of the first delivered alert with this thread_key."""
+
+    def thread_ts_in(self, channel: str, thread_key: str) -> str | None:
+        """The Slack ts of the first message posted to ``channel`` that told ``thread_key`` (its own thread
+        key, or one of its ``roots``): the thread later alerts about that metric in that channel reply to."""
 
     # writes
     def save_poll(self, record: PollRecord) -> list[Alert]:
@@ -152,10 +160,24 @@ class MonitorStore(Protocol):
         """Count every post still marked as under way as interrupted; returns those alerts' keys."""
 
     def record_deliveries(self, deliveries: Sequence[Delivery]) -> None:
-        """Count each attempt on its alert: its error, or its Slack ts and when it was sent."""
+        """Count each attempt on its alert: its error, or its Slack ts, channel and when it was sent."""
+
+    def retry_alerts(self, keys: Iterable[str]) -> list[str]:
+        """Make these undelivered alerts due at the next delivery (their error forgotten, a drop undone);
+        returns the keys changed, in the order given (sent or unknown keys are left alone)."""
+
+    def drop_alerts(self, keys: Iterable[str]) -> list[str]:
+        """Never post these undelivered alerts (kept, marked dropped); returns the keys changed."""
 
     def retention(self, days: int) -> tuple[int, int]:
         """Prune history older than ``days``, keeping each metric's latest; returns (articles, figures)."""
+
+    def prune(self, before: datetime) -> tuple[int, int]:
+        """``retention`` up to a date: prune what was last fetched or observed before ``before``."""
+
+    # operations
+    def write_heartbeat(self, beat: Heartbeat) -> None:
+        """Say the scheduler is alive, and how its feeds and outbox fare (``read_heartbeat`` reads it)."""
 
 
 class CopyableStore(MonitorStore, Protocol):

@@ -21,14 +21,18 @@ DATE_FIELDS = frozenset(
     {
         *("last_poll", "last_success", "next_retry", "failing_since"),  # feeds
         *("published", "observed_at", "fetched_at", "updated"),  # articles, figures
-        *("created_at", "sent_at", "sending_at", "attempted_at"),  # alerts
+        *("created_at", "sent_at", "sending_at", "attempted_at", "dropped_at"),  # alerts
         *("latest_published", "latest_observed_at", "previous_published", "previous_observed_at"),  # metrics
     }
 )
 Row = dict[str, Any]
 # Alert fields stored only when they differ from these defaults.
 SPARSE_ALERT_FIELDS: dict[str, Any] = {
-    **dict.fromkeys(("feed", "story_url", "sending_at", "attempted_at", "blocked")),
+    **dict.fromkeys(
+        ("feed", "story_url", "sending_at", "attempted_at", "blocked", "sent_channel", "dropped_at")
+    ),
+    "carries": [],
+    "roots": [],
     "summary": "",
     "interrupted": 0,
 }

@@ -37,6 +37,7 @@ from ..records import (
     Delivery,
     FeedState,
     Figure,
+    Heartbeat,
     MetricSummary,
     Observation,
     PollRecord,
@@ -46,14 +47,18 @@ from ._document import SharedDocument
 from ._edits import (
     add_source,
     delivered_row,
+    dropped_row,
     interrupted_row,
     prune,
     prune_due,
     queued_row,
     refresh_story,
+    retried_row,
     save_story,
     sending_row,
+    unsent,
 )
+from ._heartbeat import heartbeat_path, write_heartbeat
 from ._protocol import COPIED_TABLES, Staged, StoreInfo
 from ._rows import (
     Row,
@@ -277,12 +282,16 @@ class Store:
             return {name: (articles, figures) for name, (articles, figures) in totals.items()}
 
     def pending_alerts(self) -> list[Alert]:
-        """Alerts not yet delivered, oldest first."""
+        """Alerts not yet delivered nor dropped, oldest first: what the next delivery posts."""
+        return [alert for alert in self.unsent_alerts() if alert.dropped_at is None]
+
+    def unsent_alerts(self) -> list[Alert]:
+        """Every alert not delivered, oldest first: waiting, held by an error, or dropped (``dropped_at``)."""
         with self._shared.reading() as (doc, _):
             waiting = [
                 (canon(row.get("created_at") or ""), int(doc_id), row)
                 for doc_id, row in doc["alerts"].items()
-                if row.get("sent_at") is None and row.get("sent_ts") is None
+                if unsent(row)
             ]
             return [record_of(Alert, row) for *_, row in sorted(waiting, key=lambda w: w[:2])]
 
@@ -293,6 +302,19 @@ class Store:
                 (canon(row.get("created_at") or ""), int(doc_id), row["sent_ts"])
                 for doc_id, row in doc["alerts"].items()
                 if row.get("thread_key") == thread_key and row.get("sent_ts")
+            ]
+            return min(sent)[2] if sent else None
+
+    def thread_ts_in(self, channel: str, thread_key: str) -> str | None:
+        """The Slack ts of the first message posted to ``channel`` that told ``thread_key`` (a metric): the
+        thread its later alerts in that channel reply to. A message of another channel is never a thread."""
+        with self._shared.reading() as (doc, _):
+            sent = [
+                (canon(row.get("created_at") or ""), int(doc_id), row["sent_ts"])
+                for doc_id, row in doc["alerts"].items()
+                if row.get("sent_ts")
+                and row.get("sent_channel") == channel
+                and (row.get("thread_key") == thread_key or thread_key in (row.get("roots") or ()))
             ]
             return min(sent)[2] if sent else None
 
@@ -375,8 +397,12 @@ class Store:
     def retention(self, days: int) -> tuple[int, int]:
         """Prune articles last fetched and figures observed more than ``days`` ago, keeping each metric's
         latest figure (and its article); the file is written compact. Returns (articles, figures) pruned."""
+        return self.prune(self._now() - timedelta(days=days))
+
+    def prune(self, before: datetime) -> tuple[int, int]:
+        """``retention`` up to a date: prune what was last fetched or observed before ``before``."""
         with self._shared.writing() as (doc, index):
-            removed = prune(doc, index, self._now() - timedelta(days=days), now=self._now())
+            removed = prune(doc, index, before, now=self._now())
             self._shared.reindex(doc)
             return removed
 
@@ -400,3 +426,31 @@ class Store:
             for table, rows in tables.items():
                 for row in rows:
                     index.put(doc, table, row)
+
+    # --- operations (`health`, `outbox retry|drop`) -------------------------------------------------------
+
+    def write_heartbeat(self, beat: Heartbeat) -> None:
+        """Say the scheduler is alive, and how its feeds and outbox fare (``read_heartbeat`` reads it)."""
+        write_heartbeat(heartbeat_path(self.path), beat)
+
+    def retry_alerts(self, keys: Iterable[str]) -> list[str]:
+        """Make these undelivered alerts due at the next delivery: forget the error that held them, and undo
+        a drop. Returns the keys changed (sent or unknown keys are left alone)."""
+        return self._edit_unsent(keys, retried_row)
+
+    def drop_alerts(self, keys: Iterable[str]) -> list[str]:
+        """Never post these undelivered alerts; they stay in the outbox, marked dropped. Returns the keys
+        changed."""
+        now = iso(self._now())
+        return self._edit_unsent(keys, lambda row: dropped_row(row, now))
+
+    def _edit_unsent(self, keys: Iterable[str], edit: Callable[[Row], Row]) -> list[str]:
+        with self._shared.writing() as (doc, index):
+            changed = []
+            for key in keys:
+                doc_id = index.keys["alerts"].get(key)
+                row = doc["alerts"].get(doc_id) if doc_id is not None else None
+                if row is not None and unsent(row):
+                    doc["alerts"][doc_id] = edit(row)
+                    changed.append(key)
+            return changed

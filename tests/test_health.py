@@ -1,0 +1,111 @@
+"""`gba-monitor health`: the heartbeat a running scheduler writes, and the verdict drawn from it alone. A
+killed scheduler and a hung one both fail it; it never parses the store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from monitor.cli import main
+from monitor.records import Heartbeat
+from monitor.store import Store
+from tests.conftest import Site
+from tests.test_cli import OCTOBER, World, worlds
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def world(site: Site, tmp_path: Path) -> Iterator[World]:
+    yield from worlds(site, tmp_path)
+
+
+def health(world: World) -> Result:
+    return CliRunner().invoke(main, ["health", "--config", str(world.config)])
+
+
+def store_path(world: World) -> Path:
+    return world.config.parent / "storage" / "monitor.json"
+
+
+def write_beat(world: World, **fields: object) -> None:
+    """A heartbeat as this (live) process's scheduler would write it, with ``fields`` changed."""
+    beat = {"at": NOW, "started_at": NOW - timedelta(minutes=1), "pid": os.getpid(), "last_success": NOW}
+    with Store(store_path(world)) as store:
+        store.write_heartbeat(Heartbeat(**(beat | fields)))  # type: ignore[arg-type]
+
+
+def set_health(world: World, settings: str) -> None:
+    text = world.config.read_text(encoding="utf-8")
+    world.config.write_text(text.replace("feeds:\n", f"health: {{{settings}}}\nfeeds:\n"), encoding="utf-8")
+
+
+def test_health_fails_before_any_scheduler_ran(world: World) -> None:
+    result = health(world)
+    assert result.exit_code == 1
+    assert "no scheduler has written a heartbeat" in result.stderr
+
+
+def test_health_passes_for_a_live_scheduler_and_fails_once_it_is_killed(world: World) -> None:
+    world.publish(OCTOBER)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(world.config)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=world.env, cwd=world.config.parent,
+    )  # fmt: skip
+    try:
+        give_up = time.monotonic() + 60
+        while not world.slack.messages and time.monotonic() < give_up:
+            time.sleep(0.1)
+        assert world.slack.messages, "the scheduler polled and delivered"
+        alive = health(world)
+        assert alive.exit_code == 0, alive.stderr
+        assert alive.stdout.strip() == "healthy"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        process.kill()
+    dead = health(world)
+    assert dead.exit_code == 1
+    assert f"the scheduler (pid {process.pid}) is not running" in dead.stderr
+
+
+def test_health_fails_for_a_hung_scheduler_whose_heartbeat_stopped_advancing(world: World) -> None:
+    """The process lives, but its last successful poll is far older than 3 × the 15-minute interval."""
+    hung = NOW - timedelta(hours=10)
+    write_beat(world, at=hung, started_at=hung - timedelta(hours=1), last_success=hung)
+    result = health(world)
+    assert result.exit_code == 1
+    assert "no poll has succeeded for 10h" in result.stderr and "limit 45m" in result.stderr
+
+
+def test_health_fails_when_a_feed_fails_longer_than_max_failing(world: World) -> None:
+    set_health(world, "max_failing: 1h")
+    write_beat(world, failing=(("bay-herald", NOW - timedelta(hours=2)),))
+    result = health(world)
+    assert result.exit_code == 1 and "feed bay-herald has failed for 2h" in result.stderr
+
+
+def test_health_fails_when_an_alert_waits_longer_than_max_outbox_age(world: World) -> None:
+    set_health(world, "max_outbox_age: 30m")
+    write_beat(world, oldest_pending=NOW - timedelta(hours=1))
+    result = health(world)
+    assert result.exit_code == 1 and "waited in the outbox for 1h" in result.stderr
+
+
+def test_health_reads_the_heartbeat_alone_never_the_store(world: World) -> None:
+    """A store file no JSON parser could read would fail any command that loads it (exit 3)."""
+    write_beat(world)
+    store_path(world).write_bytes(b"{" + b"x" * 5_000_000)
+    result = health(world)
+    assert result.exit_code == 0, result.stderr
+    status = CliRunner().invoke(main, ["status", "--config", str(world.config)])
+    assert status.exit_code == 3, "while status, which reads the store, sees it broken"
