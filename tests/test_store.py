@@ -26,9 +26,19 @@ from hypothesis import strategies as st
 from tinydb import TinyDB, where
 
 from monitor.errors import StoreError, StoreLocked
-from monitor.records import Alert, Delivery, Entry, FeedState, Figure, Observation, PollRecord, Story
+from monitor.records import (
+    Alert,
+    Delivery,
+    Entry,
+    FeedState,
+    Figure,
+    Heartbeat,
+    Observation,
+    PollRecord,
+    Story,
+)
 from monitor.settings import StorageSettings
-from monitor.store import SCHEMA_VERSION, AtomicJSONStorage, Store, open_store
+from monitor.store import SCHEMA_VERSION, AtomicJSONStorage, Store, open_store, read_heartbeat
 from monitor.store._schema import migrate
 from tests.store_writer import FIGURES
 
@@ -577,6 +587,45 @@ def test_a_metrics_thread_is_its_first_message_in_the_same_channel(store: Store,
     assert store.thread_ts_in("#gba", "other") is None
 
 
+def test_a_story_messages_fields_and_its_channel_round_trip(store: Store, clock: Clock) -> None:
+    told = alert("story", carries=("figure:m",), roots=("m",), thread_key="story")
+    store.save_poll(record(alerts=(told,)))
+    assert store.pending_alerts() == [replace(told, created_at=clock.now)]
+    clock.advance(minutes=1)
+    store.record_deliveries([Delivery("story", ts="111.1", channel="#gba")])
+    [row] = table_rows(store, "alerts")
+    assert (row["sent_channel"], row["carries"], row["roots"]) == ("#gba", ["figure:m"], ["m"])
+    assert row["sent_at"] == "2025-03-01T08:01:00.000000+00:00"
+
+
+def test_a_dropped_alert_is_kept_unsent_but_never_pending_until_retried(store: Store, clock: Clock) -> None:
+    store.save_poll(record(alerts=(alert("a"), alert("b"), alert("c"))))
+    store.record_deliveries([Delivery("a", error="slack: channel_not_found", permanent=True, route="r")])
+    clock.advance(minutes=1)
+    assert store.drop_alerts(["b", "unknown"]) == ["b"]
+    assert [a.key for a in store.pending_alerts()] == ["a", "c"]
+    unsent = {a.key: a for a in store.unsent_alerts()}
+    assert list(unsent) == ["a", "b", "c"] and unsent["b"].dropped_at == clock.now
+    assert (unsent["a"].blocked, unsent["a"].attempted_at) == ("r", T0)
+
+    store.record_deliveries([Delivery("c", ts="1.1", channel="#gba")])
+    assert store.retry_alerts(["c", "b", "a", "unknown"]) == ["b", "a"], "a sent alert is left alone"
+    assert store.drop_alerts(["c"]) == []
+    pending = {a.key: a for a in store.pending_alerts()}
+    assert list(pending) == ["a", "b"]
+    assert (pending["a"].blocked, pending["a"].attempted_at, pending["b"].dropped_at) == (None, None, None)
+    assert pending["a"].attempts == 1, "a retry forgets the error that held it, not the attempts made"
+
+
+def test_the_heartbeat_is_read_without_opening_the_store(store: Store, storage: StorageSettings) -> None:
+    assert read_heartbeat(storage.path) is None
+    beat = Heartbeat(at=T0, started_at=T0 - timedelta(hours=1), pid=4321, last_success=T0,
+                     failing=(("qianhai", T0 - timedelta(minutes=5)),), oldest_pending=T0)  # fmt: skip
+    store.write_heartbeat(beat)
+    store.write_heartbeat(replace(beat, pid=1234))
+    assert read_heartbeat(storage.path) == replace(beat, pid=1234)
+
+
 # --- retention ---------------------------------------------------------------------------------------------
 
 
@@ -599,6 +648,17 @@ def test_retention_prunes_old_figures_and_articles_but_keeps_each_metrics_latest
     assert store.latest(["lonely"])["lonely"].value == 7
     if isinstance(store, Store):
         assert store.path.stat().st_size < size_before
+
+
+def test_prune_up_to_a_date_is_retention_by_date(store: Store) -> None:
+    store.save_poll(
+        record(story("https://n.example.com/old", figure(value=1), fetched_at=T0 - timedelta(days=9)))
+    )
+    store.save_poll(record(story("https://n.example.com/new", figure(value=2), fetched_at=T0)))
+    store.save_poll(record(story("https://n.example.com/bare", fetched_at=T0 - timedelta(days=9))))
+    assert store.prune(T0 - timedelta(days=10)) == (0, 0)
+    assert store.prune(T0 - timedelta(days=1)) == (2, 1)
+    assert [o.value for o in store.history()] == [2]
 
 
 def test_retention_removes_old_articles_without_kept_figures(store: Store) -> None:
