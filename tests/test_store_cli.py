@@ -102,3 +102,17 @@ def test_a_database_url_that_is_not_postgresql_is_a_config_error(world: World) -
     result = cli(world, "store", "info", env={"GBA_MONITOR_DATABASE_URL": "mysql://u:pw@host/db"})
     assert result.returncode == 2
     assert "GBA_MONITOR_DATABASE_URL" in result.stderr and "pw" not in result.stderr
+
+
+def test_a_dry_run_on_postgresql_works_on_a_scratch_copy_and_changes_nothing(
+    world: World, database_url: str
+) -> None:
+    database = {"GBA_MONITOR_DATABASE_URL": database_url}
+    world.publish(OCTOBER)
+    assert cli(world, "run", "--once", env=database).returncode == 0
+    before, posted = history(world, **database), list(world.slack.messages)
+    world.publish(NOVEMBER, OCTOBER)
+    trial = cli(world, "run", "--once", "--dry-run", env=database)
+    assert trial.returncode == 0, trial.stderr
+    assert "11,020" in trial.stdout, "the move it would post, told against the database's history"
+    assert world.slack.messages == posted and history(world, **database) == before
