@@ -6,6 +6,7 @@ mutated: the storage reuses the bytes of unchanged rows), and every insert goes 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from ..records import Alert, Delivery, Observation, Sighting, Story
@@ -142,6 +143,37 @@ def retried_row(row: Row) -> Row:
 def dropped_row(row: Row, now: str | None) -> Row:
     """The undelivered alert row an operator dropped at ``now``: kept, never posted."""
     return sparse(row | {"dropped_at": now, "sending_at": None})
+
+
+class OperatorEdits:
+    """What operators change the same way in every engine (`outbox retry|drop`, `prune`); an engine
+    inherits it and supplies ``_now``, ``_edit_unsent`` (edit each named undelivered alert row, returning
+    the keys changed in the order given) and ``prune``."""
+
+    _now: Callable[[], datetime]
+
+    def _edit_unsent(self, keys: Iterable[str], edit: Callable[[Row], Row]) -> list[str]:
+        raise NotImplementedError
+
+    def prune(self, before: datetime) -> tuple[int, int]:
+        """Prune what was last fetched or observed before ``before``; returns (articles, figures)."""
+        raise NotImplementedError
+
+    def retention(self, days: int) -> tuple[int, int]:
+        """Prune articles last fetched and figures observed more than ``days`` ago, keeping each metric's
+        latest figure (and its article). Returns (articles, figures) pruned."""
+        return self.prune(self._now() - timedelta(days=days))
+
+    def retry_alerts(self, keys: Iterable[str]) -> list[str]:
+        """Make these undelivered alerts due at the next delivery: forget the error that held them, and undo
+        a drop. Returns the keys changed (sent or unknown keys are left alone)."""
+        return self._edit_unsent(keys, retried_row)
+
+    def drop_alerts(self, keys: Iterable[str]) -> list[str]:
+        """Never post these undelivered alerts; they stay in the outbox, marked dropped. Returns the keys
+        changed."""
+        now = iso(self._now())
+        return self._edit_unsent(keys, lambda row: dropped_row(row, now))
 
 
 def prune_due(doc: Document, now: datetime) -> bool:

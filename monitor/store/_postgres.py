@@ -33,10 +33,9 @@ from ..records import (
     StoredArticle,
 )
 from ._edits import (
+    OperatorEdits,
     delivered_row,
-    dropped_row,
     interrupted_row,
-    retried_row,
     sending_row,
     unsent,
 )
@@ -68,7 +67,7 @@ def redacted(url: str) -> str:
     return f"postgresql://{user}{host}:{port}/{name}"
 
 
-class PostgresStore(WorkerClaims):
+class PostgresStore(WorkerClaims, OperatorEdits):
     """The monitor's memory in PostgreSQL. ``PostgresStore(url)`` connects, migrates the schema, and raises
     StoreError for a server it cannot reach or a newer schema. ``retention_days`` prunes in save_poll;
     ``heartbeat`` is the ``storage.path`` beside which ``write_heartbeat`` writes."""
@@ -338,17 +337,6 @@ class PostgresStore(WorkerClaims):
             "key = ANY(%s)", (list(by_key),), lambda row: delivered_row(row, by_key[row["key"]], now)
         )
 
-    def retry_alerts(self, keys: Iterable[str]) -> list[str]:
-        """Make these undelivered alerts due at the next delivery: forget the error that held them, and undo
-        a drop. Returns the keys changed (sent or unknown keys are left alone)."""
-        return self._edit_unsent(keys, retried_row)
-
-    def drop_alerts(self, keys: Iterable[str]) -> list[str]:
-        """Never post these undelivered alerts; they stay in the outbox, marked dropped. Returns the keys
-        changed."""
-        now = iso(self._now())
-        return self._edit_unsent(keys, lambda row: dropped_row(row, now))
-
     def _edit_unsent(self, keys: Iterable[str], edit: Callable[[Row], Row]) -> list[str]:
         keys = list(keys)
         changed = set(self._edit_alerts("key = ANY(%s) AND pending", (keys,), edit))
@@ -366,11 +354,6 @@ class PostgresStore(WorkerClaims):
                 )
                 keys.append(row["key"])
             return keys
-
-    def retention(self, days: int) -> tuple[int, int]:
-        """Prune articles last fetched and figures observed more than ``days`` ago, keeping each metric's
-        latest figure (and its article). Returns (articles, figures) pruned."""
-        return self.prune(self._now() - timedelta(days=days))
 
     def prune(self, before: datetime) -> tuple[int, int]:
         """``retention`` up to a date: prune what was last fetched or observed before ``before``."""

@@ -45,15 +45,14 @@ from ..records import (
 )
 from ._document import SharedDocument
 from ._edits import (
+    OperatorEdits,
     add_source,
     delivered_row,
-    dropped_row,
     interrupted_row,
     prune,
     prune_due,
     queued_row,
     refresh_story,
-    retried_row,
     save_story,
     sending_row,
     unsent,
@@ -73,7 +72,7 @@ from ._rows import (
 )
 
 
-class Store:
+class Store(OperatorEdits):
     """The monitor's memory. ``Store(path)`` creates the folder and file, or raises StoreError for a broken or
     newer file (which it leaves untouched). With ``retention_days``, ``save_poll`` also prunes (hourly)."""
 
@@ -394,11 +393,6 @@ class Store:
                     continue
                 doc["alerts"][doc_id] = delivered_row(doc["alerts"][doc_id], delivery, now)
 
-    def retention(self, days: int) -> tuple[int, int]:
-        """Prune articles last fetched and figures observed more than ``days`` ago, keeping each metric's
-        latest figure (and its article); the file is written compact. Returns (articles, figures) pruned."""
-        return self.prune(self._now() - timedelta(days=days))
-
     def prune(self, before: datetime) -> tuple[int, int]:
         """``retention`` up to a date: prune what was last fetched or observed before ``before``."""
         with self._shared.writing() as (doc, index):
@@ -432,17 +426,6 @@ class Store:
     def write_heartbeat(self, beat: Heartbeat) -> None:
         """Say the scheduler is alive, and how its feeds and outbox fare (``read_heartbeat`` reads it)."""
         write_heartbeat(heartbeat_path(self.path), beat)
-
-    def retry_alerts(self, keys: Iterable[str]) -> list[str]:
-        """Make these undelivered alerts due at the next delivery: forget the error that held them, and undo
-        a drop. Returns the keys changed (sent or unknown keys are left alone)."""
-        return self._edit_unsent(keys, retried_row)
-
-    def drop_alerts(self, keys: Iterable[str]) -> list[str]:
-        """Never post these undelivered alerts; they stay in the outbox, marked dropped. Returns the keys
-        changed."""
-        now = iso(self._now())
-        return self._edit_unsent(keys, lambda row: dropped_row(row, now))
 
     def _edit_unsent(self, keys: Iterable[str], edit: Callable[[Row], Row]) -> list[str]:
         with self._shared.writing() as (doc, index):
