@@ -6,7 +6,9 @@ either way. An extracted figure matches a golden one when the values agree (rela
 units agree: exactly for money, %, pp and physical units; any non-standard unit for counted nouns. Each golden
 figure is consumed once; an extracted figure matching an optional span is neither rewarded nor penalized.
 
-Prints precision, recall and F1 per language, qualifier accuracy on the matched figures, the misses, and the
+Prints, for the tuned corpus and the held-out set (``tests/data/articles-holdout``, never tuned against) side
+by side: precision, recall and F1 per language, qualifier accuracy on the matched figures, the count of
+figures that are fragments of a larger number, how many metric keys both languages share, the misses, and the
 pages per second of the body + figures step beside a bare ``lxml.html.fromstring`` of the same pages (the
 floor), on the corpus pages as they are and padded to 50 KB with scripts, menus and teaser rails.
 ``rows()`` gives the same as the extraction section of ``python -m benchmarks``.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -25,10 +28,13 @@ from pathlib import Path
 import lxml.html
 
 from monitor.articles import read_article
+from monitor.errors import ArticleError
 from monitor.figures import extract_figures
 from monitor.records import Fetched, Figure
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "articles"
+# Written by a teammate who never read the extractor's rules; never tuned against (its README says how)
+HOLDOUT = CORPUS.with_name("articles-holdout")
 STANDARD_UNITS = frozenset(
     {
         "CNY",
@@ -69,6 +75,15 @@ STANDARD_UNITS = frozenset(
 )
 
 
+UNIT_NAMES = {
+    "hectares": "ha", "hectare": "ha", "公顷": "ha", "公頃": "ha", "kilometres": "km", "kilometers": "km",
+    "千米": "km", "公里": "km", "square kilometres": "sq km", "square kilometers": "sq km",
+    "平方公里": "sq km",
+    "tonnes": "tonnes", "tons": "tonnes", "吨": "tonnes", "teus": "TEU", "标准箱": "TEU",
+    "percent": "%", "per cent": "%",
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Case:
     """One labelled page."""
@@ -89,6 +104,7 @@ class Score:
     extracted: int = 0
     golden: int = 0
     qualifiers_right: int = 0
+    fragments: int = 0  # extracted figures whose text is part of a larger number as written
     misses: list[str] = field(default_factory=list)
     false: list[str] = field(default_factory=list)
 
@@ -136,7 +152,11 @@ def figures_of(case: Case) -> list[Figure]:
     page = Fetched(
         url=f"file:///{case.name}.html", final_url=f"file:///{case.name}.html", status=200, body=case.html
     )
-    return extract_figures(read_article(page, selector=case.selector))
+    try:
+        article = read_article(page, selector=case.selector)
+    except ArticleError:  # no body found: every label of the page is a miss
+        return []
+    return extract_figures(article)
 
 
 def same(figure: Figure, label: dict) -> bool:
@@ -147,13 +167,36 @@ def same(figure: Figure, label: dict) -> bool:
     unit = label.get("unit")
     if unit is None:
         return True
+    unit = UNIT_NAMES.get(unit.lower(), unit)  # a unit labelled by its name ("hectares", "公顷") is its code
     if unit in STANDARD_UNITS or figure.unit in STANDARD_UNITS:
         return figure.unit == unit
     return True
 
 
+_SPACE = "[ \u00a0\u2009\u202f]"
+
+
+def is_whole_number(figure: Figure) -> bool:
+    """The figure's text, where it stands in its sentence, has no digit, separator or decimal point left out
+    beside it: a comma, apostrophe, full-width comma or decimal point joins any digits; a space (of any
+    width) only where it could group thousands (1-3 digits on its left, exactly three on its right)."""
+    text, sentence = figure.text, figure.sentence
+    starts = [m.start() for m in re.finditer(f"(?={re.escape(text)})", sentence)] if text else []
+    return not starts or any(_whole_at(sentence[:at], text, sentence[at + len(text) :]) for at in starts)
+
+
+def _whole_at(before: str, text: str, after: str) -> bool:
+    left = text[:1].isdigit() and (
+        re.search(r"\d[,.'’，]?$", before)
+        or (re.search(rf"(?<![\d,.])\d{{1,3}}{_SPACE}$", before) and re.match(r"\d{3}(?!\d)", text))
+    )
+    right = text[-1:].isdigit() and re.match(rf"[,.'’，]?\d|{_SPACE}\d{{3}}(?!\d)", after)
+    return not (left or right)
+
+
 def score_case(case: Case, figures: Sequence[Figure], score: Score) -> None:
     """Adds one page's counts to ``score``."""
+    score.fragments += sum(not is_whole_number(f) for f in figures)
     unused = list(range(len(figures)))
     for label in case.golden:
         hit = next((i for i in unused if same(figures[i], label)), None)
@@ -228,22 +271,25 @@ def padded(case: Case, size: int = 50 * 1024) -> Case:
 
 
 def rows(quick: bool = False) -> list[dict[str, str]]:
-    """The extraction section of ``python -m benchmarks``: quality per language, and speed on 50 KB pages."""
+    """The extraction section of ``python -m benchmarks``: quality per set and language, speed on 50 KB
+    pages."""
     cases = load_cases()
     if not cases:
         return [{"section": "extraction", "measure": f"skipped: no labelled pages in {CORPUS}"}]
     found = []
-    for lang, score in sorted(score_corpus(cases).items()):
-        met = score.precision >= 0.97 and score.recall >= 0.95
-        found.append({
-            "section": "extraction",
-            "measure": f"{lang}: precision / recall / F1 / qualifier accuracy ({score.golden} figures)",
-            "ours": " / ".join(
-                f"{x:.3f}" for x in (score.precision, score.recall, score.f1, score.qualifier_accuracy)
-            ),
-            "target": "≥ 0.97 / ≥ 0.95",
-            "met": "yes" if met else "no",
-        })  # fmt: skip
+    for name, folder in (("tuned", CORPUS), ("holdout", HOLDOUT)):
+        for lang, score in sorted(score_corpus(load_cases(folder)).items()):
+            met = score.precision >= 0.97 and score.recall >= 0.95 and score.qualifier_accuracy >= 0.95
+            found.append({
+                "section": "extraction",
+                "measure": f"{name} {lang}: precision / recall / F1 / qualifier accuracy "
+                f"({score.golden} figures)",
+                "ours": " / ".join(
+                    f"{x:.3f}" for x in (score.precision, score.recall, score.f1, score.qualifier_accuracy)
+                ),
+                "target": "≥ 0.97 / ≥ 0.95 / - / ≥ 0.95",
+                "met": "yes" if met and not score.fragments else "no",
+            })  # fmt: skip
     ours, floor = pages_per_second([padded(case) for case in cases], seconds=0.5 if quick else 3.0)
     found.append({
         "section": "extraction",
@@ -251,33 +297,59 @@ def rows(quick: bool = False) -> list[dict[str, str]]:
         "ours": f"{ours:,.0f}",
         "baseline": f"{floor:,.0f} (bare lxml parse)",
         "ratio": f"{ours / floor:.2f}",
-        "target": "≥ 100",
-        "met": "yes" if ours >= 100 else "no",
+        "target": "≥ 150",
+        "met": "yes" if ours >= 150 else "no",
     })  # fmt: skip
     return found
 
 
-def main(argv: Sequence[str] = ()) -> int:
-    folder = Path(argv[0]) if argv else CORPUS
-    cases = load_cases(folder)
-    if not cases:
-        print(f"no labelled pages in {folder}")
-        return 1
+def shared_keys(cases: Sequence[Case]) -> int:
+    """How many metric keys figures of both languages land on (one measure, one key across languages)."""
+    keys: dict[str, set[str]] = {}
+    for case in cases:
+        for figure in figures_of(case):
+            if figure.named:
+                keys.setdefault(figure.metric, set()).add(case.lang)
+    return sum(len(langs) > 1 for langs in keys.values())
+
+
+def report(name: str, cases: Sequence[Case], *, verbose: bool) -> None:
+    """Prints one set's misses and false figures (when ``verbose``), and its scores per language."""
     scores = score_corpus(cases)
-    for score in scores.values():
-        for line in score.misses:
-            print(f"  miss  {line}")
-        for line in score.false:
-            print(f"  false {line}")
-    print(
-        f"{'lang':<5}{'pages':>6}{'golden':>8}{'found':>7}{'precision':>11}{'recall':>8}{'F1':>7}{'qualifier':>11}"
-    )
+    if verbose:
+        for score in scores.values():
+            for line in score.misses:
+                print(f"  miss  {line}")
+            for line in score.false:
+                print(f"  false {line}")
     for lang, score in sorted(scores.items()):
         pages = sum(case.lang == lang for case in cases)
         print(
-            f"{lang:<5}{pages:>6}{score.golden:>8}{score.extracted:>7}{score.precision:>11.3f}{score.recall:>8.3f}"
-            f"{score.f1:>7.3f}{score.qualifier_accuracy:>11.3f}"
+            f"{name:<8}{lang:<5}{pages:>6}{score.golden:>8}{score.extracted:>7}{score.precision:>11.3f}"
+            f"{score.recall:>8.3f}{score.f1:>7.3f}{score.qualifier_accuracy:>11.3f}{score.fragments:>11}"
         )
+    print(f"{name:<8}keys shared by figures in both languages: {shared_keys(cases)}")
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    """``python -m benchmarks.figures [FOLDER] [--quiet]``: both labelled sets side by side (or FOLDER), and
+    the speed of body + figures."""
+    folders = [Path(a) for a in argv if not a.startswith("--")]
+    sets = [(f.name, load_cases(f)) for f in folders] or [
+        ("tuned", load_cases()),
+        ("holdout", load_cases(HOLDOUT)),
+    ]
+    sets = [(name, cases) for name, cases in sets if cases]
+    if not sets:
+        print(f"no labelled pages in {folders or [CORPUS, HOLDOUT]}")
+        return 1
+    header = (
+        f"{'set':<8}{'lang':<5}{'pages':>6}{'golden':>8}{'found':>7}{'precision':>11}{'recall':>8}{'F1':>7}"
+    )
+    print(header + f"{'qualifier':>11}{'fragments':>11}")
+    for name, cases in sets:
+        report(name, cases, verbose="--quiet" not in argv)
+    cases = [case for _, cases in sets for case in cases]
     for label, pages in (
         ("corpus pages", cases),
         ("pages padded to 50 KB", [padded(case) for case in cases]),

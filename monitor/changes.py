@@ -162,7 +162,8 @@ def _values(figures: Iterable[Figure], *, leaving_out: Collection[str] = ()) -> 
 
 
 def key_figures(figures: Iterable[Figure]) -> list[Figure]:
-    """One figure per metric in a story, its first exact one if any (else its first), conversions left out.
+    """One figure per metric in a story, its first exact one if any (else its first), conversions and
+    figures without a subject (``Figure.named``) left out.
 
     A conversion ("($120.14 billion)") moves with the exchange rate, not with the news; another mention of the
     same metric in one story ("over 10,000 enterprises" beside "10,577 enterprises", "passed the 11,000 mark"
@@ -170,7 +171,7 @@ def key_figures(figures: Iterable[Figure]) -> list[Figure]:
     """
     chosen: dict[str, Figure] = {}
     for figure in figures:
-        if figure.conversion_of is not None:
+        if figure.conversion_of is not None or not figure.named:  # an unnamed figure is no metric to follow
             continue
         held = chosen.get(figure.metric)
         if held is None or (held.qualifier != "exact" and figure.qualifier == "exact"):

@@ -12,13 +12,17 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from . import charsets
 from .durations import parse_duration
 from .errors import ConfigError
+from .redaction import redact
 from .settings import (
     FeedSettings,
     FetchSettings,
@@ -35,6 +39,10 @@ DIGEST_PERIODS_S = {"15m": 900, "1h": 3600, "daily": 86400}
 DEFAULT_CONFIG = "feeds.yaml"
 
 _FETCH = FetchSettings()  # the defaults (a slotted dataclass's class attributes are descriptors, not values)
+# A YAML alias repeated inside an alias multiplies: 436 bytes expanded to 1.2 GB in 71 s. A real config is a
+# few thousand values; past this budget the expansion stops.
+MAX_CONFIG_VALUES = 50_000
+_LONG_NUMBER = re.compile(r"\d{4000,}")
 
 
 Duration = Annotated[int, BeforeValidator(parse_duration)]
@@ -107,6 +115,14 @@ class _Feed(_Model):
     enabled: bool = True
     headers: dict[str, str] = {}
     timeout: Duration | None = None
+    encoding: str | None = None  # overrides the charset a feed and its pages declare (a misconfigured CMS)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_charset(cls, encoding: str | None) -> str | None:
+        if encoding is not None and charsets.codec_of(encoding) is None:
+            raise ValueError(f'"{encoding}" is not a charset Python knows (e.g. gbk, big5, utf-8)')
+        return encoding
 
     @field_validator("url")
     @classmethod
@@ -157,7 +173,12 @@ def load_settings(path: str | os.PathLike[str], *, environ: Mapping[str, str] | 
     if not isinstance(document, Mapping):
         raise ConfigError(f"{path}:1 the file must be a mapping with at least a 'feeds' list")
     try:
-        config = _Config.model_validate(_plain(document))
+        config = _Config.model_validate(_plain(document, [MAX_CONFIG_VALUES]))
+    except _TooManyValues:
+        raise ConfigError(
+            f"{path}: the config expands to more than {MAX_CONFIG_VALUES} values "
+            "(YAML aliases repeating aliases?); write the values out"
+        ) from None
     except ValidationError as exc:
         raise ConfigError(_describe(path, document, exc.errors()[0])) from None
     return _resolve(path, document, config, environ)
@@ -181,14 +202,30 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}:{line} {problem}") from None
     except YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    except ValueError:  # Python refuses to convert an integer of more than 4300 digits
+        if (number := _LONG_NUMBER.search(text)) is None:
+            raise
+        line = text.count("\n", 0, number.start()) + 1
+        digits = len(number[0])
+        raise ConfigError(
+            f"{path}:{line} a number of {digits} digits (numbers past 4300 digits are refused)"
+        ) from None
 
 
-def _plain(node: Any) -> Any:
-    """ruamel's commented containers and scalar subclasses → plain dicts, lists, str, int, float."""
+class _TooManyValues(Exception):
+    """The document, its aliases expanded, holds more than MAX_CONFIG_VALUES values."""
+
+
+def _plain(node: Any, budget: list[int]) -> Any:
+    """ruamel's commented containers and scalar subclasses → plain dicts, lists, str, int, float; each value
+    expanded spends one of ``budget[0]`` (aliases are expanded as often as they are used)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooManyValues
     if isinstance(node, Mapping):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {str(k): _plain(v, budget) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain(v, budget) for v in node]
     if isinstance(node, bool) or node is None:
         return node
     for kind in (str, int, float):
@@ -221,10 +258,10 @@ def _line_of(document: Any, loc: tuple[Any, ...]) -> int:
     line, node = 1, document
     for part in loc:
         try:
-            if isinstance(part, int) and isinstance(node, list):
+            if isinstance(part, int) and isinstance(node, CommentedSeq):
                 line = node.lc.item(part)[0] + 1
                 node = node[part]
-            elif isinstance(node, Mapping) and part in node:
+            elif isinstance(node, CommentedMap) and part in node:
                 line = node.lc.key(part)[0] + 1
                 node = node[part]
             else:
@@ -254,7 +291,7 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
         digest_s=DIGEST_PERIODS_S[config.slack.digest] if config.slack.digest else None,
         max_moves=config.slack.max_moves,
         token=environ.get("SLACK_BOT_TOKEN") or None,
-        webhook_url=environ.get("SLACK_WEBHOOK_URL") or None,
+        webhook_url=_webhook_url(environ.get("SLACK_WEBHOOK_URL") or None),
         api_url=environ.get("SLACK_API_URL") or None,
     )
     feeds: list[FeedSettings] = []
@@ -287,6 +324,7 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
                 outlet=feed.outlet,
                 headers=dict(feed.headers),
                 timeout_s=feed.timeout,
+                encoding=feed.encoding,
             )
         )
     fetch = config.fetch
@@ -317,13 +355,30 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
     )
 
 
+def _webhook_url(url: str | None) -> str | None:
+    """SLACK_WEBHOOK_URL as given, if it is an http(s) URL with a host; else a ConfigError that does not
+    repeat it (the URL is the webhook's only credential)."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port out of range, a bracket left open
+        valid = False
+    if not valid or any(char.isspace() or not char.isprintable() for char in url):
+        raise ConfigError(
+            "SLACK_WEBHOOK_URL: not an http(s) URL with a host (its value is a secret and is not shown)"
+        )
+    return url
+
+
 def likely_mistakes(settings: Settings) -> list[str]:
     """Valid but probably unintended settings, for `check` to point out."""
     found = []
     urls: dict[str, str] = {}
     for feed in settings.feeds:
         if feed.url in urls:
-            found.append(f"feeds {urls[feed.url]} and {feed.name} poll the same url {feed.url}")
+            found.append(f"feeds {urls[feed.url]} and {feed.name} poll the same url {redact(feed.url)}")
         urls.setdefault(feed.url, feed.name)
         if feed.interval_s < 60:
             found.append(

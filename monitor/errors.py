@@ -4,7 +4,7 @@
     ├── ConfigError        feeds.yaml or the environment is wrong            → exit 2
     ├── FetchError         a feed or page could not be fetched (has .kind)
     ├── FeedError          the bytes are not a feed
-    ├── ArticleError       a page has no readable body
+    ├── ArticleError       a page has no body to read (it is never read from navigation)
     ├── StoreError         the TinyDB file is broken, newer than us, or locked
     │   └── StoreLocked    another scheduler owns the store
     └── SlackError         an alert could not be posted

@@ -1,14 +1,13 @@
 """Feed bytes → entries; which keywords an entry matches; the canonical form of a URL.
 
-The only user of feedparser. Before feedparser sees a body we decode it ourselves (BOM, then UTF-8, then
-the declared charset, with GB/Big5 detection for mislabelled Chinese feeds), remove DTD internal subsets and
+The only user of feedparser. Before feedparser sees a body we decode it ourselves (``charsets``: the one
+order of attempts feeds and pages share), remove DTD internal subsets and
 ENTITY declarations (billion laughs, quadratic blow-up and XXE all live there), and hand it UTF-8 in
 ``io.BytesIO`` with the response headers, never a string (feedparser would try a string as a file name).
 """
 
 from __future__ import annotations
 
-import codecs
 import functools
 import html
 import io
@@ -22,13 +21,11 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
 
+from . import charsets
 from .errors import FeedError
 from .records import Entry, Fetched
 
 # Chinese double-byte families we tell apart ourselves; a declared label in one of them is often wrong.
-GB_LABELS = frozenset({"gb2312", "gbk", "gb18030", "cp936", "euc-cn", "x-gbk", "csgb2312", "hz-gb-2312"})
-BIG5_LABELS = frozenset({"big5", "big5-hkscs", "big5hkscs", "cp950", "x-x-big5", "csbig5"})
-LATIN_LABELS = frozenset({"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii", "windows-1252", "cp1252"})
 TRACKING_PARAMS = frozenset(
     {
         "fbclid",
@@ -64,11 +61,11 @@ _ENTITY_WORD = re.compile(r"<!ENTITY", re.IGNORECASE)
 _SUBSET_TOKEN = re.compile(r"<!--|<\?|[\"'\]]")
 _QUOTE_OR_END = re.compile(r"[\"'>\[]")
 _XML_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
-_XML_ENCODING_LABEL = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
-_DROPPED_ELEMENTS = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_BREAKS = re.compile(r"<(br|/p|/div|/li|/h[1-6]|/tr)\b[^>]*>", re.IGNORECASE)
-_TAGS = re.compile(r"<!--.*?-->|<[^>]*>", re.DOTALL)
+# Tag patterns stop at the next "<" as well as ">": a hostile summary of many unclosed tags is then scanned
+# once, not once per tag (quadratic). Comments and dropped elements: _strip_tags, _drop_elements, likewise.
+_DROPPED_OPEN = re.compile(r"<(script|style)\b[^<>]*>", re.IGNORECASE)
+_DROPPED_CLOSE = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style")}
+_BREAKS = re.compile(r"<(br|/p|/div|/li|/h[1-6]|/tr)\b[^<>]*>", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 _HTML_START = re.compile(
     rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL
@@ -81,23 +78,23 @@ _CJK = (
 )
 _LATIN_WORD = f"[^\\W{_CJK}]"
 _CJK_CHAR = re.compile(f"[{_CJK}\uff00-\uffef]")
-_CHINESE_TEXT = re.compile(f"[{_CJK}\uff00-\uffef\u2010-\u203f]")
-_WIDE = re.compile(r"[^\x00-\x7f]")
-_DOUBLE_BYTE = re.compile(rb"[\x81-\xff][\x00-\xff]")
-_LOW_TRAIL_BYTES = bytes(range(0xA1))
 
 
-def parse_entries(fetched: Fetched, *, feed: str) -> list[Entry]:
-    """The entries of a feed response; a 304 has none. Raises FeedError when nothing is a feed."""
+def parse_entries(fetched: Fetched, *, feed: str, encoding: str | None = None) -> list[Entry]:
+    """The entries of a feed response; a 304 has none. Raises FeedError when nothing is a feed.
+
+    ``encoding`` (the feed's ``encoding:`` setting) overrides every charset the bytes or headers declare."""
     if fetched.not_modified:
         return []
     if not fetched.body.strip():
         raise FeedError(f"feed: not a feed (empty body, {fetched.final_url})")
-    text = _neutralize_dtd(_decode(fetched.body, fetched.content_type))
+    text = _neutralize_dtd(charsets.decode(fetched.body, fetched.content_type, override=encoding))
     data = _XML_ENCODING.sub(r"\1\2utf-8\2", text, count=1).encode("utf-8", "replace")
     headers = {"content-type": "application/xml; charset=utf-8", "content-location": fetched.final_url}
     try:
-        result = feedparser.parse(io.BytesIO(data), response_headers=headers)
+        # No sanitizing: feedparser's sanitizer is quadratic on repeated "<!--", and _plain strips every tag
+        # itself (nothing of the feed's markup is ever rendered as HTML).
+        result = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=False)
     except (Exception, RecursionError) as exc:  # a parser bug is this feed's failure, not the poll's
         raise FeedError(
             f"feed: not a feed (parser failed: {type(exc).__name__}, {fetched.final_url})"
@@ -158,96 +155,6 @@ def canonical_url(url: str) -> str:
     path = parts.path or ("/" if scheme in DEFAULT_PORTS else "")
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
-
-
-# --- decoding ------------------------------------------------------------------------------------------
-
-
-def _decode(body: bytes, content_type: str | None = None) -> str:
-    """The body as text: BOM, else UTF-8, else the declared charset; GB and Big5 told apart by the bytes."""
-    for bom, codec in (
-        (codecs.BOM_UTF32_LE, "utf-32-le"),
-        (codecs.BOM_UTF32_BE, "utf-32-be"),
-        (codecs.BOM_UTF8, "utf-8"),
-        (codecs.BOM_UTF16_LE, "utf-16-le"),
-        (codecs.BOM_UTF16_BE, "utf-16-be"),
-    ):
-        if body.startswith(bom):
-            return body[len(bom) :].decode(codec, "replace")
-    if body[:4] in (b"<\x00\x00\x00", b"\x00\x00\x00<"):  # UTF-32 without a BOM
-        return body.decode("utf-32-le" if body[0] else "utf-32-be", "replace")
-    if body[:2] in (b"<\x00", b"\x00<"):  # UTF-16 without a BOM: the first "<" gives the byte order
-        return body.decode("utf-16-le" if body[0] else "utf-16-be", "replace")
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    labels = [_codec_name(label) for label in _declared_labels(body, content_type)]
-    family = _chinese_family(body)
-    for label in filter(None, labels):
-        if label in LATIN_LABELS and family:
-            continue  # Chinese bytes labelled Latin-1: a server default, not the truth
-        if family and label in GB_LABELS | BIG5_LABELS:
-            continue  # we tell these two apart better than mislabelling servers do
-        decoded = _strict(body, label)
-        if decoded is not None:
-            return decoded
-    if family:
-        return body.decode(family, "replace")
-    return _strict(body, "cp1252") or body.decode("latin-1")
-
-
-def _declared_labels(body: bytes, content_type: str | None) -> list[str]:
-    labels = []
-    if content_type and (match := _CHARSET.search(content_type)):
-        labels.append(match.group(1))
-    if match := _XML_ENCODING_LABEL.match(body[:512]):
-        labels.append(match.group(1).decode("ascii"))
-    return labels
-
-
-def _codec_name(label: str) -> str | None:
-    """A Python codec name for a charset label; GB labels widen to gb18030 (their superset)."""
-    try:
-        name = codecs.lookup(label).name
-    except (LookupError, ValueError):
-        return None
-    if label.lower() in GB_LABELS or name in ("gb2312", "gbk"):
-        return "gb18030"
-    if name.startswith(("utf-8", "utf-16", "utf-32")):
-        return None  # UTF-8 already failed; a UTF-16 label on bytes without a BOM or NULs is a lie
-    return {"latin_1": "latin-1", "iso8859-1": "latin-1", "ascii": "ascii"}.get(name, name)
-
-
-def _strict(body: bytes, codec: str) -> str | None:
-    try:
-        return body.decode(codec)
-    except (UnicodeDecodeError, LookupError):
-        return None
-
-
-def _chinese_family(body: bytes) -> str | None:
-    """The Chinese codec ("gb18030" or "big5hkscs") whose text these bytes are, or None.
-
-    Both decode much of each other's bytes, so the trail bytes decide: GB2312/GBK text keeps them at 0xA1 and
-    above, while about four Big5 characters in ten end in a byte below 0xA1 (0x40-0x7E).
-    """
-    trails = b"".join(_DOUBLE_BYTE.findall(body))[1::2]
-    if not trails:
-        return None
-    low_trails = len(trails) - len(trails.translate(None, _LOW_TRAIL_BYTES))
-    order = ("big5hkscs", "gb18030") if low_trails / len(trails) > 0.1 else ("gb18030", "big5hkscs")
-    for codec in order:
-        text = _strict(body, codec)
-        if text is not None and _mostly_chinese(text):
-            return "big5hkscs" if codec.startswith("big5") else codec
-    return None
-
-
-def _mostly_chinese(text: str) -> bool:
-    wide = len(_WIDE.findall(text))
-    chinese = len(_CHINESE_TEXT.findall(text))
-    return wide > 0 and chinese >= 0.9 * wide
 
 
 # --- DTD neutralising ----------------------------------------------------------------------------------
@@ -353,11 +260,44 @@ def _plain(detail: Mapping[str, Any] | None, value: object) -> str:
     """Plain text of a feedparser text construct: tags stripped and entities decoded when it is (X)HTML."""
     if not isinstance(value, str):
         return ""
-    kind = dict.get(detail or {}, "type") or "text/plain"
+    kind = (detail or {}).get("type") or "text/plain"
     if "html" in kind:
-        value = _TAGS.sub("", _BREAKS.sub(" ", _DROPPED_ELEMENTS.sub(" ", value)))
-        value = html.unescape(value)
+        value = html.unescape(_strip_tags(_BREAKS.sub(" ", _drop_elements(value))))
     return _SPACE.sub(" ", value).strip()
+
+
+def _drop_elements(markup: str) -> str:
+    """``markup`` without its script and style elements (an unclosed one keeps its text, as before)."""
+    out, at, unclosed = [], 0, set()
+    for opened in _DROPPED_OPEN.finditer(markup):
+        name = opened[1].lower()
+        if opened.start() < at or name in unclosed:
+            continue  # inside an element already dropped, or no closing tag left to find
+        closed = _DROPPED_CLOSE[name].search(markup, opened.end())
+        if closed is None:
+            unclosed.add(name)
+            continue
+        out += [markup[at : opened.start()], " "]
+        at = closed.end()
+    return "".join(out) + markup[at:]
+
+
+def _strip_tags(markup: str) -> str:
+    """``markup`` without comments and tags, in one pass: each search starts where the last one ended, and a
+    comment end or ">" not found once is not looked for again."""
+    out, at, comments_end = [], 0, True
+    while (start := markup.find("<", at)) != -1:
+        end = markup.find("-->", start + 4) if comments_end and markup.startswith("<!--", start) else -1
+        if end != -1:
+            end += 3
+        else:
+            comments_end = comments_end and not markup.startswith("<!--", start)
+            end = markup.find(">", start + 1) + 1
+            if not end:
+                break  # no ">" anywhere after: the rest is text
+        out.append(markup[at:start])
+        at = end
+    return "".join(out) + markup[at:]
 
 
 def _absolute_link(raw: dict[str, Any], base: str) -> str | None:

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from .redaction import redact as redact_text
+
 # key=value, the value bare, or quoted as repr() quotes it (error='timeout after 10s (https://…)').
 _FIELD = re.compile(r"""(?:^|\s)([a-z_][a-z0-9_]*)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S*)""")
 _RESERVED = {"time", "level", "logger", "event", "message", "exception"}
@@ -78,15 +80,16 @@ class TextFormatter(logging.Formatter):
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with each secret replaced by [redacted]."""
+    """``text`` with each secret replaced by [redacted], and credentials in URLs masked (``redaction``)."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, "[redacted]")
-    return text
+    return redact_text(text)
 
 
 class Redacting(logging.Filter):
-    """Replace each secret (the Slack token, the webhook URL) wherever a log record would repeat it."""
+    """Replace each secret (the Slack token, the webhook URL) wherever a log record would repeat it, and mask
+    credentials in URLs (a feed's ``user:pass@``, ``?api_key=``) in every record and its exception."""
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         super().__init__()
@@ -94,11 +97,11 @@ class Redacting(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            record.msg, record.args = scrub(message, self.secrets), ()
+        if (clean := scrub(message, self.secrets)) != message:
+            record.msg, record.args = clean, ()
         if record.exc_info and record.exc_info[1] is not None:
             text = logging.Formatter().formatException(record.exc_info)
-            if any(secret in text for secret in self.secrets):
+            if scrub(text, self.secrets) != text:
                 record.exc_info, record.exc_text = None, None
                 record.msg = f"{record.getMessage()} exception={scrub(text, self.secrets)!r}"
                 record.args = ()
@@ -109,6 +112,7 @@ def setup_logging(level: str, log_format: str) -> None:
     """Log to stderr at ``level`` as ``text`` or ``json``; httpx's per-request lines are kept quiet."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.addFilter(Redacting(()))  # credentials in feed URLs, whatever the command
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     # httpx logs every request at INFO; the house rule is one line per feed per poll.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -10,6 +10,8 @@ from typing import Any, TextIO
 
 from tabulate import tabulate
 
+from .controls import strip_controls
+
 FORMATS = ("table", "json", "jsonl", "csv")
 
 
@@ -26,13 +28,13 @@ def write_rows(
     elif fmt == "csv":
         writer = csv.DictWriter(stream, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows(_plain(row) for row in rows)
+        writer.writerows(_printable(_plain(row)) for row in rows)
     elif fmt == "table":
         if not rows:
             if empty:
                 stream.write(empty + "\n")
             return
-        table = [[_cell(row.get(column)) for column in columns] for row in rows]
+        table = [[strip_controls(_cell(row.get(column))) for column in columns] for row in rows]
         stream.write(tabulate(table, headers=list(columns), disable_numparse=True) + "\n")
     else:
         raise ValueError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")
@@ -49,6 +51,12 @@ def format_value(value: float | None) -> str:
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in row.items()}
+
+
+def _printable(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The row's strings without what a terminal would act on (a feed title could clear the screen); JSON
+    keeps them, escaped by the encoder."""
+    return {key: strip_controls(value) if isinstance(value, str) else value for key, value in row.items()}
 
 
 def _cell(value: Any) -> str:

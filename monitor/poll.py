@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from . import charsets
 from .changes import detect_changes, health_change, key_figures, with_moves
 from .clock import utc_now
 from .errors import ArticleError, FeedError, FetchError
@@ -38,6 +39,7 @@ from .records import (
     PollRecord,
     Story,
 )
+from .redaction import redact
 from .settings import FeedSettings, Settings
 from .slack import render_alert
 from .store import MonitorStore, open_store
@@ -115,12 +117,13 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
         fetched = deps.fetcher.fetch_feed(feed, etag=state.etag, last_modified=state.last_modified)
         if fetched.not_modified:
             return _logged(PollResult(feed.name, "not_modified", ms=_ms(started)))
-        entries = parse_entries(fetched, feed=feed.name)
+        entries = parse_entries(fetched, feed=feed.name, encoding=feed.encoding)
     except (FetchError, FeedError) as exc:
         retry_after = exc.retry_after_s if isinstance(exc, RateLimited) else None
-        failed = _failed(state, feed, str(exc), deps.now(), retry_after_s=retry_after)
-        _queued(deps.store.save_poll(PollRecord(failed, alerts=_health_alerts(state, failed, deps))))
-        return _logged(PollResult(feed.name, "error", error=str(exc), ms=_ms(started)))
+        error = redact(str(exc))  # stored, shown by status and posted to ops: never the URL's credentials
+        failed = _failed(state, feed, error, deps.now(), retry_after_s=retry_after)
+        _queued(deps.store.save_poll(PollRecord(failed, alerts=tuple(_health_alerts(state, failed, deps)))))
+        return _logged(PollResult(feed.name, "error", error=error, ms=_ms(started)))
 
     # A feed with no keywords is relevant as a whole.
     matched = [(entry, matched_keywords(entry, feed.keywords)) for entry in entries if entry.link]
@@ -298,7 +301,12 @@ def _read_stories(
     stories: dict[Entry, Story] = {}
     for entry, keywords, reading in readings:
         try:
-            stories[entry] = _story(entry, keywords, feed, reading.result(), deps)
+            # Reading counts against the poll's deadline too; a page past it is read again next poll.
+            result = reading.result(timeout=max(0.0, deadline - time.monotonic()))
+            stories[entry] = _story(entry, keywords, feed, result, deps)
+        except TimeoutError:
+            log.warning("article feed=%s url=%s error=article: too slow (past the poll's deadline)",
+                        feed.name, entry.link)  # fmt: skip
         except ArticleError as exc:
             log.warning("article feed=%s url=%s error=%s", feed.name, entry.link, exc)
     return stories, len(stories) == len(wanted)
@@ -309,10 +317,13 @@ def _fetch_page(entry: Entry, feed: FeedSettings, deps: Deps, deadline: float) -
         return None
     assert entry.link is not None
     try:
-        return deps.fetcher.fetch_page(entry.link, feed=feed)
+        page = deps.fetcher.fetch_page(entry.link, feed=feed)
     except FetchError as exc:
         log.warning("article feed=%s url=%s error=%s", feed.name, entry.link, exc)
         return None
+    if feed.encoding:  # the feed's `encoding:` beats any declared charset; UTF-8 bytes are read as such
+        page = replace(page, body=charsets.decode(page.body, override=feed.encoding).encode("utf-8"))
+    return page
 
 
 def _story(

@@ -23,7 +23,7 @@ def probe(settings: Settings, feeds: Sequence[FeedSettings]) -> list[Probe]:
     channels = {feed.channel for feed in feeds if feed.channel} | (
         {slack.ops_channel} if slack.ops_channel else set()
     )
-    return probes + check_slack(slack, channels)  # type: ignore[arg-type]
+    return probes + check_slack(slack, channels)
 
 
 def _probe_feed(feed: FeedSettings, fetcher: Fetcher) -> Probe:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from .changes import key_figures, same_value
 from .durations import format_duration, parse_duration
 from .records import Alert, Entry, FeedState, Figure, FigureChanged, NewStory, Observation, Story
+from .redaction import redact
 from .settings import FeedSettings, FetchSettings, Settings, StorageSettings, TrackedMetric
 from .slack import render_alert
 from .sparkline import sparkline
@@ -221,7 +222,7 @@ def status(settings: Settings, *, now: datetime) -> Health:
                 "last_success": state.last_success,
                 "failures": state.failures,
                 "failing_since": state.failing_since,
-                "last_error": state.last_error,
+                "last_error": redact(state.last_error or "") or None,  # a store older than redaction
                 "next_retry": state.next_retry,
                 "stories": stories,
                 "figures": figures,
@@ -236,7 +237,7 @@ def status(settings: Settings, *, now: datetime) -> Health:
             "channel": a.channel,
             "created_at": a.created_at,
             "attempts": a.attempts,
-            "last_error": a.last_error,
+            "last_error": redact(a.last_error or "") or None,
         }
         for a in pending
     ]

@@ -89,6 +89,16 @@ class Figure:
     conversion_of: int | None = None  # index (in the same list) of the figure this one converts
     range_high: float | None = None  # upper bound when the figure is a range "3 to 5 billion yuan"
 
+    @property
+    def named(self) -> bool:
+        """False for a figure whose subject could not be found: its key is its sentence's (PLACE.unnamed-HASH
+        .UNIT); it is stored with its story but is no metric that is charted or alerted as a change."""
+        return UNNAMED_KEY not in self.metric
+
+
+# The middle part of a figure's metric key when nothing says what it measures (see Figure.named)
+UNNAMED_KEY = ".unnamed-"
+
 
 @dataclass(frozen=True, slots=True)
 class Story:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from .errors import StoreError
 from .health import beat
 from .outbox import Outbox
 from .poll import Deps, poll_due
@@ -82,8 +83,13 @@ def _poll_job(feed: FeedSettings, deps: Deps, outbox: Outbox, started_at: dateti
     """One scheduled poll (none while the feed backs off or another worker has it), outbox, heartbeat."""
     if deps.stop.is_set():
         return
-    result = poll_due(feed, deps, scheduled=True)
-    if not deps.stop.is_set():
-        if result.status != "claimed":  # else another worker sharing the store polls it, and delivers after
-            outbox.deliver()
-        beat(deps.store, deps.settings, started_at=started_at, now=deps.now())
+    try:
+        result = poll_due(feed, deps, scheduled=True)
+        if not deps.stop.is_set():
+            if (
+                result.status != "claimed"
+            ):  # else another worker sharing the store polls it, and delivers after
+                outbox.deliver()
+            beat(deps.store, deps.settings, started_at=started_at, now=deps.now())
+    except StoreError as exc:  # a full disk: the store kept its last version whole; the next poll tries again
+        log.error("poll feed=%s status=error error=%s action=retry_next_poll", feed.name, exc)

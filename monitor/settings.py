@@ -55,6 +55,7 @@ class FeedSettings:
     outlet: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float | None = None
+    encoding: str | None = None  # the charset the feed and its pages are read in, whatever they declare
 
     @property
     def is_local(self) -> bool:

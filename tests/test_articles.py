@@ -65,6 +65,23 @@ def test_an_xml_declaration_names_the_encoding() -> None:
     assert read_article(page(body, None)).text == ZH_STORY
 
 
+def test_gbk_bytes_under_a_latin1_header_read_as_the_pages_own_meta_charset_says() -> None:
+    """Older Chinese CMSs answer ``charset=ISO-8859-1`` over GBK bytes: the page's <meta> and a strict decode
+    win over a Latin-1 header, so the text is Chinese, not mojibake, and its figures are the page's."""
+    body = html(f"<article><p>{ZH_STORY}</p></article>", '<meta charset="gbk">').encode("gbk")
+    article = read_article(page(body, "text/html; charset=ISO-8859-1"))
+    assert article.text == ZH_STORY
+    unlabelled = html(f"<article><p>{ZH_STORY * 3}</p></article>").encode("gbk")
+    assert read_article(page(unlabelled, "text/html; charset=ISO-8859-1")).text == ZH_STORY * 3
+
+
+def test_a_feeds_encoding_setting_overrides_every_declared_charset() -> None:
+    body = html("<article><p>Macao’s café economy grew 5% in Hengqin this year.</p></article>",
+                '<meta charset="utf-8">').encode("cp1252")  # fmt: skip
+    article = read_article(page(body, "text/html; charset=utf-8"), encoding="windows-1252")
+    assert "Macao’s café economy" in article.text
+
+
 def test_an_unlabelled_page_is_detected() -> None:
     text = ZH_STORY * 6 + "今年前三季度，深圳外贸进出口同比增长12.5%，增速较上年提高2.3个百分点。"
     body = html(f"<article><p>{text}</p></article>").encode("gb18030")
@@ -325,3 +342,10 @@ def test_teaser_cards_beside_the_story_are_not_part_of_it() -> None:
     )
     markup = html(f"<main><article>{STORY * 3}</article>{teasers}</main>")
     assert "Teaser" not in read_article(page(markup)).text
+
+
+def test_a_page_of_navigation_only_has_no_body_found_and_is_never_read_from_its_menus() -> None:
+    nav = '<nav><a href="/">Home</a> <a href="/n">GBA output up 5%</a></nav><div class="menu"><ul>'
+    nav += "".join(f'<li><a href="/s/{i}">Story {i}: 1,200 firms</a></li>' for i in range(30)) + "</ul></div>"
+    with pytest.raises(ArticleError, match=r"^article: no body found \(https://news.example/a\)$"):
+        read_article(page(html(nav)))

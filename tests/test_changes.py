@@ -119,6 +119,22 @@ def test_key_figures_skip_conversions_and_repeated_metrics() -> None:
     assert key_figures([figure(10577), yuan, dollars, again]) == [figure(10577), yuan]
 
 
+def test_a_figure_nothing_names_is_stored_but_never_alerted_as_a_change() -> None:
+    unnamed = figure(55, metric="qianhai.unnamed-1a2b3c4d.km", unit="km")
+    assert not unnamed.named and figure(10577).named
+    assert key_figures([unnamed, figure(10577)]) == [figure(10577)]
+    changes = detect_changes(
+        [story("https://news.example.org/b", unnamed)],
+        {
+            "qianhai.unnamed-1a2b3c4d.km": Observation.of(
+                story("https://news.example.org/a", figure(40)), figure(40)
+            )
+        },
+        seeding=False,
+    )
+    assert not any(isinstance(c, FigureChanged) for c in changes)
+
+
 def test_change_keys_are_stable_and_distinct() -> None:
     one = FigureChanged(new=stored(11020, "https://news.example.org/b"), old=stored(10577))
     same = FigureChanged(new=stored(11020, "https://news.example.org/b"), old=stored(10577))

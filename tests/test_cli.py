@@ -226,6 +226,20 @@ def test_check_summarizes_a_valid_config(world: World) -> None:
     assert "bay-herald" in result.stdout and "feeds: 1" in result.stdout
 
 
+def test_extract_of_a_page_with_no_body_says_so_and_exits_1(tmp_path) -> None:
+    """A page of navigation only is never read from its menus: one line on stderr, exit 1."""
+    page = tmp_path / "menu.html"
+    links = "".join(f'<li><a href="/s/{i}">Qianhai adds {i},200 firms</a></li>' for i in range(20))
+    page.write_text(f"<html><body><nav><ul>{links}</ul></nav></body></html>", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "extract", str(page)],
+        capture_output=True, text=True, env=clean_env(), timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == f"gba-monitor: article: no body found (file://{page})"
+
+
 def test_extract_prints_the_figures_of_a_local_page() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "monitor", "extract", str(PAGES / "qianhai-october.html")],

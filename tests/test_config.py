@@ -82,3 +82,23 @@ def test_the_shipped_configs_are_valid() -> None:
     settings = load_settings(root / "feeds.yaml", environ={})
     assert len(settings.feeds) >= 10
     assert {m.key for m in settings.metrics} >= {"qianhai.hk-funded-enterprises"}
+
+
+@pytest.mark.parametrize(
+    "webhook",
+    [
+        "hooks.slack.com/services/T0/B0/S3CR3T",
+        "https://hooks.slack.com/services/T0/B0/S3CR3T\n",
+        "ftp://hooks.slack.com/services/T0/B0/S3CR3T",
+        "https:///services/T0/B0/S3CR3T",
+        "https://hooks.slack.com:99999/services/S3CR3T",
+        " https://hooks.slack.com/services/T0/B0/S3CR3T",
+    ],
+)
+def test_a_malformed_webhook_url_is_refused_without_printing_it(tmp_path: Path, webhook: str) -> None:
+    path = write(tmp_path, 'slack: {channel: "#gba"}\nfeeds: [{name: a, url: "https://x.example/f"}]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={"SLACK_WEBHOOK_URL": webhook})
+    message = str(caught.value)
+    assert message.startswith("SLACK_WEBHOOK_URL: ") and "\n" not in message
+    assert "S3CR3T" not in message and "hooks.slack.com" not in message

@@ -19,7 +19,7 @@ import pytest
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher, RateLimited
 from monitor.settings import FeedSettings, FetchSettings
-from tests.conftest import Request, Response
+from tests.conftest import Request, Response, Site
 
 PUBLIC_FEED = "http://93.184.215.14/feed.xml"  # a literal public address: never contacted by these tests
 MAX_EXTRA_BYTES = 100 * 1024 * 1024
@@ -416,6 +416,10 @@ def test_redirect_loop_is_an_error(site, make_fetcher):
         ("http://[::ffff:169.254.169.254]/", "link-local"),
         ("http://0.0.0.0:1/", "unspecified"),
         ("http://224.0.0.1/", "multicast"),
+        ("http://[2002:a9fe:a9fe::1]/", "link-local"),  # 6to4: judged by the IPv4 address it embeds
+        ("http://[64:ff9b::a00:1]/", "private"),  # NAT64 of 10.0.0.1
+        ("http://[64:ff9b::a9fe:a9fe]/", "link-local"),
+        ("http://[fec0::1]/", "private"),  # site-local, deprecated but still routed inside some networks
     ],
 )
 def test_redirect_to_a_forbidden_address_is_refused_before_connecting(site, make_fetcher, location, kind):
@@ -708,3 +712,28 @@ def test_a_named_page_is_fetched_as_a_page_with_robots_txt_and_the_page_cap(site
     assert fetch_error(lambda: fetcher.fetch_named_page(str(tmp_path / "big.html"))).kind == "too_large"
     (tmp_path / "small.html").write_bytes(b"<p>small</p>")
     assert fetcher.fetch_named_page(str(tmp_path / "small.html")).body == b"<p>small</p>"
+
+
+def test_per_feed_headers_are_not_sent_after_a_redirect_to_another_port_of_the_same_host(site, make_fetcher):
+    """Another port is another origin (another service, maybe another owner): the credentials stay behind."""
+    other = Site()
+    try:
+        other.route("/feed.xml", Response(b"<rss/>"))
+        site.route("/feed.xml", Response(b"", 302, headers={"location": other.url("/feed.xml")}))
+        feed = feed_on(site, headers={"Authorization": "Bearer s3cret"})
+        make_fetcher(respect_robots=False).fetch_feed(feed)
+        assert site.requests[0].headers["authorization"] == "Bearer s3cret"
+        assert "authorization" not in other.requests[0].headers
+    finally:
+        other.close()
+
+
+def test_per_feed_headers_of_an_https_feed_are_never_sent_over_http(site, make_fetcher):
+    """An https→http downgrade on the same host and port would send them in clear text."""
+    site.route("/page", Response(b"<html></html>"))
+    secure = FeedSettings(
+        name="secure", url=site.url("/feed.xml").replace("http://", "https://"), interval_s=900,
+        headers={"Authorization": "Bearer s3cret"},
+    )  # fmt: skip
+    make_fetcher(respect_robots=False).fetch_page(site.url("/page"), feed=secure)
+    assert "authorization" not in site.requests[0].headers

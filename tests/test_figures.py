@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmarks.figures import CORPUS, load_cases, score_corpus
+from benchmarks.figures import CORPUS, HOLDOUT, is_whole_number, load_cases, score_corpus
 from monitor.articles import read_article
 from monitor.figures import EXTRACTOR_VERSION, extract_figures
 from monitor.records import Article, Fetched, Figure
@@ -181,6 +181,26 @@ def test_the_labelled_corpus_meets_the_precision_and_recall_targets_in_each_lang
         assert score.recall >= 0.95, (lang, score.misses)
 
 
+# What the extractor reaches on the held-out set (never tuned against): a rule change losing any of it fails
+HOLDOUT_FLOORS = {
+    "en": {"precision": 0.999, "recall": 0.959, "qualifier_accuracy": 0.978},
+    "zh": {"precision": 0.986, "recall": 0.950, "qualifier_accuracy": 0.983},
+}
+
+
+@pytest.mark.skipif(not any(HOLDOUT.glob("*.html")), reason="no pages in tests/data/articles-holdout")
+def test_the_held_out_set_keeps_its_quality_floors_and_no_figure_is_a_fragment() -> None:
+    """The goals are precision ≥ 0.97, recall ≥ 0.95 and qualifier accuracy ≥ 0.95 per language; the floors
+    are what the extractor reached, so that a regression fails here."""
+    scores = score_corpus(load_cases(HOLDOUT))
+    assert set(scores) == {"en", "zh"}
+    for lang, floors in HOLDOUT_FLOORS.items():
+        score = scores[lang]
+        assert score.fragments == 0, lang
+        for measure, floor in floors.items():
+            assert getattr(score, measure) >= floor, (lang, measure, score.misses, score.false)
+
+
 _PIECES = st.sampled_from(
     [
         "10,577",
@@ -247,3 +267,143 @@ def test_a_bare_dollar_sign_is_us_dollars_except_on_hong_kong_government_pages()
     assert [f.unit for f in figures_in(sentence)] == ["USD"]
     assert [f.unit for f in extract_figures(press)] == ["HKD"]
     assert [f.unit for f in figures_in("It cost US$5 million and HK$3 million.")] == ["USD", "HKD"]
+
+
+# --- every figure is a whole number as written -------------------------------------------------------------
+
+_SEPARATORS = [",", " ", "\u00a0", "\u2009", "\u202f", "'", "’"]
+
+
+def _grouped(value: int, separator: str) -> str:
+    return f"{value:,}".replace(",", separator)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=1_000, max_value=999_999_999_999),
+    st.sampled_from(_SEPARATORS),
+    st.sampled_from(["", ".5", ".25"]),
+    st.sampled_from([
+        ("en", "The scheme received {} job applications in Qianhai."),
+        ("en", "Exports reached HK${} million last year."),
+        ("en", "A total of {} graduates joined, the report said."),
+        ("zh", "前海累计注册港资企业{}家。"),
+        ("zh", "全年进出口总额{}亿元。"),
+    ]),
+)  # fmt: skip
+def test_a_grouped_number_is_read_whole_in_every_grouping_style(
+    value: int, separator: str, decimals: str, template: tuple[str, str]
+) -> None:
+    """ "20 000" is 20,000, never "000": thousands by comma, space, NBSP, thin, narrow NBSP or apostrophe."""
+    lang, pattern = template
+    written = _grouped(value, separator) + decimals
+    sentence = pattern.format(written)
+    found = figures_in(sentence, lang=lang)
+    assert found, sentence
+    assert written in found[0].text, (sentence, found[0].text)
+    assert math.isclose(found[0].value / float(_grouped(value, "") + decimals), round(found[0].value /
+                        float(_grouped(value, "") + decimals)), rel_tol=1e-9)  # fmt: skip
+    assert all(is_whole_number(f) for f in found), [f.text for f in found]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1_000, max_value=99_999_999), st.sampled_from([*_SEPARATORS, "，"]))
+def test_full_width_digits_and_commas_are_read_whole(value: int, separator: str) -> None:
+    written = _grouped(value, separator).translate(str.maketrans("0123456789,", "０１２３４５６７８９，"))
+    written = written if separator == "，" else _grouped(value, separator).translate(
+        str.maketrans("0123456789", "０１２３４５６７８９"))  # fmt: skip
+    found = figures_in(f"前海累计注册港资企业{written}家。", lang="zh")
+    assert [f.value for f in found] == [value], written
+    assert written in found[0].text
+
+
+_GLUE = st.sampled_from([*_SEPARATORS, ".", "，", "万", "亿元", " firms", "%", " million", "HK$", "家"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 99_999_999).map(str), _GLUE), max_size=12))
+def test_no_figure_is_a_fragment_of_a_larger_number(pieces: list[str]) -> None:
+    sentence = "Qianhai had " + "".join(pieces) + " firms."
+    assert all(is_whole_number(f) for f in figures_in(sentence)), sentence
+
+
+# --- bounded work (issue 18: one long sentence used to cost the square of its length) ---------------------
+
+
+def _one_sentence_page(unit: str, size: int) -> Fetched:
+    body = "<html><body><article><p>" + unit * (size // len(unit.encode())) + "</p></article></body></html>"
+    return Fetched(url="https://x/a", final_url="https://x/a", status=200, body=body.encode(),
+                   headers={"content-type": "text/html; charset=utf-8"})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "Qianhai registered 1,234 Hong Kong-funded enterprises and 56 new banks, up 3.5% from 2023, ",
+        "1 2 3 4 5 6 7 8 9 10 in 2023 and 2024 ",
+        "前海累计注册港资企业1万家，同比增长12%，",
+    ],
+)
+def test_one_endless_sentence_is_read_in_bounded_pieces_and_the_caps_are_logged(
+    unit: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A page that is one 200 KB sentence gives no more figures than a 50 KB one: the work is capped (sentence
+    pieces, figures per sentence and per page, numbers examined per page) and the caps are logged."""
+    from monitor.figures import _extract
+
+    counts = []
+    for size in (50_000, 200_000):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="monitor.figures"):
+            found = extract_figures(read_article(_one_sentence_page(unit, size)))
+        counts.append(len(found))
+        assert len(found) <= _extract.MAX_FIGURES_PER_PAGE
+        assert all(len(f.sentence) <= _extract.MAX_SENTENCE_CHARS for f in found)
+        assert any("figures capped" in r.getMessage() for r in caplog.records)
+    assert counts[1] <= max(counts[0], _extract.MAX_FIGURES_PER_PAGE)
+
+
+def test_a_page_at_the_size_cap_is_read_far_within_the_poll_deadline() -> None:
+    """A 4.9 MB one-sentence page (the page-size cap is 5 MB) is read in well under a second here; the limit
+    asserted is ten times that, so that a shared machine does not fail it but a quadratic cost would."""
+    import time
+
+    page = _one_sentence_page("Qianhai registered 1,234 firms and 56 banks, up 3.5% from 2023, ", 4_900_000)
+    start = time.process_time()
+    found = extract_figures(read_article(page))
+    assert found and time.process_time() - start < 10.0
+
+
+def test_a_figure_whose_subject_is_unknown_is_stored_but_is_no_metric() -> None:
+    """No key hash reaches a label: a figure nothing names is stored with its story, not followed."""
+    (found,) = figures_in("It covers 55 km in Qianhai, officials said.")
+    assert not found.named and found.label == "Unnamed figure (km)"
+    assert "figure" not in found.label.lower().replace("unnamed figure", "")
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [
+        ("Tax paid by Hong Kong-funded enterprises in Qianhai reached 10 billion yuan.",
+         "前海港资企业纳税额达100亿元。"),
+        ("The registered capital of Hong Kong-funded enterprises in Qianhai reached 846 billion yuan.",
+         "前海港资企业注册资本达8461亿元。"),
+        ("Qianhai's GDP grew 6.1 percent.", "前海地区生产总值增长6.1%。"),
+        ("Utilized foreign capital in Qianhai reached 5 billion US dollars.", "前海实际使用外资50亿美元。"),
+        ("Nansha's container throughput reached 20 million TEUs.", "南沙港集装箱吞吐量达2000万标箱。"),
+        ("Hengqin has 5,000 Macao-funded enterprises.", "横琴澳资企业数量达5000家。"),
+    ],
+)  # fmt: skip
+def test_one_measure_written_in_two_languages_shares_one_key(english: str, chinese: str) -> None:
+    (en,) = figures_in(english)
+    (zh,) = figures_in(chinese, lang="zh")
+    assert en.metric == zh.metric
+
+
+def test_a_bare_yuan_sign_in_a_hong_kong_government_release_is_hk_dollars() -> None:
+    """元 alone in a .gov.hk release is HK dollars; 人民币 or 港元 beside it, or another site, differ."""
+    url = "https://www.info.gov.hk/gia/general/202501/01/P2025010100100.htm"
+    sentences = ("每名学员每月可获津贴12,500元。", "另拨款人民币2亿元。", "香港拨款5亿港元。")
+    press = Article(url=url, title="", text="".join(sentences), sentences=sentences, lang="zh")
+    assert [f.unit for f in extract_figures(press)] == ["HKD", "CNY", "HKD"]
+    assert [f.unit for f in figures_in(*sentences, lang="zh")] == ["CNY", "CNY", "HKD"]

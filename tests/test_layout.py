@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).parent.parent / "monitor"
 
 # The layers, bottom up. A unit is a top-level module or package of ``monitor``.
 LEAVES = {"records", "settings", "errors", "sparkline", "clock", "durations", "telemetry"}
+LEAVES |= {"charsets", "redaction", "controls"}
 STEPS = {"config", "fetch", "feeds", "articles", "figures", "changes", "store", "slack", "output"}
 ORCHESTRATION = {"identity", "reading", "poll", "outbox", "query", "health", "probe"}
 SHELLS = {"scheduler", "cli", "exporter", "logs", "__main__", "__init__"}

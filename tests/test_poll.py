@@ -12,8 +12,10 @@ import pytest
 from monitor.config import load_settings
 from monitor.outbox import Outbox
 from monitor.poll import Deps, open_deps, poll_feed, run_once
+from monitor.reading import ReadPool
 from tests.conftest import DATA, Response, Site
 from tests.test_cli import NOVEMBER, OCTOBER, rss, write_config
+from tests.test_reading import SLOW, read_or_hang
 
 
 class Clock:
@@ -123,3 +125,22 @@ def test_run_once_polls_every_enabled_feed_and_delivers_to_the_console(deps: Dep
     assert [r.status for r in results] == ["ok"]
     assert "Qianhai draws record number of Hong Kong firms" in out.getvalue()
     assert deps.store.pending_alerts() == []
+
+
+def test_a_page_too_slow_to_read_is_logged_and_the_poll_finishes_with_the_others(
+    deps: Deps, site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A page that would pin a reader for ever: the poll stores the other story and ends; the worker is
+    replaced and the page read again next poll. The 3 s limit is far above a page's measured reading time."""
+    deps.reader.close()
+    deps.reader = ReadPool(1, read=read_or_hang, timeout_s=3)
+    feed = deps.settings.feeds[0]
+    publish(site, OCTOBER, NOVEMBER)
+    good = site.routes["/news/qianhai-november.html"]
+    site.route("/news/qianhai-november.html", Response(SLOW, headers={"content-type": "text/html"}))
+    first = poll_feed(feed, deps)
+    assert (first.status, first.new) == ("ok", 1)
+    assert "article: too slow" in caplog.text and "page=too_slow" in caplog.text
+    site.route("/news/qianhai-november.html", good)
+    second = poll_feed(feed, deps)
+    assert (second.status, second.new) == ("ok", 1), "a fresh worker read the page on the next poll"

@@ -579,7 +579,7 @@ def test_console_sender_prints_readable_text_with_its_channel():
 
     assert delivery.ts == "console"
     printed = stream.getvalue()
-    assert printed.startswith("--- slack #gba\nA & B <!channel> @here [2J — SCMP\n")
+    assert printed.startswith("--- slack #gba\nA & B <!channel> @here — SCMP\n")
     assert URL in printed and "*10,577* — Hong Kong-funded enterprises" in printed
     assert "\x1b" not in printed and "&amp;" not in printed
 

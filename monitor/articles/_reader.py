@@ -1,10 +1,11 @@
 """Page bytes → the article's readable body: title, text, sentences, language, content hash, publication time.
 
-The only user of lxml and BeautifulSoup. Bytes are decoded by ``articles._encoding`` (BOM, HTTP charset,
-XML/HTML meta, else detection; GB2312/GBK read as GB18030, Big5 as Big5-HKSCS). lxml parses the whole page,
+The only user of lxml and BeautifulSoup. Bytes are decoded by ``charsets`` (the order of attempts feeds and
+pages share). lxml parses the whole page,
 finds the body (the feed's CSS selector; else ``[itemprop=articleBody]``, a known content container,
-``<article>``; else the densest block of paragraphs) and strips what is not the story. BeautifulSoup on lxml
-then reads the body's text, keeping inline tags together and blocks and table cells apart. Boilerplate lines
+``<article>``; else the densest block of paragraphs) and strips what is not the story; a CSS selector XPath
+cannot say goes through BeautifulSoup (soupsieve). The body's text is read with inline tags kept together and
+blocks and table cells apart, at most ``_MAX_LINES`` blocks (logged when cut). Boilerplate lines
 (READ MORE, bylines, "Contact the writer", copyright, cookie banners, page counters) go before sentences are
 split (``articles._sentences``, which also tells the language). The title and publication time come from
 ``articles._meta``.
@@ -13,22 +14,25 @@ split (``articles._sentences``, which also tells the language). The title and pu
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from functools import lru_cache
 
-from bs4 import BeautifulSoup
 from lxml import etree
 
+from .. import charsets
 from ..errors import ArticleError
 from ..records import Article, Fetched
-from ._encoding import decode_page
+from ._layout import joined_lines, script_body
 from ._meta import published_of, title_of
 from ._sentences import language_of, split_sentences
 
 Element = etree._Element
+log = logging.getLogger("monitor.articles")
 
 # fmt: off
 _MIN_BODY_CHARS = 25
+_MAX_LINES = 5_000
 _MIN_CONTAINER_CHARS = 60
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")  # lxml refuses them in text
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -93,23 +97,27 @@ _BREAK, _CELL = (
 # fmt: on
 
 
-def read_article(page: Fetched, *, selector: str | None = None) -> Article:
-    """The readable article in ``page``; raises ArticleError when the page has no body text."""
+def read_article(page: Fetched, *, selector: str | None = None, encoding: str | None = None) -> Article:
+    """The readable article in ``page``; raises ArticleError when the page has no body text. ``encoding``
+    (the feed's ``encoding:`` setting) overrides every charset the page or its headers declare."""
     url = page.final_url or page.url
     content_type = page.content_type or ""
     if content_type and not _HTML_TYPES.search(content_type):
         raise ArticleError(f"article: not an HTML page ({content_type.split(';')[0]}) ({url})")
-    markup = decode_page(page.body, content_type)
+    markup = charsets.decode(page.body, content_type, override=encoding)
     if "text/plain" in content_type.lower():
         lines, title = _plain_lines(markup), ""
     else:
         body = _body(markup, selector, url)
         title = title_of(markup)
         lines = _lines(body)
-    lines = [line for line in lines if line and line != title and not _is_boilerplate(line)]
+    if len(lines) > _MAX_LINES:  # a story has a few hundred blocks; past this a page is not one story
+        log.warning("article capped url=%s lines=%d kept=%d", url, len(lines), _MAX_LINES)
+        lines = lines[:_MAX_LINES]
+    lines = joined_lines([line for line in lines if line and line != title and not _is_boilerplate(line)])
     text = "\n".join(lines)
     if len(text.strip()) < _MIN_BODY_CHARS:
-        raise ArticleError(f"article: no readable body ({url})")
+        raise ArticleError(f"article: no body found ({url})")
     sentences = tuple(s for line in lines for s in split_sentences(line))
     return Article(
         url=url,
@@ -145,7 +153,8 @@ def _body(markup: str, selector: str | None, url: str) -> Element:
     markup = _XML_DECLARATION.sub("", _CONTROL.sub("", markup), count=1)
     root = _parse(markup)
     if root is None:
-        raise ArticleError(f"article: no readable body ({url})")
+        raise ArticleError(f"article: no body found ({url})")
+    scripts = root.xpath("//script[@type='application/ld+json' or @id='__NEXT_DATA__']/text()")
     etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
     if selector:
         body = _selected(root, markup, selector, url)
@@ -158,10 +167,12 @@ def _body(markup: str, selector: str | None, url: str) -> Element:
             if _junk_marks(marks) and _text_length(element) < 0.4 * page:
                 _drop(element)
         body = _container(root, marked)
-        if body is None:
-            body = _densest(root)
+        if body is None and scripts:  # the story the page declares in JSON beats a guess at its markup
+            body = script_body(scripts)
+        if body is None and (body := _densest(root)) is not None and body.getparent() is not None:
+            body = _with_siblings(body, list(body.getparent()))  # a PDF export's pages, one <div> each
     if body is None:
-        raise ArticleError(f"article: no readable body ({url})")
+        raise ArticleError(f"article: no body found ({url})")
     for element in list(body.iter("*" if selector else ("ul", "ol"))):
         if element is not body and element.getparent() is not None and _is_junk(element):
             _drop(element)
@@ -204,6 +215,9 @@ def _selected(root: Element, markup: str, selector: str, url: str) -> Element | 
         whole = etree.Element("div")
         whole.extend(el for el in found if not _nested(el, found))
         return whole
+    # imported here: only a selector XPath cannot say needs it, and it takes a tenth of a second to load
+    from bs4 import BeautifulSoup
+
     try:
         selected = BeautifulSoup(markup, "lxml").select(selector)
     except Exception as error:  # soupsieve's SelectorSyntaxError and friends: the feed's setting is wrong
@@ -345,12 +359,17 @@ def _densest(root: Element) -> Element | None:
 
 def _lines(body: Element) -> list[str]:
     """The body's text, one line per block; inline tags joined, table cells separated by tabs."""
-    etree.strip_tags(body, *_INLINE_TAGS)  # their text stays in place; BeautifulSoup then has far fewer nodes
+    for sup in body.iter("sup"):  # a footnote mark after a number ("5.2<sup>3</sup>") is no digit of it
+        before = sup.getprevious().tail if sup.getprevious() is not None else sup.getparent().text
+        if re.fullmatch(r"\s*\d{1,2}\s*", sup.text or "") and re.search(r"\d\s*$", before or ""):
+            sup.text = ""
+    etree.strip_tags(body, *_INLINE_TAGS)  # their text stays in place, joined to the words around it
     for element in body.iter(*_BLOCK_TAGS, *_CELL_TAGS):
         mark = _CELL if element.tag in _CELL_TAGS else _BREAK
         element.tail = mark + (element.tail or "")
         if mark is _BREAK:
             element.text = _BREAK + (element.text or "")
-    soup = BeautifulSoup(etree.tostring(body, method="html", encoding="unicode"), "lxml")
-    text = _SPACES.sub(" ", soup.get_text())
+    # the tree's own text and tails, in document order: what BeautifulSoup's get_text() gives after a
+    # serialize-and-reparse, at a tenth of the cost on a page of many small blocks
+    text = _SPACES.sub(" ", "".join(t for t in body.itertext() if isinstance(t, str)))
     return [line.replace(_CELL, "\t").strip(" \t") for line in text.split(_BREAK)]

@@ -13,6 +13,7 @@ from click.shell_completion import CompletionItem
 
 from .. import output, query
 from ..errors import ArticleError, ConfigError, FeedError, FetchError, MonitorError, StoreError
+from ..redaction import redact
 from ..settings import FeedSettings, Settings
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STORE = 1, 2, 3
@@ -88,7 +89,7 @@ def window_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def fail(message: str, code: int) -> NoReturn:
     """One line on stderr, then exit with ``code``."""
-    click.echo(f"gba-monitor: {message}", err=True)
+    click.echo(f"gba-monitor: {redact(message)}", err=True)
     sys.exit(code)
 
 

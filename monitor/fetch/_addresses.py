@@ -26,6 +26,19 @@ def host_of(url: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=1024)
+def origin_of(url: str) -> tuple[str, str, int] | None:
+    """The URL's origin: scheme, host and port (the scheme's default when none is written); None when it
+    is not an http(s) URL with a host."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return None
+    return parsed.scheme, parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
+
+
 def parse_http_url(url: str) -> httpx.URL:
     """The URL parsed, if it is http(s) with a host; else a "refused" FetchError."""
     try:
@@ -47,10 +60,21 @@ def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def address_kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """None for a globally routable unicast address, else what it is ("loopback", "link-local", ...)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """None for a globally routable unicast address, else what it is ("loopback", "link-local", ...).
+
+    An IPv6 address that carries an IPv4 one (mapped, 6to4 2002::/16, NAT64 64:ff9b::/96) is judged by the
+    IPv4 address: a gateway delivers it there. Site-local fec0::/10 is private."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.is_site_local:
+            return "private"
+        if address in _NAT64:
+            return address_kind(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if (embedded := address.ipv4_mapped or address.sixtofour) is not None:
+            return address_kind(embedded)
     for kind in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
         if getattr(address, f"is_{kind}"):
             return kind.replace("_", "-")

@@ -96,7 +96,7 @@ def read_body(
     body = bytearray()
     # Iterate the transport stream itself: the raw bytes, and the connection goes back to the pool only on
     # close(), after the watchdog has been stopped.
-    for raw in response.stream:
+    for raw in response.stream:  # type: ignore[union-attr]  # a sync client's stream is a SyncByteStream
         deadline.check(url)
         room = max_bytes - len(body)
         try:

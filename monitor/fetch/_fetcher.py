@@ -37,6 +37,7 @@ from ._addresses import (
     check_addresses,
     forbidden,
     host_of,
+    origin_of,
     parse_http_url,
     resolve,
 )
@@ -171,12 +172,12 @@ class Fetcher:
         """Follow redirects ourselves so that every hop's scheme and addresses are checked."""
         timeout_s = feed.timeout_s or self.settings.timeout_s
         deadline = Deadline(self.settings.deadline_s)
-        feed_host = host_of(feed.url)
+        feed_origin = origin_of(feed.url)
         hop_url = url
         for _ in range(self.settings.max_redirects + 1):
             target = parse_http_url(hop_url)
             check_addresses(target, hop_url, allowed=allowed)
-            hop_headers = self._headers_for(target, feed, feed_host, headers)
+            hop_headers = self._headers_for(target, feed, feed_origin, headers)
             status, response_headers, body = self._exchange(
                 target, hop_url, hop_headers, timeout_s, deadline, max_bytes, allowed
             )
@@ -199,11 +200,16 @@ class Fetcher:
         )
 
     def _headers_for(
-        self, target: httpx.URL, feed: FeedSettings, feed_host: str | None, base: Mapping[str, str]
+        self,
+        target: httpx.URL,
+        feed: FeedSettings,
+        feed_origin: tuple[str, str, int] | None,
+        base: Mapping[str, str],
     ) -> dict[str, str]:
-        """Our identity, plus the feed's own headers only on the feed's host (they may carry credentials)."""
+        """Our identity, plus the feed's own headers only on the feed's origin: its scheme, host and port
+        (they may carry credentials; another port is another service, and http would send them in clear)."""
         headers = {"user-agent": self.settings.user_agent, **base}
-        if feed_host and target.host == feed_host:
+        if feed_origin and origin_of(str(target)) == feed_origin:
             headers.update({name.lower(): value for name, value in feed.headers.items()})
         headers["accept-encoding"] = ACCEPT_ENCODING
         return headers

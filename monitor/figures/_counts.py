@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from . import _words as w
-from ._keys import Quantity, canonical_en, zh_unit
+from ._keys import Quantity
+from ._names import canonical_en, zh_unit
 
 
 def counted(text: str, pos: int, q: Quantity) -> int:
@@ -108,17 +109,42 @@ def count_from_earlier(text: str, q: Quantity, earlier: Quantity | None, before:
     return True
 
 
-def count_after_link(text: str, m: re.Match[str], q: Quantity, earlier: Quantity | None) -> bool:
+def count_after_link(
+    text: str, m: re.Match[str], q: Quantity, earlier: Quantity | None, last: Quantity | None = None
+) -> bool:
     """A bare count written with thousands separators after a linking verb: "the labour force totalled
-    384,400"; or the new level after a change: "decreased by 1,100 from the previous period to 280,900"."""
-    if "," not in (m.group("num") or ""):
+    384,400", "passengers numbered 1 204 310"; or the new level after a change: "decreased by 1,100 from the
+    previous period to 280,900", "tourists rose by 12.5% to 98 760"."""
+    if not m.group("sep"):
         return False
     lead = text[max(0, q.start - 60) : q.start]
     if earlier is not None and earlier.subject.endswith("(change)") and w.TO_LEVEL.search(lead):
         q.kind, q.unit = "count", earlier.unit
         q.subject = earlier.subject.removesuffix("(change)").strip()
         return True
+    if last is not None and last.kind in ("pct", "pp") and last.subject and w.TO_LEVEL.search(lead):
+        head = re.findall(r"[A-Za-z]+", last.subject)
+        if head and _plural(head[-1].lower()):
+            q.kind, q.subject, q.unit = "count", last.subject, canonical_en(head[-1]).lower()
+            return True
     if w.COUNT_LINK.search(lead):
         q.kind, q.unit = "count", ""
         return True
+    return False
+
+
+def count_of_them(
+    text: str, pos: int, q: Quantity, earlier: Quantity | None, before: Quantity | None
+) -> bool:
+    """A part of a count said before: "1 250 of them are start-ups", "about 40 of which"; or of a count named
+    after it: "some 3,000 of the applicants"."""
+    if m := w.OF_THEM.match(text, pos):
+        source = earlier or before
+        if m.group("np"):
+            noun = m.group("np")
+            q.kind, q.subject, q.unit = "count", noun, canonical_en(noun.split()[-1]).lower()
+            return _plural(noun.split()[-1].lower())
+        if source is not None:
+            q.kind, q.subject, q.unit = "count", source.subject, source.unit
+            return True
     return False

@@ -17,42 +17,97 @@ A range ("3 to 5 billion yuan", "3-5%", "3至5亿元") is ONE figure: ``value`` 
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ..records import Article, Figure
 from ..settings import TrackedMetric
 from . import _keys as keys
+from . import _tables as tables
 from . import _words as w
-from ._counts import count_after_link, count_from_earlier, count_from_left, count_from_table, counted
+from ._counts import (
+    count_after_link,
+    count_from_earlier,
+    count_from_left,
+    count_from_table,
+    count_of_them,
+    counted,
+)
 from ._keys import Quantity
+from ._numbers import (
+    after_qualifier,
+    fractions,
+    fragment,
+    masked,
+    number_value,
+    qualifier_after,
+    qualifier_before,
+    scale_at,
+    scaled,
+    zh_percent,
+)
+
+log = logging.getLogger("monitor.figures")
+
+# Bounds on one page's work (a hostile or broken page must not pin a core): a real sentence is a few hundred
+# characters and states a handful of figures; a real story states well under a hundred.
+MAX_SENTENCE_CHARS = 2_000
+MAX_FIGURES_PER_SENTENCE = 40
+MAX_FIGURES_PER_PAGE = 400
+MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." over a megabyte)
 
 # Stored with every figure (provenance): a new version whenever the same page can give other figures.
 # figures-2: multiples ("grew 2.5 times", "增长1.5倍"), Chinese subjects carried over 达到/至, and "tax paid
 # by X" measuring the tax.
-EXTRACTOR_VERSION = "figures-2"
+# figures-3: thousands grouped by spaces and apostrophes, hyphenated units, tables with a stated unit, tenths,
+# shares in words, growth keys, Chinese subjects folded to the English measure, unnamed figures.
+EXTRACTOR_VERSION = "figures-3"
 
 
 def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) -> list[Figure]:
-    """Every figure the article's sentences state, in reading order; conversions point at their original."""
+    """Every figure the article's sentences state, in reading order; conversions point at their original.
+
+    Bounded whatever the page holds: a sentence past ``MAX_SENTENCE_CHARS`` is read in pieces cut at clause
+    breaks, and at most ``MAX_FIGURES_PER_SENTENCE`` and ``MAX_FIGURES_PER_PAGE`` figures are kept (a cap
+    that applies is logged), so the work grows linearly with the page.
+    """
     dominant = keys.dominant_place(article)
     # Hong Kong government releases write HK dollars as "$"; everyone else means US dollars
     dollar = "HKD" if re.search(r"\.gov\.hk(?:[:/]|$)", article.url) else "USD"
     figures: list[Figure] = []
     last_count: Quantity | None = None
-    for sentence in article.sentences:
+    capped: set[str] = set()
+    numbers_left = MAX_NUMBERS_PER_PAGE
+    table = tables.Table()
+    for sentence in _pieces(article.sentences, capped):
+        if len(figures) >= MAX_FIGURES_PER_PAGE or numbers_left <= 0:
+            capped.add("figures_per_page" if numbers_left > 0 else "numbers_per_page")
+            break
         if not w.MAYBE_NUMBER.search(sentence):
             last_count = None
+            tables.read_line(sentence, table)  # a caption or a header
             continue
-        norm = sentence.translate(w.FULLWIDTH)
+        norm = w.FULLWIDTH_GROUP.sub(",", sentence).translate(w.FULLWIDTH)
         previous: tuple[Quantity, int] | None = None
         periods: list[re.Match[str]] | None = None
-        quantities = _read_quantities(norm, last_count)
+        cells = tables.read_line(norm, table) or []
+        for q, _, _ in cells:  # what the table says they are: the sentence reader leaves them alone
+            norm = norm[: q.start] + "\x00" * (q.end - q.start) + norm[q.end :]
+        stated = {id(q): (period, growth) for q, period, growth in cells}
+        quantities, examined = _read_quantities(norm, last_count, numbers_left)
+        quantities = sorted([*quantities, *(q for q, _, _ in cells)], key=lambda q: q.start)
+        numbers_left -= examined
+        if len(quantities) > MAX_FIGURES_PER_SENTENCE:
+            capped.add("figures_per_sentence")
+            quantities = quantities[:MAX_FIGURES_PER_SENTENCE]
         claimed = keys.claimed(quantities, metrics) if metrics else set()
         last_count = next((q for q in reversed(quantities) if q.kind == "count"), None)
         for q in quantities:
             if q.bare_dollar:
                 q.unit = dollar
+            elif dollar == "HKD" and q.unit == "CNY" and w.BARE_YUAN.fullmatch(norm, q.start, q.end):
+                q.unit = "HKD"  # and a bare 元 in a Hong Kong government release is HK dollars, not renminbi
             if periods is None:
                 periods = list(w.PERIOD.finditer(norm))
             conversion = None
@@ -62,7 +117,12 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             place = keys.place(norm, q) or dominant
             # a conversion takes a tracked metric only when the metric names its currency
             tracked = [m for m in metrics if m.unit] if conversion is not None else metrics
-            key, label = keys.metric(q, place, sentence, tracked, claimed)
+            direction = keys.direction(norm, q)
+            growth = q.kind == "pct" and direction is not None and not w.LEVEL_LEAD.search(norm, 0, q.start)
+            if id(q) in stated:
+                growth = stated[id(q)][1]
+                direction = ("down" if q.value < 0 else "up") if growth else None
+            key, label = keys.metric(q, place, sentence, tracked, claimed, growth)
             figures.append(
                 Figure(
                     value=q.value,
@@ -74,87 +134,92 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
                     metric=key,
                     label=label,
                     place=place,
-                    period=keys.period(periods, q),
-                    direction=keys.direction(norm, q),
+                    period=stated[id(q)][0] if id(q) in stated else keys.period(periods, q),
+                    direction=direction,
                     conversion_of=conversion,
                     range_high=q.high,
                 )
             )
             previous = (q, len(figures) - 1)
-    return figures
+    if capped:
+        log.warning(
+            "figures capped url=%s caps=%s figures=%d", article.url, ",".join(sorted(capped)), len(figures)
+        )
+    return figures[:MAX_FIGURES_PER_PAGE]
+
+
+def _pieces(sentences: Sequence[str], capped: set[str]) -> Iterator[str]:
+    """The sentences, each past ``MAX_SENTENCE_CHARS`` cut into pieces at its last clause break (or space)
+    before the limit: reading a figure looks back over its sentence, so one endless sentence would cost the
+    square of its length."""
+    for sentence in sentences:
+        start = 0
+        while len(sentence) - start > MAX_SENTENCE_CHARS:
+            capped.add("sentence_chars")
+            limit = start + MAX_SENTENCE_CHARS
+            cut = max(sentence.rfind(c, start + MAX_SENTENCE_CHARS // 2, limit) for c in ",;，；、 \t")
+            cut = cut + 1 if cut > 0 else limit
+            yield sentence[start:cut]
+            start = cut
+        yield sentence[start:] if start else sentence
 
 
 # --- reading numbers --------------------------------------------------------------------------------------
 
 
-def _read_quantities(norm: str, before: Quantity | None) -> list[Quantity]:
-    """The sentence's quantities; ``before`` is the previous sentence's last counted one ("Of those, ...")."""
-    text = _masked(norm)
+def _read_quantities(norm: str, before: Quantity | None, limit: int) -> tuple[list[Quantity], int]:
+    """The sentence's quantities, and how many numbers were examined (at most ``limit``; reading stops past
+    ``MAX_FIGURES_PER_SENTENCE`` quantities); ``before`` is the previous sentence's last counted one ("Of
+    those, ...")."""
+    text = masked(norm)
     found: list[Quantity] = []
-    done = 0
+    done = examined = 0
     for m in w.NUMBER.finditer(text):
         if m.start() < done:
             continue
+        examined += 1
+        if examined > limit or len(found) > MAX_FIGURES_PER_SENTENCE:
+            break
+        if m.group("num") and fragment(norm, m.start("num"), m.end("num")):
+            done = m.end()
+            continue
         earlier = next((f for f in reversed(found) if f.kind == "count"), None)
-        q, done = _read_quantity(text, m, earlier, before)
+        q, done = _read_quantity(text, m, (earlier, found[-1] if found else None), before)
         if q is None:
             continue
         keys.attach_subject(text, norm, q, found[-1] if found else None)
         found.append(q)
-    return found
-
-
-def _masked(norm: str) -> str:
-    """``norm`` with every non-figure span (dates, phones, names ...) blanked to NULs, same length.
-
-    Every mask holds a digit, so only windows around digits are searched: a whole-sentence search of ~30
-    alternatives at every character would cost more than the rest of the extraction.
-    """
-    chars: list[str] | None = None
-    for start, end in _digit_windows(norm):
-        for m in w.MASK.finditer(norm, start, end):
-            if m.end() > m.start():
-                chars = chars or list(norm)
-                chars[m.start() : m.end()] = "\x00" * (m.end() - m.start())
-    return "".join(chars) if chars else norm
-
-
-def _digit_windows(norm: str) -> list[tuple[int, int]]:
-    windows: list[tuple[int, int]] = []
-    for m in w.DIGITS.finditer(norm):
-        start = norm.rfind(" ", 0, max(0, m.start() - 40)) + 1
-        end = norm.find(" ", min(len(norm), m.end() + 40))
-        end = len(norm) if end < 0 else end
-        if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], end)
-        else:
-            windows.append((start, end))
-    return windows
+    for q in fractions(text, found):
+        keys.attach_subject(text, norm, q, None)
+        found.append(q)
+    return sorted(found, key=lambda q: q.start), examined
 
 
 def _read_quantity(
-    text: str, m: re.Match[str], earlier: Quantity | None, before: Quantity | None
+    text: str, m: re.Match[str], earlier: tuple[Quantity | None, Quantity | None], before: Quantity | None
 ) -> tuple[Quantity | None, int]:
-    """The quantity starting at ``m``, and where reading stopped (even when it is not a figure)."""
+    """The quantity starting at ``m``, and where reading stopped (even when it is not a figure); ``earlier``
+    is the sentence's last counted quantity and its last quantity of any kind."""
+    earlier, last = earlier
     prefix = w.CURRENCY_PREFIX.get(re.sub(r"\s", "", m.group("cur") or "")) if m.group("cur") else None
-    if m.group("zhpct") or m.group("tenths"):
-        return _zh_percent(text, m), m.end()
-    value = _number_value(m, text)
+    if m.group("zhpct") or m.group("tenths") or m.group("half"):
+        return zh_percent(text, m), m.end()
+    value = number_value(m, text)
     if value is None or w.GLUED.match(text, m.end()):
         return None, m.end()
     if re.fullmatch(r"(?:1[89]|20)\d\d", m.group("num") or "") and w.YEAR_LEAD.search(text, 0, m.start()):
         return None, m.end()  # "in 2023 to 2024", "from 2023": a year, however the sentence goes on
-    scale, pos = _scale(text, m.end(), prefix)
+    scale, pos = scale_at(text, m.end(), prefix)
     more = text[m.end() : m.end() + 1] in ("多", "余")
     high, scale2, pos = _range(text, pos, m.start())
     if scale is None:
         scale = scale2
     if high is not None:
-        high = _scaled(high, scale2 or scale)
-    q = Quantity(m.start(), pos, _scaled(value, scale), "", "")
+        high = scaled(high, scale2 or scale)
+    q = Quantity(m.start(), pos, scaled(value, scale), "", "")
     q.bare_dollar = (m.group("cur") or "").strip() == "$"
     q.high = high if high is not None and high > q.value else None
-    q.qualifier = _qualifier_after(text, pos) or ("more_than" if more else "exact")
+    q.qualifier = qualifier_after(text, pos) or ("more_than" if more else "exact")
     pos = _after_plus(text, pos)
     if not (scale or prefix):  # "2 million times", "$3 times": no multiple carries a scale or a currency
         pos = _multiple(text, pos, q)
@@ -162,83 +227,31 @@ def _read_quantity(
         pos = _unit(text, pos, q, prefix)
     if q.kind and q.high is None:
         pos = _range_after_unit(text, pos, q, prefix, m.start())
+    if (
+        q.kind in ("money", "physical")
+        and "-" in text[m.start() : pos]
+        and not re.search(r"\s", text[m.start() : pos])
+    ):
+        q.subject = keys.modified_noun(text, pos)  # "a 106-sq-km zone", "a HK$2.5-billion fund": the noun
     if not q.kind:
         pos = counted(text, pos, q)
     if not q.kind and not (
         count_from_left(text, q)
         or count_from_table(text, q)
         or count_from_earlier(text, q, earlier, before)
-        or count_after_link(text, m, q, earlier)
+        or count_after_link(text, m, q, earlier, last)
+        or count_of_them(text, pos, q, earlier, before)
     ):
         if not scale and not m.group("zh"):
             return None, pos
         q.kind = "count"
     if _is_year(m, scale, q, text):
         return None, pos
-    q.qualifier = _qualifier_before(text, q) or _qualifier_after(text, pos) or q.qualifier
-    q.end = _after_qualifier(text, pos)
+    q.qualifier = qualifier_before(text, q) or qualifier_after(text, pos) or q.qualifier
+    q.end = after_qualifier(text, pos)
     if m.group("neg"):
         q.value = -q.value
     return q, pos
-
-
-def _zh_percent(text: str, m: re.Match[str]) -> Quantity:
-    """百分之十二 → 12%; 两成 (two tenths) → 20%."""
-    if m.group("zhpct"):
-        q = Quantity(m.start(), m.end(), _zh_number(m.group("zhpct")), "%", "pct")
-    else:
-        q = Quantity(m.start(), m.end(), _zh_number(m.group("tenths")) * 10, "%", "pct")
-    q.qualifier = _qualifier_before(text, q) or _qualifier_after(text, m.end()) or "exact"
-    q.end = _after_qualifier(text, m.end())
-    return q
-
-
-def _scaled(value: float, scale: float | None) -> float:
-    """``value`` times its scale, without binary noise: 4.1 million is 4100000.0, not 4099999.9999999995."""
-    return float(f"{value * (scale or 1.0):.12g}")
-
-
-def _number_value(m: re.Match[str], text: str) -> float | None:
-    if m.group("num"):
-        return float(m.group("num").replace(",", ""))
-    if m.group("word"):
-        words = m.group("word").lower().split()
-        hundred = 100.0 if words[-1] == "hundred" else 1.0
-        return w.EN_WORD_NUMBERS[" ".join(x for x in words if x != "hundred")] * hundred
-    numeral = m.group("zh")
-    if not re.search("[百千]", numeral) and not re.match("[多余]?[万亿]", text[m.end() :]):
-        return None  # 三大, 五个: small numbers in words are not figures
-    return _zh_number(numeral)
-
-
-def _zh_number(numeral: str) -> float:
-    """A Chinese numeral below 10,000 (万 and 亿 are scales): 三千 → 3000, 一百二十 → 120, 十二点五 → 12.5."""
-    if re.fullmatch(r"\d+(?:\.\d+)?", numeral):
-        return float(numeral)
-    whole, _, fraction = numeral.partition("点")
-    total, digit = 0, 0
-    for ch in whole:
-        if ch in w.ZH_DIGITS:
-            digit = w.ZH_DIGITS[ch]
-        elif ch in w.ZH_PLACES_VALUE:
-            total += (digit or 1) * w.ZH_PLACES_VALUE[ch]
-            digit = 0
-    total += digit
-    decimals = "".join(str(w.ZH_DIGITS.get(ch, 0)) for ch in fraction)
-    return float(f"{total}.{decimals}") if decimals else float(total)
-
-
-def _scale(text: str, pos: int, prefix: str | None) -> tuple[float | None, int]:
-    if s := w.ZH_SCALE.match(text, pos):
-        return w.ZH_SCALES[s.group("s")], s.end()
-    if s := w.EN_SCALE.match(text, pos):
-        word = s.group("w") or s.group("a")
-        if word:
-            return w.EN_SCALES[word.lower()], s.end()
-        glued = s.group("g")
-        if glued == "k" or (prefix and glued in "mK"):
-            return w.EN_SCALES[glued.lower()], s.end()
-    return None, pos
 
 
 def _range(text: str, pos: int, start: int) -> tuple[float | None, float | None, int]:
@@ -250,7 +263,7 @@ def _range(text: str, pos: int, start: int) -> tuple[float | None, float | None,
     n = w.NUM2.match(text, sep.end())
     if not n:
         return None, None, pos
-    high = float(n.group(1).replace(",", ""))
+    high = float(re.sub(r"[^\d.]", "", n.group(1)))
     if sep.group().strip().lower() == "to" and (change := w.CHANGE.search(left)):
         # "rose from 200 to 300" is a change, "ranged from 200 to 300" a range; "grew by 20 to 25%" a range
         low = float(re.sub(r"[^\d.]", "", text[start:pos].split()[0]) or 0) if text[start:pos].strip() else 0
@@ -259,7 +272,7 @@ def _range(text: str, pos: int, start: int) -> tuple[float | None, float | None,
             change.group(1).lower() == "by" and not (low and high / low <= 2.5)
         ):
             return None, None, pos
-    scale, end = _scale(text, n.end(), None)
+    scale, end = scale_at(text, n.end(), None)
     return high, scale, end
 
 
@@ -272,7 +285,7 @@ def _range_after_unit(text: str, pos: int, q: Quantity, prefix: str | None, star
     after = _unit(text, end, other, prefix)
     if other.unit != q.unit or (after == end and not prefix):
         return pos
-    high = _scaled(high, scale)
+    high = scaled(high, scale)
     q.high = high if high > q.value else None
     return after if q.high is not None else pos
 
@@ -290,17 +303,20 @@ def _unit(text: str, pos: int, q: Quantity, prefix: str | None) -> int:
     if m := w.PERCENT.match(text, pos):
         q.kind, q.unit = "pct", "%"
         return m.end()
-    for pattern, code in w.CURRENCY_SUFFIX:
-        if m := pattern.match(text, pos):
+    for pattern, code in w.CURRENCY_SUFFIX:  # "450-million-yuan fund": a currency hyphenated to its number
+        m = pattern.match(text, pos) or (pattern.match(text, pos + 1) if text.startswith("-", pos) else None)
+        if m:
             q.kind, q.unit = "money", prefix or code
             return m.end()
     if prefix:
         q.kind, q.unit = "money", prefix
         return pos
-    for pattern, unit in w.UNITS:
-        if m := pattern.match(text, pos):
-            q.kind, q.unit = "physical", unit
-            return m.end()
+    # "a 106-sq-km zone", "the 41-square-mile area", "a 20-million-TEU port": a unit hyphenated to its number
+    for at in (pos, pos + 1) if text.startswith("-", pos) else (pos,):
+        for pattern, unit in w.UNITS:
+            if m := pattern.match(text, at):
+                q.kind, q.unit = "physical", unit
+                return m.end()
     return pos
 
 
@@ -334,29 +350,9 @@ def _is_year(m: re.Match[str], scale: float | None, q: Quantity, text: str) -> b
     raw = m.group("num") or ""
     if not re.fullmatch(r"(?:1[89]|20)\d\d", raw) or scale or q.kind != "count":
         return False
+    if w.ZH_MEASURE.match(text, m.end()):
+        return False  # "1990人", "2003家": a year is written 年, a count with its measure word
     return not w.QUALIFIER_BEFORE.search(text, max(0, m.start() - 30), m.start())
-
-
-def _qualifier_before(text: str, q: Quantity) -> str | None:
-    m = w.QUALIFIER_BEFORE.search(text, max(0, q.start - 30), q.start)
-    if not m:
-        return None
-    q.start = m.start()
-    return m.lastgroup
-
-
-def _qualifier_after(text: str, pos: int) -> str | None:
-    for name, pattern in w.QUALIFIER_AFTER:
-        if pattern.match(text, pos):
-            return name
-    return None
-
-
-def _after_qualifier(text: str, pos: int) -> int:
-    for _, pattern in w.QUALIFIER_AFTER:
-        if m := pattern.match(text, pos):
-            return m.end()
-    return pos
 
 
 def _is_conversion(norm: str, first: Quantity, second: Quantity) -> bool:

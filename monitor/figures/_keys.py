@@ -37,13 +37,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..records import Article
+from ..records import UNNAMED_KEY, Article
 from ..settings import TrackedMetric
 from . import _words as w
+from ._names import canonical_en, names_of, zh_english, zh_unit
 
 
 @dataclass(slots=True)
@@ -187,6 +188,22 @@ def _is_verb_like(word: str) -> bool:
     return word.endswith(("ed", "ing", "ly")) or word in w.VERBS
 
 
+def modified_noun(text: str, end: int) -> str:
+    """The noun phrase a hyphenated figure modifies ("a 3.3-km bridge", "a 20-million-TEU container port"),
+    up to three words and before any verb; "" when none follows."""
+    words: list[str] = []
+    at = end
+    while len(words) < 3 and (m := w.WORD.match(text, at)) and m.start(1) == at + 1 and text[at] == " ":
+        word, low = m.group(1), m.group(1).lower()
+        # the modified noun is singular ("a 3.3-km bridge"): a later word in -s is the verb ("bridge links")
+        later = bool(words) and (word[:1].isupper() or (low.endswith("s") and not low.endswith("ss")))
+        if low in w.NP_STOP or low in w.VERBS or later or (words and _is_verb_like(low)):
+            break
+        words.append(word)
+        at = m.end(1)
+    return " ".join(words)
+
+
 def _right_subject(text: str, end: int) -> str:
     """ "6.8 billion yuan in funding", "50 sq km of land", "3亿元投资": the noun right after the unit."""
     if w.CJK.match(text, end) and (noun := w.ZH_NOUN.match(text, end)):
@@ -300,46 +317,38 @@ def direction(norm: str, q: Quantity) -> str | None:
 # --- metric keys ------------------------------------------------------------------------------------------
 
 
-def canonical_en(phrase: str) -> str:
-    """``phrase`` with its synonyms folded: companies, firms, businesses → enterprises; HK-invested →
-    Hong Kong-funded."""
-    return w.EN_SYNONYM.sub(lambda m: w.EN_SYNONYMS[m.group().lower()], phrase)
-
-
-def zh_unit(noun: str, default: str) -> str:
-    """The counted head of a Chinese noun, in the English of ``ZH_SUBJECTS`` when known."""
-    english = w.ZH_SUBJECTS.get(noun)
-    if english is None and (head := _last(w.ZH_HEAD.finditer(noun))):
-        english = w.ZH_SUBJECTS.get(head.group(), head.group())
-    return english.split()[-1].lower() if english else default
-
-
-def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
-    found = None
-    for found in matches:  # noqa: B007 -- the last one is wanted
-        pass
-    return found
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^0-9a-z\u3400-\u9fff]+", "-", text.lower()).strip("-")
 
 
 def metric(
-    q: Quantity, place: str | None, sentence: str, metrics: Sequence[TrackedMetric], claimed: set[str]
+    q: Quantity,
+    place: str | None,
+    sentence: str,
+    metrics: Sequence[TrackedMetric],
+    claimed: set[str],
+    growth: bool = False,
 ) -> tuple[str, str]:
-    """The figure's metric key and label: a tracked metric's, else the automatic PLACE.SUBJECT.UNIT."""
+    """The figure's metric key and label: a tracked metric's, else the automatic PLACE.SUBJECT.UNIT (with
+    SUBJECT "… growth" when ``growth``: the percentage is a rate of change)."""
     tracked = _tracked(q, place, sentence, metrics, claimed)
     if tracked:
         return tracked.key, tracked.label
     base = re.sub(r"(?: \((?:change|target)\))+$", "", q.subject)
-    subject = (w.ZH_SUBJECTS.get(base) or canonical_en(base)) + q.subject[len(base) :]
+    english = zh_english(base) if w.CJK.search(base) else None
+    subject = (english or canonical_en(base)) + q.subject[len(base) :]
     unit = "count" if q.kind == "count" else "pct" if q.unit == "%" else _slug(q.unit)
+    if growth and subject:  # "GDP grew 6.1%": a rate of change, never beside GDP's level or share
+        subject = f"{english or canonical_en(base)} growth" + q.subject[len(base) :]
     if not _slug(subject):
-        # Nothing says what it measures: a key of its own sentence, so it never "changes" into another figure
-        subject = "figure " + hashlib.sha1(sentence.encode()).hexdigest()[:8]
+        # Nothing says what it measures: a key of its own sentence, so it never "changes" into another
+        # figure; stored, but no metric a reader follows (``changes.key_figures`` leaves it out)
+        where = _slug(place) if place else "general"
+        key = f"{where}{UNNAMED_KEY}{hashlib.sha1(sentence.encode()).hexdigest()[:8]}"
+        return f"{key}.{unit}", "Unnamed figure" + (f" ({q.unit})" if q.kind != "count" else "")
     key = f"{_slug(place) if place else 'general'}.{_slug(subject)}.{unit}"
-    label = subject[:1].upper() + subject[1:] + (f" in {place}" if place else "")
+    named = place and not (_slug(place) in _slug(subject) or any(n in subject for n in names_of(place)))
+    label = subject[:1].upper() + subject[1:] + (f" in {place}" if named else "")
     return key, label if q.kind == "count" else f"{label} ({q.unit})"
 
 

@@ -87,6 +87,23 @@ ZH_DIGITS = {
 }
 ZH_PLACES_VALUE = {"十": 10, "百": 100, "千": 1000}
 
+# Thousands grouped by a comma, a space (HKSAR Government and LegCo English: "20 000", "HK$3 364 840
+# million"), a no-break, thin or narrow no-break space, an apostrophe, or the full-width comma written between
+# full-width digits ("１０，５７７", read as a comma): one separator throughout, never a fragment.
+GROUP_SEPARATORS = ",\u00a0\u2009\u202f '’"
+
+
+def _grouped(sep: str) -> str:
+    groups = rf"\d{{1,3}}(?P<{sep}>[{GROUP_SEPARATORS}])\d{{3}}(?:(?P={sep})\d{{3}})*"
+    return groups + rf"(?:\.\d+)?(?!\d|(?P={sep})\d)"
+
+
+FULLWIDTH_GROUP = re.compile(r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))")
+# The figure must be the whole number as written: a separator or decimal point with a digit beyond it
+# adjoining the number on either side makes what was read a fragment ("000" of "20 000").
+FRAGMENT_LEFT = re.compile(r"(?:(?P<glue>\d[,'’.，])|(?<![\d,'’.，])\d{1,3}[ \u00a0\u2009\u202f])$")
+FRAGMENT_RIGHT = re.compile(r"[,'’.，]\d|[ \u00a0\u2009\u202f]\d{3}(?!\d)")
+
 _WORDS = "|".join(sorted((re.escape(w) for w in EN_WORD_NUMBERS), key=len, reverse=True))
 
 # A number, with the currency sign that may stand before it. Not glued to a word (G20, A380), not the tail
@@ -95,11 +112,32 @@ NUMBER = re.compile(
     r"(?<![A-Za-z0-9_.\x00])(?<![A-Za-z]-)"
     r"(?:(?P<cur>US\s?\$|HK\$|MOP\$?|NT\$|A\$|S\$|C\$|RMB|CNY|USD|HKD|EUR|GBP|JPY|€|£|¥|￥|\$|人民币)\s?)?"
     r"(?P<neg>(?<![\w\x00])-(?=\d))?"
-    r"(?:(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d|,\d)|\d+(?:\.\d+)?)"
+    r"(?:(?<![\d.一二两三四五六七八九十百千万亿A-Za-z])(?P<tenths>[一二两三四五六七八九]|\d)成"
+    r"(?![不为功立交本果员就型长绩都市熟])(?P<tenths2>[一二三四五六七八九]|\d(?![\d.])|半)?"
+    r"|(?<=[逾过近超])(?P<half>半)(?=[数受企港的，,。])"
+    r"|(?P<num>" + _grouped("sep") + r"|\d+(?:\.\d+)?)"
     r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b)"
     r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*)(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
-    r"|(?<=[逾超近约占达长降加少过有])(?P<tenths>[一二两三四五六七八九]|\d)成(?![不为功立交本果员就型])(?![\u4e00-\u9fff]{0}立))"
+    r")"
+)
+# A share in words: "half of the firms", "two-thirds of its output", "three in four companies" (as %); never
+# a period ("the first half of 2024", "half of the year")
+_FRACTIONS = {
+    "half": 50.0, "a third": 100 / 3, "one third": 100 / 3, "two thirds": 200 / 3, "a quarter": 25.0,
+    "one quarter": 25.0, "three quarters": 75.0, "a fifth": 20.0, "one fifth": 20.0, "two fifths": 40.0,
+    "three fifths": 60.0, "four fifths": 80.0, "a tenth": 10.0, "one tenth": 10.0,
+}  # fmt: skip
+FRACTION_OF = _FRACTIONS
+SMALL_NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10,
+}  # fmt: skip
+FRACTION = re.compile(
+    r"(?i:(?<!first\s)(?<!second\s)(?<!latter\s)(?<!the\s)\b(?P<frac>half|(?:a|one|two|three|four)[\s-]"
+    r"(?:thirds?|quarters?|fifths?|tenths?))\s+of\s+(?!(?:the\s+)?(?:year|month|decade|century|period|20\d\d)\b)"
+    r"|\b(?P<num>one|two|three|four|five|six|seven|eight|nine)\s+(?:in|out\s+of)\s+"
+    r"(?P<den>two|three|four|five|six|seven|eight|nine|ten)\b(?!\s+(?:years?|months?|days?)\b))"
 )
 RANGE_SEP = re.compile(r"\s*(?:-|–|—|~|(?i:to)\b|至|到)\s*")
 BETWEEN = re.compile(r"(?i:between)\s+$")
@@ -107,7 +145,8 @@ RANGE_AND = re.compile(r"\s+(?i:and)\s+")
 EN_SCALE = re.compile(
     r"(?:\s*(?i:(?P<w>thousand|million|billion|trillion)|(?P<a>bn|mn|mln|bln|tn|trn))\b)|(?P<g>[km]|K)\b"
 )
-ZH_SCALE = re.compile(r"[多余]?(?P<s>万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千)")
+# 千 is no scale in 千米 (km), 千瓦 (kW), 千克 (kg), 千瓦时: those are units
+ZH_SCALE = re.compile(r"[多余]?(?P<s>万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千(?![米瓦克]))")
 
 # --- units --------------------------------------------------------------------------------------------
 CURRENCY_PREFIX = {
@@ -143,17 +182,19 @@ _CURRENCY_SUFFIXES = [
     (r"\s*(?i:pounds sterling|sterling)\b|英镑", "GBP"),
     (r"\s*(?i:dollars?)\b", "USD"),
 ]
+# A figure written with 元 and no currency named beside it (after FULLWIDTH): "18,000元", "约3亿元"
+BARE_YUAN = re.compile(r"(?:(?!人民币|RMB|CNY|港|美|澳).)*(?<![港美币])元")
 CURRENCY_SUFFIX = [(re.compile(p), code) for p, code in _CURRENCY_SUFFIXES]
 PERCENT = re.compile(r"\s?%|[\s-](?i:percent|per\s+cent|pct)\b")
 POINTS = re.compile(r"[\s-](?i:percentage[\s-]points?|pp|ppts?)\b|个?百分点")
 _UNITS = [
     (
-        r"[\s-]*(?i:square[\s-]+(?:kilomet(?:er|re)s?|km))\b|\s*sq\.?\s?km\b|\s*km2\b|\s*km²|平方公里|平方千米",
+        r"[\s-]*(?i:square[\s-]+(?:kilomet(?:er|re)s?|km))\b|\s*sq\.?[\s-]?km\b|\s*km2\b|\s*km²|平方公里|平方千米",
         "sq km",
     ),
     (r"[\s-]*(?i:square[\s-]+met(?:er|re)s?)\b|\s*sq\.?\s?m\b|\s*sqm\b|\s*m2\b|\s*m²|平方米|㎡", "sq m"),
     (r"\s*(?i:square\s+(?:feet|foot))\b|\s*sq\.?\s?ft\b", "sq ft"),
-    (r"\s*(?i:square\s+miles?)\b", "sq mi"),
+    (r"\s*(?i:square[\s-]+miles?)\b|\s*sq\.?[\s-]?mi\b", "sq mi"),
     (r"\s*(?i:cubic\s+met(?:er|re)s?)\b|\s*m3\b|\s*m³|立方米", "cu m"),
     (r"\s*(?i:hectares?)\b|\s*ha\b|公顷", "ha"),
     (r"\s*(?i:acres?)\b", "acre"),
@@ -163,7 +204,7 @@ _UNITS = [
     (r"[\s-](?i:miles?)\b", "mi"),
     (r"\s*(?i:(?:metric\s+)?tonnes?|tons?)\b|吨", "tonnes"),
     (r"\s*(?i:kilo(?:gram)?s?)\b|\s*kg\b|公斤|千克", "kg"),
-    (r"\s*TEUs?\b|\s*(?i:twenty-foot equivalent units?)\b|标准箱|标箱", "TEU"),
+    (r"\s*TEUs?\b|\s*(?i:twenty-foot equivalent units?|standard\s+containers?)\b|标准箱|标箱", "TEU"),
     (r"\s*(?i:gigawatt[\s-]hours?)\b|\s*GWh\b", "GWh"),
     (r"\s*(?i:megawatt[\s-]hours?)\b|\s*MWh\b", "MWh"),
     (r"\s*(?i:kilowatt[\s-]hours?)\b|\s*kWh\b|千瓦时", "kWh"),
@@ -482,6 +523,28 @@ ZH_SUBJECTS = {
     "集装箱吞吐量": "container throughput",
     "初创企业": "startups",
 }
+# What a Chinese subject measures, read from its end ("港资企业纳税额": the tax of 港资企业), in the words the
+# English extractor gives the same measure, so that both languages land on one key. "{}" takes the owner
+# when ZH_SUBJECTS knows it ("tax paid by Hong Kong-funded enterprises"), else is left out.
+ZH_MEASURES = {
+    "纳税额": "tax paid by {}", "纳税总额": "tax paid by {}", "缴纳税款": "tax paid by {}",
+    "税收": "tax paid by {}", "纳税": "tax paid by {}", "税收贡献": "tax paid by {}",
+    "注册资本": "registered capital", "实缴资本": "paid-in capital", "实收资本": "paid-in capital",
+    "进出口总额": "foreign trade", "进出口额": "foreign trade", "外贸进出口": "foreign trade",
+    "进出口": "foreign trade", "贸易额": "trade", "出口额": "exports", "出口": "exports",
+    "进口额": "imports", "进口": "imports",
+    "地区生产总值": "GDP", "生产总值": "GDP", "经济总量": "GDP",
+    "集装箱吞吐量": "container throughput", "货物吞吐量": "cargo throughput", "吞吐量": "throughput",
+    "旅客吞吐量": "passenger trips", "客流量": "passenger trips", "出入境旅客": "passenger trips",
+    "出入境人次": "passenger trips", "通关旅客": "passenger trips",
+    "常住人口": "residents", "居民": "residents", "人口": "population",
+    "就业岗位": "jobs", "岗位": "jobs", "就业人数": "jobs",
+    "金融机构": "financial institutions", "投资额": "investment", "投资总额": "investment",
+    "总投资": "investment", "固定资产投资": "fixed-asset investment",
+    "实际使用外资": "utilized foreign capital",
+    "占地面积": "area", "土地面积": "area", "总面积": "area", "面积": "area",
+    "数量": "{}", "总数": "{}", "家数": "{}",
+}
 ZH_MEASURE = re.compile(
     r"(?P<m>人次|辆次|车次|家|名|个|位|人|项|所|座|艘|架|辆|套|件|宗|笔|批|条|台|款|场|户|只|种|间|栋|张|份|支|组|处|例|趟|班|列|单(?![日个位次]))"
 )
@@ -508,7 +571,10 @@ ZH_MEASURE_UNIT = {
 ZH_SELF_UNITS = frozenset(
     {"person-times", "vehicle-trips", "train-trips"}
 )  # these measure words need no noun
-ZH_NOUN = re.compile(r"(?![以左上多余])[\u4e00-\u9fffA-Za-z0-9]{1,10}")
+# a noun after a measure word never ends inside a number ("0家0100100000" names nothing)
+ZH_NOUN = re.compile(
+    r"(?![以左上多余])[\u4e00-\u9fffA-Za-z0-9]{1,10}(?<!\d)(?!\d)|(?![以左上多余])[\u4e00-\u9fffA-Za-z]{1,10}"
+)
 ZH_HEAD = re.compile(
     r"专业人士|人士|企业|公司|机构|人才|项目|团队|居民|港人|澳人|学生|青年|人员|员工|平台|基站|园区|银行|基金|"
     r"门店|商户|航线|班次|船舶|车辆|用户|家庭|学校|医院|床位|岗位|游客|旅客|人次|代表|客商|展商"
@@ -547,10 +613,11 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 
 # --- the context around a number ---------------------------------------------------------------------
 MAYBE_NUMBER = re.compile(
-    r"[0-9０-９]|(?i:thousand|million|billion|trillion)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
+    r"[0-9０-９]|(?i:half|thirds?|quarters?|fifths?|tenths?)\s+of\b|\b(?i:in|out\s+of)\s+(?i:three|four|five|ten)\b"
+    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
 )
 NUM2 = re.compile(
-    r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d|,\d)|\d+(?:\.\d+)?)"
+    r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
     r"(?![\d.]*[A-Za-z]{2})"
 )
 # A letter glued to a number is a name (5G, 3D, 19th, 1990s) unless it is a scale or a unit
@@ -586,6 +653,10 @@ TRAILING_BETWEEN = re.compile(
     + PLACE.pattern + r")[\s,]*$"
 )
 AFTER_PLUS = re.compile(r"-?plus\b|\+|-odd\b|[多余](?=[\u4e00-\u9fff])")
+# "40 of which", "1 250 of them", "3,000 of the applicants": a part of a count
+OF_THEM = re.compile(
+    r"\s+(?i:of)\s+(?:(?i:them|which|whom|those|these)\b|the\s+(?P<np>(?:[a-z][\w-]*\s+)?[a-z][\w-]*s)\b)"
+)
 TOTAL_TO = re.compile(r"(?i:\b(?:total|number|tally|count)\s+to)\s*$")
 PERCENT_OF = re.compile(r"\s+of\s+(?:the\s+|its\s+|their\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)\b")
 # A goal or a forecast ("aims to attract 100 billion yuan by 2027", "力争突破1.5万家") gets a key of its own:
@@ -609,6 +680,8 @@ CHANGE_OF_BEFORE = re.compile(
     r"(?i:\b(?:up|down|rising|falling|(?:an?\s+)?(?:year-on-year\s+)?(?:increase|rise|growth|decline|drop|"
     r"decrease|jump|gain|fall)\s+of)\s*)$"
 )
+# "rose to 3.1%", "增至3.1%": the level a rate reached, not its change
+LEVEL_LEAD = re.compile(r"(?:(?i:\bto)|至|到)\s*$")
 TO_LEVEL = re.compile(r"(?i:\bto)\s*$")
 COUNT_LINK = re.compile(
     r"(?i:\b(?:totall?ed|totall?ing|numbered|numbering|stood\s+at|standing\s+at|reached|reaching|"

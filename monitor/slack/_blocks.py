@@ -25,6 +25,7 @@ from ..records import (
     Source,
     StoryRevised,
 )
+from ..redaction import redact
 from ..sparkline import sparkline
 from ._figures import (
     QUOTE_CHARS,
@@ -158,7 +159,7 @@ def _feed_failing(change: FeedFailing) -> Rendered:
     since = f" (last success {time_text(change.since)})" if change.since else " (it has never succeeded)"
     text = (
         f"Feed {safe(change.feed, 100)} has failed {change.failures} polls in a row{since}: "
-        f"{safe(change.error, 500)}"
+        f"{safe(redact(change.error), 500)}"  # an error names the feed's URL: never its credentials
     )
     return text, [_section(f":warning: {text}")], f":warning: {text}"
 

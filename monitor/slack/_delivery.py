@@ -91,7 +91,7 @@ class _BoundedRateLimitRetry(RateLimitErrorRetryHandler):
     def _can_retry(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
         if not super()._can_retry(state=state, request=request, response=response, error=error):
             return False
-        for name, value in response.headers.items():  # type: ignore[union-attr]
+        for name, value in response.headers.items():
             if name.lower() == "retry-after":
                 raw = str(value[0] if isinstance(value, list) else value).strip()
                 return raw.isdigit() and int(raw) <= self.max_wait_s
@@ -336,8 +336,8 @@ def deliver(
         blocked = next((k for k in ("*", channel) if k in stopped), None)
         if blocked is not None:
             if stopped[blocked] is not None:
-                route = sender.route_of(alert)
-                deliveries.append(Delivery(alert.key, error=stopped[blocked], permanent=True, route=route))
+                error, held_for = stopped[blocked], sender.route_of(alert)
+                deliveries.append(Delivery(alert.key, error=error, permanent=True, route=held_for))
             continue
         thread_ts = None
         if alert.kind == REPLY:

@@ -13,11 +13,12 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from ..controls import strip_controls
+
 _URL_CHARS = 300  # a URL that is not made a link is shown as text, cut like a title
 
 # --- safe text ----------------------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 # a host name (IDN letters allowed) or an IPv6 literal
@@ -27,13 +28,13 @@ ZWJ = "\u200d"
 
 def escape(text: str) -> str:
     """Feed or page text made inert for mrkdwn: &, <, > as entities, no bare @channel/@here/@everyone."""
-    text = _CONTROL.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = strip_controls(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BROADCAST.sub("@" + ZWJ, text)  # a zero-width joiner keeps "@here" readable but unparsed
 
 
 def _cut(text: str, limit: int) -> str:
     """``text`` on one line, at most ``limit`` characters, ending in "…" when it was longer."""
-    text = _SPACE.sub(" ", text).strip()
+    text = _SPACE.sub(" ", strip_controls(text)).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -42,7 +43,7 @@ def safe(text: str, limit: int) -> str:
     escaped = escape(_cut(text, limit))
     if len(escaped) <= limit:
         return escaped
-    raw = _SPACE.sub(" ", text).strip()
+    raw = _SPACE.sub(" ", strip_controls(text)).strip()
     low, high = 0, limit  # entities made it longer: find the longest raw prefix whose escaped form fits
     while low < high:
         middle = (low + high + 1) // 2
@@ -70,7 +71,7 @@ def fit(mrkdwn: str, limit: int) -> str:
 
 def is_web_url(url: str | None) -> bool:
     """True for an absolute http(s) URL with a host and no whitespace: the only URLs we turn into links."""
-    if not url or _SPACE.search(url) or _CONTROL.search(url):
+    if not url or _SPACE.search(url) or strip_controls(url) != url:
         return False
     try:
         parts = urlsplit(url)
@@ -108,12 +109,14 @@ _LINK = re.compile(r"<([^<>|]+)\|([^<>]*)>|<([^<>|]+)>")
 
 
 def unlinked(mrkdwn: str) -> str:
-    """Still-escaped mrkdwn with each link as "label (url)": a notification shows no link markup."""
-    return _LINK.sub(lambda m: f"{m[2]} ({m[1]})" if m[1] else m[3], mrkdwn)
+    """Still-escaped mrkdwn with each link as "label (url)": a notification shows no link markup. A URL out
+    of its link is text again, so its "@here" is defused as the rest of the text is."""
+    text = _LINK.sub(lambda m: f"{m[2]} ({m[1]})" if m[1] else m[3], mrkdwn)
+    return _BROADCAST.sub("@" + ZWJ, text)
 
 
 def readable(text: str) -> str:
     """mrkdwn as a person reads it on a terminal: links as "label <url>", entities decoded, no controls."""
     text = _LINK.sub(lambda m: f"{m[2]} <{m[1]}>" if m[1] else m[3], text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("@" + ZWJ, "@")
-    return _CONTROL.sub("", text)
+    return strip_controls(text)

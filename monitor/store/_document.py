@@ -24,7 +24,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ..errors import StoreError
-from ._file import AtomicJSONStorage
+from ._file import PRIVATE_MODE, AtomicJSONStorage
 from ._rows import Index, Row
 from ._schema import SCHEMA_VERSION, Document, new_document
 
@@ -51,7 +51,9 @@ class SharedDocument:
         self.lock = threading.RLock()
         self._storage = AtomicJSONStorage(path, immutable_rows=True, index=("figures", "metric"))
         # Not thread-local: the thread that stages a change may not be the one whose write settles it.
-        self._file_lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S, thread_local=False)
+        self._file_lock = FileLock(
+            f"{path}.lock", timeout=LOCK_TIMEOUT_S, mode=PRIVATE_MODE, thread_local=False
+        )
         self._file_locked = False
         self._flushing = threading.Lock()  # one write of the file at a time
         self._staged = self._saved = 0  # changes staged in memory / of those, the ones known to be on disk

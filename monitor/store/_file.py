@@ -45,12 +45,16 @@ CHUNK_ROWS = 1024
 HEAD_BYTES = 128
 
 
-def _mode(path: Path) -> int | None:
-    """The permission bits of ``path`` (the new file keeps them), or None when it does not exist yet."""
+# The store holds feed state and outbox texts: a new file is its owner's only, whatever the umask.
+PRIVATE_MODE = 0o600
+
+
+def _mode(path: Path) -> int:
+    """The permission bits of ``path`` (a new version keeps them); PRIVATE_MODE when it does not exist."""
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
-        return None
+        return PRIVATE_MODE
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +159,9 @@ class AtomicJSONStorage(Storage):
         """Write and fsync the version beside the store (no document is touched: no lock needed)."""
         try:
             mode = _mode(self.path)
-            fd = os.open(version.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            fd = os.open(version.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             try:
-                if mode is not None:
-                    os.fchmod(fd, mode)
+                os.fchmod(fd, mode)
                 _write_all(fd, version.pieces)
                 os.fsync(fd)
                 version.key = _identity(fd)
@@ -313,7 +316,11 @@ class AtomicJSONStorage(Storage):
         chunks = b",".join(b"[%d,%s]" % (base, spans_json) for base, spans_json in spans)
         temporary = _temporary(self.index_path)
         try:
-            temporary.write_bytes(orjson.dumps(about)[:-1] + b',"chunks":[' + chunks + b"]}")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, PRIVATE_MODE)
+            try:
+                _write_all(fd, [orjson.dumps(about)[:-1] + b',"chunks":[', chunks, b"]}"])
+            finally:
+                os.close(fd)
             os.replace(temporary, self.index_path)
         except OSError:
             with contextlib.suppress(OSError):

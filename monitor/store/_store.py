@@ -57,6 +57,7 @@ from ._edits import (
     sending_row,
     unsent,
 )
+from ._file import PRIVATE_MODE
 from ._heartbeat import heartbeat_path, write_heartbeat
 from ._protocol import COPIED_TABLES, Staged, StoreInfo
 from ._rows import (
@@ -115,7 +116,9 @@ class Store(OperatorEdits):
         with self._lock:
             if self._scheduler_lock is not None:
                 return
-            lock = FileLock(f"{self.path}.scheduler.lock", blocking=False, thread_local=False)
+            lock = FileLock(
+                f"{self.path}.scheduler.lock", blocking=False, mode=PRIVATE_MODE, thread_local=False
+            )
             try:
                 lock.acquire()
             except Timeout:

@@ -1,0 +1,139 @@
+"""Tables whose unit and scale live in a caption, a column header or the row label.
+
+Private helper of ``figures``. Statistics tables write bare numbers in their cells and say once what they
+are: "(Unit: TEU '000)", "（单位：亿元，%）", "Value (US$ bn)", "Change (%)", "Imports (HK$ mn)". A
+bare-number cell under such a statement is a figure carrying that unit and scaled by it; the row label is its
+subject and the column header (a year, a period) its period. A cell with no stated unit is left to the
+sentence reader, which never makes it a count of the row label's last noun unless that noun is what the row
+counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import _words as w
+from ._keys import Quantity
+
+# fmt: off
+_CELL = re.compile(
+    r"^\s*(?P<q>(?i:about|around|approximately|nearly|almost|some|over|more\s+than)|约|近|逾|超过)?\s*"
+    r"(?P<n>[-−]?(?:\d{1,3}(?P<sep>[" + w.GROUP_SEPARATORS + r"])\d{3}(?:(?P=sep)\d{3})*|\d+)(?:\.\d+)?)\s*$"
+)
+_PCT = re.compile(r"%|(?i:per\s*cent|percent|growth|change|y-o-y|yoy)|增长|增速|同比|占比|比重|增幅")
+_CAPTION = re.compile(
+    r"(?i:\bunits?\b|\bin\s+(?:thousands|millions|billions)\b)|单位|\((?:[^()]*)\)|（[^（）]*）"
+)
+_CURRENCY = re.compile(
+    r"US\$|HK\$|MOP\$?|RMB|CNY|USD|HKD|MOP|(?i:\byuan\b|\bpatacas?\b)|澳门元|港元|美元|人民币|元"
+)
+_CURRENCY_CODE = {
+    "US$": "USD", "HK$": "HKD", "MOP$": "MOP", "RMB": "CNY", "yuan": "CNY", "pataca": "MOP", "patacas": "MOP",
+    "澳门元": "MOP", "港元": "HKD", "美元": "USD", "人民币": "CNY", "元": "CNY",
+}
+_SCALE = re.compile(
+    r"(?i:\b(?P<en>thousands?|millions?|billions?|trillions?|bn|mn|b|m|k)\b)|(?P<k>'000|’000|000s)"
+    r"|(?P<zh>万亿|亿|万|千)"
+)
+_EN_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9, "b": 1e9,
+             "mn": 1e6, "m": 1e6, "k": 1e3}
+_PERIOD = re.compile(
+    r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}月|[上下]半年|季度|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+)
+_PERIOD_CELL = re.compile(r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}月")
+# fmt: on
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """What a caption, header or label says a table's numbers are: kind, unit and scale."""
+
+    kind: str
+    unit: str
+    scale: float = 1.0
+
+
+@dataclass
+class Table:
+    """What the lines read so far say about the table being read: its caption's unit and its header rows."""
+
+    caption: Unit | None = None
+    headers: list[list[str]] = field(default_factory=list)
+    rows: int = 0
+
+
+def unit_of(text: str, *, pct: bool = True) -> Unit | None:
+    """The unit a caption, header or label states ("(US$ bn)", "单位：亿元", "TEU '000"), or None."""
+    if pct and _PCT.search(text) and not _CURRENCY.search(text):
+        return Unit("pct", "%")
+    scale = 1.0
+    if s := _SCALE.search(text):
+        if s.group("en"):
+            scale = _EN_SCALE[s.group("en").lower().rstrip("s") or "m"]
+        else:
+            scale = 1e3 if s.group("k") else w.ZH_SCALES[s.group("zh")]
+    if c := _CURRENCY.search(text):
+        word = c.group().lower() if c.group()[:1].isalpha() and c.group().isascii() else c.group()
+        return Unit("money", _CURRENCY_CODE.get(word, w.CURRENCY_PREFIX.get(c.group(), "CNY")), scale)
+    for pattern, unit in w.UNITS:
+        if pattern.search(text):
+            return Unit("physical", unit, scale)
+    return Unit("count", "", scale) if scale != 1.0 or re.search(r"(?i:\(number\))|数量", text) else None
+
+
+def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, bool]] | None:
+    """Updates ``table`` with a caption or header line; for a data row, its bare-number cells whose unit the
+    table states, as (quantity, period, growth); None when the line is not a row of such a table."""
+    if "\t" not in sentence:
+        if table.rows:  # the table ended
+            table.caption, table.headers, table.rows = None, [], 0
+        if _CAPTION.search(sentence) and len(sentence) < 160 and (unit := unit_of(sentence, pct=False)):
+            table.caption = unit
+        return None
+    cells = sentence.split("\t")
+    found = [(i, c) for i, c in enumerate(cells[1:], 1) if (m := _CELL.match(c)) and not _is_year(m)]
+    if not found:
+        if not any(
+            re.search(r"\d", re.sub(r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}月", "", c)) for c in cells[1:]
+        ):
+            table.headers.append(cells)  # a header: no figures in its cells, only names and periods
+        return None
+    table.rows += 1
+    label = cells[0].strip()
+    row_unit = unit_of(label[label.find("(") :], pct=True) if "(" in label else None
+    quantities = []
+    offset = [0]
+    for cell in cells:
+        offset.append(offset[-1] + len(cell) + 1)
+    for i, cell in found:
+        header = " ".join(h[i - len(cells)] for h in table.headers if len(h) >= len(cells) - i)
+        unit = unit_of(header) or row_unit or table.caption
+        if unit is None:
+            continue
+        m = _CELL.match(cell)
+        assert m is not None
+        value = float(re.sub(r"[^\d.-]", "", m.group("n").replace("−", "-"))) * unit.scale
+        q = Quantity(offset[i], offset[i] + len(cell), float(f"{value:.12g}"), unit.unit, unit.kind)
+        q.subject = re.sub(r"\s*[(（][^()（）]*[)）]|,\s*total$", "", label).strip() or label
+        q.unit = unit.unit if unit.kind != "count" else _count_unit(q.subject)
+        if m.group("q"):
+            q.qualifier = _qualifier(m.group("q"))
+        periods = [h[i - len(cells)] for h in table.headers if len(h) >= len(cells) - i]
+        period = next((p.strip() for p in periods if _PERIOD.search(p)), None)
+        quantities.append((q, period, unit.kind == "pct" and bool(_PCT.search(header))))
+    return quantities
+
+
+def _is_year(m: re.Match[str]) -> bool:
+    return bool(re.fullmatch(r"(?:19|20)\d\d", m.group("n"))) and not m.group("q")
+
+
+def _count_unit(subject: str) -> str:
+    words = re.findall(r"[A-Za-z]+", subject)
+    return words[-1].lower() if words else "units"
+
+
+def _qualifier(word: str) -> str:
+    m = w.QUALIFIER_BEFORE.search(word.strip())
+    return m.lastgroup if m and m.lastgroup else "exact"
