@@ -86,9 +86,7 @@ def _poll_job(feed: FeedSettings, deps: Deps, outbox: Outbox, started_at: dateti
     try:
         result = poll_due(feed, deps, scheduled=True)
         if not deps.stop.is_set():
-            if (
-                result.status != "claimed"
-            ):  # else another worker sharing the store polls it, and delivers after
+            if result.status != "claimed":  # else another worker sharing the store delivers after its poll
                 outbox.deliver()
             beat(deps.store, deps.settings, started_at=started_at, now=deps.now())
     except StoreError as exc:  # a full disk: the store kept its last version whole; the next poll tries again
