@@ -330,9 +330,12 @@ def table_rows(
 
 
 def rows(*, quick: bool = False, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """This section's rows for ``python -m benchmarks``; ``quick`` ingests a tenth."""
+    """This section's rows for ``python -m benchmarks``, both engines; ``quick`` ingests a tenth."""
+    from . import storage_postgres
+
     size = Size().scaled(1_000) if quick else Size()
-    return results(size, size.articles if quick else size.articles // 10, log)
+    tinydb = results(size, size.articles if quick else size.articles // 10, log)
+    return tinydb + storage_postgres.results(size, size.figures * 10, log)
 
 
 def markdown(table: list[dict[str, Any]]) -> str:

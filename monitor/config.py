@@ -55,6 +55,7 @@ from .settings import (
 )
 
 CONFIG_ENV = "GBA_MONITOR_CONFIG"
+DATABASE_URL_ENV = "GBA_MONITOR_DATABASE_URL"  # wins over storage.url: a password stays out of the file
 DIGEST_PERIODS_S = {"15m": 900, "1h": 3600, "daily": 86400}
 DEFAULT_CONFIG = "feeds.yaml"
 
@@ -101,7 +102,22 @@ class _Model(BaseModel):
 
 class _Storage(_Model):
     path: str = "storage/monitor.json"
+    url: str | None = None  # a PostgreSQL store instead of the file (also $GBA_MONITOR_DATABASE_URL)
     retention_days: int | None = Field(default=None, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _database_url(cls, url: str | None) -> str | None:
+        return _database_url(url) if url is not None else None
+
+
+def _database_url(url: str) -> str:
+    """``url`` when it names a PostgreSQL database; ValueError otherwise (the message never shows it whole:
+    it may hold a password)."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        scheme = url.split("://", 1)[0] if "://" in url else url[:12]
+        raise ValueError(f'"{scheme}" is not a PostgreSQL URL (use postgresql://user@host:5432/dbname)')
+    return url
 
 
 class _Slack(_Model):
@@ -364,6 +380,16 @@ def _line_of(document: Any, loc: tuple[Any, ...]) -> int:
     return line
 
 
+def _storage(base: Path, storage: _Storage, environ: Mapping[str, str]) -> StorageSettings:
+    url = storage.url
+    if environ.get(DATABASE_URL_ENV):
+        try:
+            url = _database_url(environ[DATABASE_URL_ENV])
+        except ValueError as exc:
+            raise ConfigError(f"{DATABASE_URL_ENV}: {exc}") from None
+    return StorageSettings(path=base / storage.path, retention_days=storage.retention_days, url=url)
+
+
 def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, str]) -> Settings:
     base = path.resolve().parent
     slack = SlackSettings(
@@ -399,9 +425,7 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
     fetch = config.fetch
     return Settings(
         source=path,
-        storage=StorageSettings(
-            path=base / config.storage.path, retention_days=config.storage.retention_days
-        ),
+        storage=_storage(base, config.storage, environ),
         slack=slack,
         fetch=FetchSettings(
             user_agent=fetch.user_agent,

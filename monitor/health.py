@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from .durations import format_duration
 from .records import Heartbeat
 from .settings import Settings
-from .store import Store, read_heartbeat
+from .store import MonitorStore, read_heartbeat
 
 
-def beat(store: Store, settings: Settings, *, started_at: datetime, now: datetime) -> Heartbeat:
+def beat(store: MonitorStore, settings: Settings, *, started_at: datetime, now: datetime) -> Heartbeat:
     """Write (and return) the heartbeat of this process's scheduler, from the feed states and the outbox."""
     enabled = {feed.name for feed in settings.feeds if feed.enabled}
     states = [state for state in store.feed_states() if state.name in enabled]

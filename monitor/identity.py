@@ -21,7 +21,7 @@ from .matching import fold
 from .records import Alert, Entry, Sighting, Source, StoredArticle, Story, StoryRevised
 from .settings import FeedSettings
 from .slack import render_sighting
-from .store import Store
+from .store import MonitorStore
 
 SAME_STORY_WINDOW = timedelta(hours=24)  # the same folded headline this close in time is the same story
 # Bodies whose shingles are this similar (estimated Jaccard), with figures that agree, are one story: chosen
@@ -55,7 +55,7 @@ class Found:
         return tuple(sorted(stories, key=lambda story: story.published or story.fetched_at))
 
 
-def worth_reading(entry: Entry, store: Store) -> bool:
+def worth_reading(entry: Entry, store: MonitorStore) -> bool:
     """True for an entry not stored yet, and for one whose feed says it was updated since it was read."""
     assert entry.link is not None
     known = store.find_article(guid=entry.guid, url=canonical_url(entry.link))
@@ -67,7 +67,7 @@ def _updated_since(entry: Entry, known: StoredArticle) -> bool:
 
 
 def identify(
-    entries: Sequence[Entry], read: Mapping[Entry, Story], feed: FeedSettings, store: Store
+    entries: Sequence[Entry], read: Mapping[Entry, Story], feed: FeedSettings, store: MonitorStore
 ) -> Found:
     """Each entry against the stored stories (and the ones before it in this poll): GUID, canonical URL,
     content fingerprint, then folded headline within a day. ``read`` holds the stories read, by entry."""
@@ -105,7 +105,7 @@ def identify(
     return found
 
 
-def near_twin(story: Story, earlier: Sequence[Story], store: Store) -> Story | StoredArticle | None:
+def near_twin(story: Story, earlier: Sequence[Story], store: MonitorStore) -> Story | StoredArticle | None:
     """The story (of this poll, else stored) published within NEAR_DUPLICATE_WINDOW that ``story``'s body
     re-edits: another outlet's copy of a wire story, with its own headline and a sentence more or less.
 
@@ -126,7 +126,7 @@ def near_twin(story: Story, earlier: Sequence[Story], store: Store) -> Story | S
     return None
 
 
-def _read_again(story: Story, known: StoredArticle, store: Store, found: Found) -> None:
+def _read_again(story: Story, known: StoredArticle, store: MonitorStore, found: Found) -> None:
     """A stored story read again: revised when its figures changed, else only refreshed."""
     change = None
     if story.content_hash != known.content_hash:
@@ -137,7 +137,7 @@ def _read_again(story: Story, known: StoredArticle, store: Store, found: Found) 
         found.revised.append(change)
 
 
-def thread_replies(found: Found, store: Store) -> list[Alert]:
+def thread_replies(found: Found, store: MonitorStore) -> list[Alert]:
     """A thread reply under each posted story that another outlet now carries (a story still waiting to be
     posted names its outlets itself, when it is sent)."""
     replies = []

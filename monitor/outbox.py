@@ -36,7 +36,7 @@ from .slack import (
     with_note,
     with_sources,
 )
-from .store import Store
+from .store import MonitorStore
 from .telemetry import emit
 
 log = logging.getLogger("monitor.outbox")
@@ -48,7 +48,7 @@ BLOCKED_RETRY = timedelta(hours=1)  # alerts held by a permanent Slack error are
 class Outbox:
     """What the store holds for Slack and how it goes out; built once per process, shared by the feed jobs."""
 
-    store: Store
+    store: MonitorStore
     settings: Settings
     stream: TextIO  # where the console sender prints when no Slack credential is set
     now: Callable[[], datetime] = utc_now
@@ -64,7 +64,8 @@ class Outbox:
         once). Alerts a permanent error holds (bad token, unknown channel) wait, untried, until the Slack
         settings change, or an hour passes; the error is logged once, when it first happens.
         """
-        with self._delivering:  # two feed jobs finishing together must not post the same alert twice
+        # Two feed jobs finishing together, or two workers sharing the store, must not post an alert twice.
+        with self._delivering, self.store.delivering():
             interrupted = self.store.recover_interrupted()
             if interrupted:
                 log.warning(
@@ -139,7 +140,7 @@ class Outbox:
         return with_note(alert, RESENT_NOTE) if alert.in_doubt else alert
 
 
-def _mark_sending(store: Store, keys: Sequence[str]) -> None:
+def _mark_sending(store: MonitorStore, keys: Sequence[str]) -> None:
     """Note the posts under way; a thread reply tells no stored alert, and needs no write."""
     if keys:
         store.mark_sending(keys)

@@ -44,7 +44,7 @@ from .redaction import redact
 from .rules import routed_alerts, screen_story
 from .settings import FeedSettings, Settings
 from .slack import render_alert
-from .store import Store
+from .store import MonitorStore, open_store
 from .telemetry import emit
 
 log = logging.getLogger("monitor.poll")
@@ -52,7 +52,8 @@ log = logging.getLogger("monitor.poll")
 MAX_BACKOFF_S = 6 * 3600
 
 
-PollStatus = Literal["ok", "not_modified", "error", "stopped", "backing_off"]
+# claimed: another worker sharing the store polls the feed (see ``poll_due``)
+PollStatus = Literal["ok", "not_modified", "error", "stopped", "backing_off", "claimed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class Deps:
     """The long-lived parts one poll needs; built once per process by ``open_deps``."""
 
     settings: Settings
-    store: Store
+    store: MonitorStore
     fetcher: Fetcher
     pages: ThreadPoolExecutor
     now: Callable[[], datetime] = utc_now
@@ -98,7 +99,7 @@ class Deps:
 
 def open_deps(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> Deps:
     """Open the store (taking the scheduler lock: one poller per store) and the HTTP client."""
-    store = Store(settings.storage.path, now=now, retention_days=settings.storage.retention_days)
+    store = open_store(settings.storage, now=now)
     try:
         store.lock_scheduler()
     except BaseException:
@@ -137,7 +138,7 @@ def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResul
     if deps.stop.is_set():
         return _logged(PollResult(feed.name, "stopped", entries=len(entries), ms=_ms(started)))
 
-    with deps.recording:
+    with deps.recording, deps.store.recording():  # the store's: workers sharing it take turns too
         found = identify([entry for entry, _ in relevant], read, feed, deps.store)
         seeding = not state.seeded and feed.on_first_run == "seed"
         changes = _changes(found, feed, deps, seeding=seeding) if post else []
@@ -203,16 +204,24 @@ def _succeeded(state: FeedState, fetched: Fetched, complete: bool, now: datetime
     )
 
 
-def poll_due(feed: FeedSettings, deps: Deps, *, force: bool = False) -> PollResult:
-    """``poll_feed``, unless the feed is backing off after failures: its ``next_retry`` (never earlier than
-    the server's own Retry-After) is still ahead, so it gets no request and a "backing_off" result.
-    ``force`` polls it anyway."""
+def poll_due(feed: FeedSettings, deps: Deps, *, force: bool = False, scheduled: bool = False) -> PollResult:
+    """``poll_feed``, unless the feed backs off or another worker has it: every poll of the scheduler,
+    ``run --once`` and ``run_once`` goes through here.
+
+    A feed backing off after failures (its ``next_retry``, never earlier than the server's own Retry-After, is
+    still ahead) gets no request and a "backing_off" result; ``force`` polls it anyway. Then the feed is
+    claimed in the store: one another worker sharing it holds, or (``scheduled``) polled less than an interval
+    ago, gets a "claimed" result (only a shared PostgreSQL store has other workers)."""
     state = deps.store.feed_state(feed.name)
-    if force or state.next_retry is None or state.next_retry <= deps.now():
-        return poll_feed(feed, deps)
-    log.info("poll feed=%s status=backing_off next_retry=%s", feed.name, state.next_retry.isoformat())
-    emit("poll", feed=feed.name, status="backing_off", seconds=0.0, stories=0, figures=0)
-    return PollResult(feed.name, "backing_off", error=state.last_error, next_retry=state.next_retry)
+    if not force and state.next_retry is not None and state.next_retry > deps.now():
+        log.info("poll feed=%s status=backing_off next_retry=%s", feed.name, state.next_retry.isoformat())
+        emit("poll", feed=feed.name, status="backing_off", seconds=0.0, stories=0, figures=0)
+        return PollResult(feed.name, "backing_off", error=state.last_error, next_retry=state.next_retry)
+    with deps.store.claim_feed(feed.name, feed.interval_s, due_only=scheduled) as mine:
+        if mine:
+            return poll_feed(feed, deps)
+    log.debug("poll feed=%s status=claimed (another worker sharing the store has it)", feed.name)
+    return PollResult(feed.name, "claimed")
 
 
 def run_once(
@@ -222,8 +231,8 @@ def run_once(
     on_result: Callable[[PollResult], None] | None = None,
     force: bool = False,
 ) -> list[PollResult]:
-    """Poll every enabled feed that is due (not backing off, unless ``force``) concurrently; one PollResult
-    per feed. Never raises for a feed.
+    """Poll every enabled feed that is due (not backing off, unless ``force``; not held by another worker)
+    concurrently; one PollResult per feed. Never raises for a feed.
 
     ``on_result`` hears of each feed as it finishes (a progress bar).
     """

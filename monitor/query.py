@@ -16,10 +16,10 @@ from .changes import key_figures, same_value
 from .durations import format_duration, parse_duration
 from .records import Alert, Entry, FeedState, Figure, FigureChanged, NewStory, Observation, Story
 from .redaction import redact
-from .settings import FeedSettings, FetchSettings, Settings, TrackedMetric
+from .settings import FeedSettings, FetchSettings, Settings, StorageSettings, TrackedMetric
 from .slack import render_alert
 from .sparkline import sparkline
-from .store import Store
+from .store import has_store, open_store
 
 HISTORY_COLUMNS = (
     "published",
@@ -56,7 +56,7 @@ def parse_when(text: str, *, now: datetime) -> datetime:
 
 
 def history(
-    store_path: Path,
+    storage: StorageSettings,
     *,
     metric: str | None = None,
     since: datetime | None = None,
@@ -65,9 +65,9 @@ def history(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Stored figures as rows, newest first; no rows when nothing has been stored yet."""
-    if not store_path.exists():
+    if not has_store(storage):
         return []
-    with Store(store_path) as store:
+    with open_store(storage, max_connections=1) as store:
         found = store.history(metric=metric, since=since, until=until, feed=feed, limit=limit)
     return [observation_row(o) for o in found]
 
@@ -147,15 +147,15 @@ METRIC_COLUMNS = ("key", "label", "latest", "latest_published", "previous", "cha
 ARTICLE_COLUMNS = ("published", "outlet", "feed", "lang", "figures", "title")
 STATUS_COLUMNS = (
     "feed", "enabled", "interval", "last_poll", "last_success", "failures", "last_error", "next_retry",
-    "stories", "figures",
+    "stories", "figures", "worker",
 )  # fmt: skip
 
 
-def metrics(store_path: Path, *, trend_points: int = 20) -> list[dict[str, Any]]:
+def metrics(storage: StorageSettings, *, trend_points: int = 20) -> list[dict[str, Any]]:
     """Every stored metric: latest and previous value, the change, how often seen, and a sparkline."""
-    if not store_path.exists():
+    if not has_store(storage):
         return []
-    with Store(store_path) as store:
+    with open_store(storage, max_connections=1) as store:
         rows = []
         for summary in store.metrics():
             change = None
@@ -174,7 +174,7 @@ def metrics(store_path: Path, *, trend_points: int = 20) -> list[dict[str, Any]]
 
 
 def articles(
-    store_path: Path,
+    storage: StorageSettings,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -182,9 +182,9 @@ def articles(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Stored stories, newest first."""
-    if not store_path.exists():
+    if not has_store(storage):
         return []
-    with Store(store_path) as store:
+    with open_store(storage, max_connections=1) as store:
         return [asdict(a) for a in store.articles(since=since, until=until, feed=feed, limit=limit)]
 
 
@@ -199,12 +199,13 @@ class Health:
 
 def status(settings: Settings, *, now: datetime) -> Health:
     """Per feed: polls, failures and what is stored; the outbox; which feeds failed longer than allowed."""
-    store_path = settings.storage.path
-    if not store_path.exists():
-        states, totals, pending = {}, {}, []
+    storage = settings.storage
+    if not has_store(storage):
+        states, totals, pending, workers = {}, {}, [], {}
     else:
-        with Store(store_path) as store:
+        with open_store(storage, max_connections=1) as store:
             states = {s.name: s for s in store.feed_states()}
+            workers = store.feed_workers()
             totals = store.feed_totals()
             pending = store.pending_alerts()
     limit = timedelta(seconds=settings.health.max_failing_s)
@@ -225,6 +226,7 @@ def status(settings: Settings, *, now: datetime) -> Health:
                 "next_retry": state.next_retry,
                 "stories": stories,
                 "figures": figures,
+                "worker": workers.get(feed.name),  # several workers sharing a database: who polled it last
             }
         )
         if feed.enabled and state.failing_since is not None and now - state.failing_since > limit:
@@ -245,12 +247,12 @@ def status(settings: Settings, *, now: datetime) -> Health:
 OUTBOX_COLUMNS = ("id", "kind", "channel", "state", "attempts", "age", "reason")
 
 
-def outbox(store_path: Path, *, now: datetime) -> list[dict[str, Any]]:
+def outbox(storage: StorageSettings, *, now: datetime) -> list[dict[str, Any]]:
     """Every undelivered alert, oldest first: its id (the key), state (waiting, failed, held by a permanent
     error, in doubt after a crash, or dropped), attempts, age and the last error."""
-    if not store_path.exists():
+    if not has_store(storage):
         return []
-    with Store(store_path) as store:
+    with open_store(storage, max_connections=1) as store:
         alerts = store.unsent_alerts()
     return [
         {

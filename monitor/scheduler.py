@@ -80,13 +80,14 @@ def run_forever(deps: Deps, outbox: Outbox, *, feeds: Sequence[FeedSettings] | N
 
 
 def _poll_job(feed: FeedSettings, deps: Deps, outbox: Outbox, started_at: datetime) -> None:
-    """One scheduled poll (none while the feed backs off after failures), the outbox, the heartbeat."""
+    """One scheduled poll (none while the feed backs off or another worker has it), outbox, heartbeat."""
     if deps.stop.is_set():
         return
     try:
-        poll_due(feed, deps)
+        result = poll_due(feed, deps, scheduled=True)
         if not deps.stop.is_set():
-            outbox.deliver()
+            if result.status != "claimed":  # else another worker sharing the store delivers after its poll
+                outbox.deliver()
             beat(deps.store, deps.settings, started_at=started_at, now=deps.now())
     except StoreError as exc:  # a full disk: the store kept its last version whole; the next poll tries again
         log.error("poll feed=%s status=error error=%s action=retry_next_poll", feed.name, exc)

@@ -136,10 +136,12 @@ class SlackSettings:
 
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
-    """Where the TinyDB file lives and how long history is kept."""
+    """Where the store lives (a TinyDB file, or a PostgreSQL database when ``url`` is set) and how long
+    history is kept."""
 
     path: Path
     retention_days: int | None = None
+    url: str | None = None  # storage.url or GBA_MONITOR_DATABASE_URL: postgresql://user@host:port/dbname
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,3 +110,17 @@ def site():
     server = Site()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server on 127.0.0.1 for the whole session (see tests/postgres.py)."""
+    from tests.postgres import start_server
+
+    yield from start_server()
+
+
+@pytest.fixture
+def database_url(postgres) -> str:
+    """The URL of a new, empty PostgreSQL database."""
+    return postgres.database()

@@ -17,7 +17,8 @@ from click.testing import CliRunner, Result
 
 from monitor.cli import main
 from monitor.records import Heartbeat
-from monitor.store import Store
+from monitor.settings import StorageSettings
+from monitor.store import Store, open_store
 from tests.conftest import Site
 from tests.test_cli import OCTOBER, World, worlds
 
@@ -109,3 +110,19 @@ def test_health_reads_the_heartbeat_alone_never_the_store(world: World) -> None:
     assert result.exit_code == 0, result.stderr
     status = CliRunner().invoke(main, ["status", "--config", str(world.config)])
     assert status.exit_code == 3, "while status, which reads the store, sees it broken"
+
+
+def test_health_on_a_postgresql_store_reads_this_workers_heartbeat_file_never_the_database(
+    world: World, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker sharing a database writes its heartbeat beside storage.path (its pid is this machine's to
+    check); `health` answers from that file even while the database is unreachable."""
+    settings = StorageSettings(path=store_path(world), url=database_url)
+    with open_store(settings) as store:
+        store.write_heartbeat(Heartbeat(at=NOW, started_at=NOW, pid=os.getpid(), last_success=NOW))
+    assert not settings.path.exists(), "only the heartbeat lives beside storage.path"
+    monkeypatch.setenv("GBA_MONITOR_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    result = health(world)
+    assert result.exit_code == 0, result.stderr
+    status = CliRunner().invoke(main, ["status", "--config", str(world.config)])
+    assert status.exit_code == 3 and "cannot connect" in status.stderr

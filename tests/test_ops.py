@@ -23,6 +23,14 @@ def world(site: Site, tmp_path: Path) -> Iterator[World]:
     yield from worlds(site, tmp_path)
 
 
+@pytest.fixture(params=["tinydb", "postgresql"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The outbox and prune commands run on both engines: the world's TinyDB file, or a new database."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("GBA_MONITOR_DATABASE_URL", request.getfixturevalue("database_url"))
+    return request.param
+
+
 def invoke(world: World, *args: str, **env: str) -> Result:
     """``gba-monitor ARGS --config CONFIG`` in this process, with the world's Slack credentials."""
     env = {"SLACK_BOT_TOKEN": world.slack.token, "SLACK_API_URL": world.slack.api_url, **env}
@@ -89,7 +97,7 @@ def outbox(world: World) -> list[dict]:
     return json.loads(listing.stdout or "[]")
 
 
-def test_outbox_lists_held_alerts_drops_one_and_retries_the_rest(world: World) -> None:
+def test_outbox_lists_held_alerts_drops_one_and_retries_the_rest(world: World, engine: str) -> None:
     world.publish(OCTOBER, NOVEMBER)
     world.slack.fail_next("channel_not_found")
     assert invoke(world, "run", "--once").exit_code == 0
@@ -116,7 +124,7 @@ def test_outbox_retry_and_drop_refuse_an_unknown_id(world: World) -> None:
     assert unknown.exit_code == 2 and "matches no undelivered alert" in unknown.stderr
 
 
-def test_prune_applies_retention_now_and_reports_what_it_removed(world: World) -> None:
+def test_prune_applies_retention_now_and_reports_what_it_removed(world: World, engine: str) -> None:
     world.publish(OCTOBER, NOVEMBER)
     assert invoke(world, "run", "--once").exit_code == 0
     assert invoke(world, "prune").exit_code == 2, "no --before and no storage.retention_days"

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import orjson
+import psycopg
 import pytest
 from filelock import FileLock, Timeout
 from hypothesis import given, settings
@@ -25,8 +26,19 @@ from hypothesis import strategies as st
 from tinydb import TinyDB, where
 
 from monitor.errors import StoreError, StoreLocked
-from monitor.records import Alert, Delivery, Entry, FeedState, Figure, Observation, PollRecord, Story
-from monitor.store import SCHEMA_VERSION, AtomicJSONStorage, Store
+from monitor.records import (
+    Alert,
+    Delivery,
+    Entry,
+    FeedState,
+    Figure,
+    Heartbeat,
+    Observation,
+    PollRecord,
+    Story,
+)
+from monitor.settings import StorageSettings
+from monitor.store import SCHEMA_VERSION, AtomicJSONStorage, Store, open_store, read_heartbeat
 from monitor.store._schema import migrate
 from tests.store_writer import FIGURES
 
@@ -55,10 +67,32 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=["tinydb", "postgresql"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> StorageSettings:
+    """Each contract test runs on both engines: a TinyDB file, and a new database on the test server."""
+    path = tmp_path / "store" / "monitor.json"
+    if request.param == "postgresql":
+        return StorageSettings(path=path, url=request.getfixturevalue("database_url"))
+    return StorageSettings(path=path)
+
+
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock):
-    with Store(tmp_path / "store" / "monitor.json", now=clock) as opened:
+def store(storage: StorageSettings, clock: Clock):
+    with open_store(storage, now=clock) as opened:
         yield opened
+
+
+# For what only a TinyDB file has (its bytes, its lock files, its write count).
+tinydb_only = pytest.mark.parametrize("storage", ["tinydb"], indirect=True)
+
+
+def table_rows(store: Store, table: str) -> list[dict]:
+    """A table's rows as the engine keeps them, read independently of the code under test."""
+    if isinstance(store, Store):
+        return list(document(store.path)[table].values())
+    order = {"feeds": "name", "metrics": "key"}.get(table, "id")
+    with psycopg.connect(store.url) as conn:
+        return [data for (data,) in conn.execute(f"SELECT data FROM {table} ORDER BY {order}")]
 
 
 def figure(metric: str = "qianhai.hk-firms.count", value: float = 10_577.0, **changes) -> Figure:
@@ -127,6 +161,7 @@ def test_a_new_store_creates_its_folder_and_a_tinydb_file_with_every_table(tmp_p
     db.close()
 
 
+@tinydb_only
 def test_tinydb_reads_every_table_the_store_writes(store: Store) -> None:
     """A newcomer can open the file with TinyDB and read rows with plain field names."""
     store.save_poll(record(story("https://news.example.com/a", figure()), alerts=(alert("story:a"),)))
@@ -148,6 +183,7 @@ def test_tinydb_reads_every_table_the_store_writes(store: Store) -> None:
     db.close()
 
 
+@tinydb_only
 def test_tinydbs_own_api_can_fix_a_row_through_the_atomic_storage(store: Store) -> None:
     """A one-off repair script may use TinyDB's tables on the store file; the store sees the change."""
     store.save_poll(PollRecord(FeedState("qianhai", failures=3, last_error="fetch: http 503")))
@@ -159,6 +195,7 @@ def test_tinydbs_own_api_can_fix_a_row_through_the_atomic_storage(store: Store) 
         assert fresh.feed_state("qianhai") == FeedState("qianhai")
 
 
+@tinydb_only
 def test_each_save_poll_is_exactly_one_write(store: Store) -> None:
     """The meta revision counts writes: a poll of three stories, figures, metrics and alerts is one."""
     before = document(store.path)["meta"]["1"]["revision"]
@@ -171,6 +208,7 @@ def test_each_save_poll_is_exactly_one_write(store: Store) -> None:
     assert (len(after["articles"]), len(after["figures"]), len(after["alerts"])) == (3, 6, 2)
 
 
+@tinydb_only
 def test_staged_polls_are_seen_at_once_in_process_and_reach_the_disk_in_one_shared_write(
     store: Store,
 ) -> None:
@@ -191,6 +229,7 @@ def test_staged_polls_are_seen_at_once_in_process_and_reach_the_disk_in_one_shar
     assert os.stat(store.path).st_ino == inode  # already on disk: no second write
 
 
+@tinydb_only
 def test_no_other_writer_gets_the_file_while_a_staged_poll_waits_for_the_disk(store: Store) -> None:
     """The file lock is held from the first staged change until the write that holds the last one."""
     other = FileLock(f"{store.path}.lock", timeout=0)
@@ -202,6 +241,7 @@ def test_no_other_writer_gets_the_file_while_a_staged_poll_waits_for_the_disk(st
         assert document(store.path)["articles"]
 
 
+@tinydb_only
 def test_a_failed_shared_write_fails_every_poll_it_held_and_memory_returns_to_the_file(store: Store) -> None:
     store.save_poll(record(story("https://n.example.com/a", figure(value=1.0))))
     before = store.path.read_bytes()
@@ -226,6 +266,7 @@ def test_closing_the_store_writes_what_is_staged(tmp_path: Path) -> None:
         assert reopened.is_known(guid=None, url="https://n.example.com/a")
 
 
+@tinydb_only
 def test_the_file_is_replaced_never_rewritten_in_place(store: Store) -> None:
     """Each write is a new file renamed over the old one: an open reader keeps the whole old version."""
     with open(store.path, "rb") as reader:
@@ -281,7 +322,7 @@ def test_datetimes_in_other_zones_are_stored_as_utc_and_naive_ones_are_taken_as_
     hong_kong = timezone(timedelta(hours=8))
     store.save_poll(PollRecord(FeedState("a", last_poll=datetime(2025, 3, 1, 16, 0, tzinfo=hong_kong))))
     store.save_poll(PollRecord(FeedState("b", last_poll=datetime(2025, 3, 1, 8, 0))))
-    assert document(store.path)["feeds"]["1"]["last_poll"] == "2025-03-01T08:00:00.000000+00:00"
+    assert table_rows(store, "feeds")[0]["last_poll"] == "2025-03-01T08:00:00.000000+00:00"
     assert store.feed_state("a").last_poll == store.feed_state("b").last_poll == T0
     assert store.feed_state("b").last_poll.utcoffset() == timedelta(0)
 
@@ -303,7 +344,7 @@ def test_the_same_content_stored_again_adds_no_figures_but_a_revision_does(store
         record(story(url, figure(value=2.0), content_hash="v2", fetched_at=T0 + timedelta(hours=1)))
     )
     assert [o.value for o in store.history()] == [2.0, 1.0]
-    assert len(document(store.path)["articles"]) == 1
+    assert len(table_rows(store, "articles")) == 1
 
 
 def test_lone_surrogates_from_odd_feeds_are_stored_as_replacement_characters(store: Store) -> None:
@@ -446,7 +487,7 @@ def test_the_metrics_table_keeps_the_latest_and_the_last_different_value(store: 
         store.save_poll(
             record(story(f"https://n.example.com/{n}", figure(value=value), published=when, fetched_at=when))
         )
-    [row] = document(store.path)["metrics"].values()
+    [row] = table_rows(store, "metrics")
     assert row == {
         "key": "qianhai.hk-firms.count",
         "label": "HK-funded enterprises in Qianhai",
@@ -478,7 +519,7 @@ def test_an_alert_is_enqueued_once_per_key_whatever_its_state(store: Store, cloc
     assert store.save_poll(record(alerts=(alert("k1"), alert("k2"), alert("k3")))) == [
         alert("k3", created_at=clock.now)
     ]
-    assert len(document(store.path)["alerts"]) == 3
+    assert len(table_rows(store, "alerts")) == 3
 
 
 def test_pending_alerts_are_the_undelivered_ones_oldest_first(store: Store, clock: Clock) -> None:
@@ -501,8 +542,8 @@ def test_deliveries_count_attempts_and_keep_errors_until_one_succeeds(store: Sto
     clock.advance(minutes=3)
     store.record_deliveries([Delivery("a", ts="1700000000.000200"), Delivery("b", ts=None)])
     assert store.pending_alerts() == []
-    rows = {row["key"]: row for row in document(store.path)["alerts"].values()}
-    assert rows["a"] == {
+    stored = {row["key"]: row for row in table_rows(store, "alerts")}
+    assert stored["a"] == {
         "key": "a",
         "channel": "#gba",
         "text": "alert a",
@@ -514,9 +555,10 @@ def test_deliveries_count_attempts_and_keep_errors_until_one_succeeds(store: Sto
         "thread_key": None,
         "sent_at": "2025-03-01T08:03:00.000000+00:00",
     }
-    assert rows["b"]["sent_at"] is not None  # the console sender has no ts, yet the alert was delivered
+    assert stored["b"]["sent_at"] is not None  # the console sender has no ts, yet the alert was delivered
 
 
+@tinydb_only
 def test_no_deliveries_means_no_write(store: Store) -> None:
     before = document(store.path)["meta"]["1"]["revision"]
     store.record_deliveries([])
@@ -545,6 +587,45 @@ def test_a_metrics_thread_is_its_first_message_in_the_same_channel(store: Store,
     assert store.thread_ts_in("#gba", "other") is None
 
 
+def test_a_story_messages_fields_and_its_channel_round_trip(store: Store, clock: Clock) -> None:
+    told = alert("story", carries=("figure:m",), roots=("m",), thread_key="story")
+    store.save_poll(record(alerts=(told,)))
+    assert store.pending_alerts() == [replace(told, created_at=clock.now)]
+    clock.advance(minutes=1)
+    store.record_deliveries([Delivery("story", ts="111.1", channel="#gba")])
+    [row] = table_rows(store, "alerts")
+    assert (row["sent_channel"], row["carries"], row["roots"]) == ("#gba", ["figure:m"], ["m"])
+    assert row["sent_at"] == "2025-03-01T08:01:00.000000+00:00"
+
+
+def test_a_dropped_alert_is_kept_unsent_but_never_pending_until_retried(store: Store, clock: Clock) -> None:
+    store.save_poll(record(alerts=(alert("a"), alert("b"), alert("c"))))
+    store.record_deliveries([Delivery("a", error="slack: channel_not_found", permanent=True, route="r")])
+    clock.advance(minutes=1)
+    assert store.drop_alerts(["b", "unknown"]) == ["b"]
+    assert [a.key for a in store.pending_alerts()] == ["a", "c"]
+    unsent = {a.key: a for a in store.unsent_alerts()}
+    assert list(unsent) == ["a", "b", "c"] and unsent["b"].dropped_at == clock.now
+    assert (unsent["a"].blocked, unsent["a"].attempted_at) == ("r", T0)
+
+    store.record_deliveries([Delivery("c", ts="1.1", channel="#gba")])
+    assert store.retry_alerts(["c", "b", "a", "unknown"]) == ["b", "a"], "a sent alert is left alone"
+    assert store.drop_alerts(["c"]) == []
+    pending = {a.key: a for a in store.pending_alerts()}
+    assert list(pending) == ["a", "b"]
+    assert (pending["a"].blocked, pending["a"].attempted_at, pending["b"].dropped_at) == (None, None, None)
+    assert pending["a"].attempts == 1, "a retry forgets the error that held it, not the attempts made"
+
+
+def test_the_heartbeat_is_read_without_opening_the_store(store: Store, storage: StorageSettings) -> None:
+    assert read_heartbeat(storage.path) is None
+    beat = Heartbeat(at=T0, started_at=T0 - timedelta(hours=1), pid=4321, last_success=T0,
+                     failing=(("qianhai", T0 - timedelta(minutes=5)),), oldest_pending=T0)  # fmt: skip
+    store.write_heartbeat(beat)
+    store.write_heartbeat(replace(beat, pid=1234))
+    assert read_heartbeat(storage.path) == replace(beat, pid=1234)
+
+
 # --- retention ---------------------------------------------------------------------------------------------
 
 
@@ -557,7 +638,7 @@ def test_retention_prunes_old_figures_and_articles_but_keeps_each_metrics_latest
     )
     store.save_poll(record(story("https://n.example.com/bare", fetched_at=old)))
     store.save_poll(record(story("https://n.example.com/new", figure(value=2), fetched_at=recent)))
-    size_before = store.path.stat().st_size
+    size_before = store.path.stat().st_size if isinstance(store, Store) else 0
     assert store.retention(30) == (1, 1)
     assert [(o.metric, o.value) for o in store.history()] == [("qianhai.hk-firms.count", 2), ("lonely", 7)]
     assert store.is_known(
@@ -565,7 +646,19 @@ def test_retention_prunes_old_figures_and_articles_but_keeps_each_metrics_latest
     )  # the article of a metric's latest figure
     assert not store.is_known(guid=None, url="https://n.example.com/bare")
     assert store.latest(["lonely"])["lonely"].value == 7
-    assert store.path.stat().st_size < size_before
+    if isinstance(store, Store):
+        assert store.path.stat().st_size < size_before
+
+
+def test_prune_up_to_a_date_is_retention_by_date(store: Store) -> None:
+    store.save_poll(
+        record(story("https://n.example.com/old", figure(value=1), fetched_at=T0 - timedelta(days=9)))
+    )
+    store.save_poll(record(story("https://n.example.com/new", figure(value=2), fetched_at=T0)))
+    store.save_poll(record(story("https://n.example.com/bare", fetched_at=T0 - timedelta(days=9))))
+    assert store.prune(T0 - timedelta(days=10)) == (0, 0)
+    assert store.prune(T0 - timedelta(days=1)) == (2, 1)
+    assert [o.value for o in store.history()] == [2]
 
 
 def test_retention_removes_old_articles_without_kept_figures(store: Store) -> None:
@@ -576,8 +669,8 @@ def test_retention_removes_old_articles_without_kept_figures(store: Store) -> No
     assert store.is_known(guid=None, url="https://n.example.com/fresh")
 
 
-def test_retention_days_prune_during_save_poll_at_most_hourly(tmp_path: Path, clock: Clock) -> None:
-    with Store(tmp_path / "monitor.json", now=clock, retention_days=7) as store:
+def test_retention_days_prune_during_save_poll_at_most_hourly(storage: StorageSettings, clock: Clock) -> None:
+    with open_store(replace(storage, retention_days=7), now=clock) as store:
         store.save_poll(record(story("https://n.example.com/a", figure(value=1), fetched_at=T0)))
         store.save_poll(record(story("https://n.example.com/b", figure(value=2), fetched_at=T0)))
         clock.advance(days=8)
@@ -655,6 +748,7 @@ def test_a_broken_file_is_refused_with_its_path_and_left_untouched(tmp_path: Pat
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".bak"] == []
 
 
+@tinydb_only
 def test_a_store_broken_while_open_is_refused_and_not_overwritten(store: Store) -> None:
     store.save_poll(record(story("https://n.example.com/a", figure())))
     store.path.write_bytes(b'{"meta": ')
@@ -692,6 +786,7 @@ def test_migrations_run_in_order_from_the_files_version_to_ours() -> None:
         migrate({"meta": {"1": {"schema_version": 1}}}, migrations={}, to=2)
 
 
+@tinydb_only
 def test_a_failed_write_leaves_the_file_and_memory_as_they_were(store: Store) -> None:
     store.save_poll(record(story("https://n.example.com/a", figure(value=1.0))))
     before = store.path.read_bytes()
@@ -796,7 +891,7 @@ def test_threads_sharing_one_store_lose_nothing(store: Store) -> None:
     for thread in threads:
         thread.join()
     assert len(store.history()) == len(store.pending_alerts()) == 100
-    assert document(store.path)["metrics"]["1"]["observations"] == 100
+    assert table_rows(store, "metrics")[0]["observations"] == 100
 
 
 def writer_process(path: Path, name: str, count: int, threads: int = 0) -> subprocess.Popen[str]:

@@ -1,7 +1,8 @@
 """The command line: a thin shell over ``poll``, ``outbox``, ``health`` and ``query``; the only click user.
 
 It is the only argv reader. ``_shared`` holds the options and error handling every command uses; ``_run``
-the scheduler's commands (run, backfill); ``_ops`` the operator's (check, health, init, prune, outbox).
+the scheduler's commands (run, backfill); ``_ops`` the operator's (check, health, init, prune, outbox);
+``_store`` the store's own (store info, store migrate).
 
 Exit codes: 0 done; 1 a feed, page or alert failed (or, for ``status`` and ``health``, the monitor is
 unhealthy); 2 the config or the command line is wrong; 3 the store is broken, newer than this version, or
@@ -33,6 +34,7 @@ from ._shared import (
     parse_date,
     window_options,
 )
+from ._store import store
 
 
 @click.group(
@@ -62,7 +64,7 @@ def main(log_level: str, log_format: str) -> None:
     setup_logging(log_level, log_format)
 
 
-for command in (run, backfill, check, health, init, prune, outbox):
+for command in (run, backfill, check, health, init, prune, outbox, store):
     main.add_command(command)
 
 
@@ -141,7 +143,7 @@ def history(
     settings = load(config_file)
     since_at, until_at = parse_date(since, "--since"), parse_date(until, "--until")
     rows = query.history(
-        settings.storage.path, metric=metric, since=since_at, until=until_at, feed=feed, limit=limit
+        settings.storage, metric=metric, since=since_at, until=until_at, feed=feed, limit=limit
     )
     output.write_rows(rows, query.HISTORY_COLUMNS, fmt, sys.stdout, empty="no figures stored yet")
 
@@ -157,10 +159,10 @@ def metrics(key: str | None, config_file: str | None, fmt: str) -> None:
     """Every tracked metric with its latest value, change and trend; with KEY, that metric's full series."""
     settings = load(config_file)
     if key is None:
-        rows = query.metrics(settings.storage.path)
+        rows = query.metrics(settings.storage)
         output.write_rows(rows, query.METRIC_COLUMNS, fmt, sys.stdout, empty="no metrics stored yet")
         return
-    rows = query.history(settings.storage.path, metric=key)
+    rows = query.history(settings.storage, metric=key)
     if not rows:
         fail(f"no stored figures for metric {key!r} (see `gba-monitor metrics` for the keys)", EXIT_FAILED)
     if fmt == "table":
@@ -186,7 +188,7 @@ def articles(
     """Stored stories, newest first, with their outlet and number of figures."""
     settings = load(config_file)
     since_at, until_at = parse_date(since, "--since"), parse_date(until, "--until")
-    rows = query.articles(settings.storage.path, since=since_at, until=until_at, feed=feed, limit=limit)
+    rows = query.articles(settings.storage, since=since_at, until=until_at, feed=feed, limit=limit)
     output.write_rows(rows, query.ARTICLE_COLUMNS, fmt, sys.stdout, empty="no stories stored yet")
 
 

@@ -35,6 +35,7 @@ PROBE_COLUMNS = ("target", "status", "entries", "matches", "detail")
 def check(config_file: str | None, online: bool) -> None:
     """Validate the config and print what it resolves to, with the mistakes it probably holds."""
     from ..config import likely_mistakes
+    from ..store import describe
 
     settings = load(config_file)
     enabled = [f for f in settings.feeds if f.enabled]
@@ -47,7 +48,7 @@ def check(config_file: str | None, online: bool) -> None:
     click.echo(f"{settings.source}: ok")
     for warning in likely_mistakes(settings):
         click.echo(f"  warning: {warning}")
-    click.echo(f"  storage: {settings.storage.path}")
+    click.echo(f"  storage: {describe(settings.storage)}")
     click.echo(f"  slack: {slack}; first run: {settings.slack.on_first_run}")
     click.echo(f"  feeds: {len(settings.feeds)} ({len(enabled)} enabled)")
     for feed in settings.feeds:
@@ -115,7 +116,7 @@ def init(path: Path) -> None:
 def prune(config_file: str | None, before: str | None) -> None:
     """Apply retention now: remove stories last fetched and figures observed before DATE, keeping each
     metric's latest figure and its story, and say what was removed."""
-    from ..store import Store
+    from ..store import open_store
 
     settings = load(config_file)
     cutoff = parse_date(before, "--before")
@@ -124,7 +125,7 @@ def prune(config_file: str | None, before: str | None) -> None:
         if days is None:
             raise click.UsageError("pass --before DATE, or set storage.retention_days in the config")
         cutoff = datetime.now(UTC) - timedelta(days=days)
-    with Store(settings.storage.path) as store:
+    with open_store(settings.storage, max_connections=1) as store:
         stories, figures = store.prune(cutoff)
     click.echo(
         f"pruned {stories} stories and {figures} figures from before {cutoff.isoformat(timespec='seconds')}"
@@ -143,7 +144,7 @@ def outbox() -> None:
 def list_alerts(config_file: str | None, fmt: str) -> None:
     """Undelivered alerts, oldest first: id, kind, channel, state, attempts, age and the last error."""
     settings = load(config_file)
-    rows = query.outbox(settings.storage.path, now=datetime.now(UTC))
+    rows = query.outbox(settings.storage, now=datetime.now(UTC))
     output.write_rows(rows, query.OUTBOX_COLUMNS, fmt, sys.stdout, empty="the outbox is empty")
 
 
@@ -158,12 +159,12 @@ def retry(ids: tuple[str, ...], every: bool, config_file: str | None) -> None:
     them after its next poll."""
     from ..errors import StoreLocked
     from ..outbox import Outbox
-    from ..store import Store
+    from ..store import open_store
 
     if bool(ids) == every:
         raise click.UsageError("name the alerts to retry, or pass --all")
     settings = load(config_file)
-    with Store(settings.storage.path) as store:
+    with open_store(settings.storage, max_connections=1) as store:
         unsent = store.unsent_alerts()
         keys = [a.key for a in unsent if a.dropped_at is None] if every else _keys(ids, unsent)
         retried = store.retry_alerts(keys)
@@ -187,10 +188,10 @@ def retry(ids: tuple[str, ...], every: bool, config_file: str | None) -> None:
 @handles_errors
 def drop(alert_id: str, config_file: str | None) -> None:
     """Never post this alert. It stays in the outbox, marked dropped (`outbox retry ID` takes it back)."""
-    from ..store import Store
+    from ..store import open_store
 
     settings = load(config_file)
-    with Store(settings.storage.path) as store:
+    with open_store(settings.storage, max_connections=1) as store:
         [key] = _keys((alert_id,), store.unsent_alerts())
         store.drop_alerts([key])
     click.echo(f"dropped {key}")

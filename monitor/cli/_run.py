@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -146,12 +145,12 @@ def _once(
 def _throwaway(settings: Settings) -> Iterator[Settings]:
     """The settings over a copy of the store, with no Slack credential: what a run would store is thrown
     away, and what it would post is printed (the console sender) instead."""
+    from ..store import scratch_copy
+
     with tempfile.TemporaryDirectory(prefix="gba-monitor-dry-run-") as folder:
-        path = Path(folder) / settings.storage.path.name
-        if settings.storage.path.exists():
-            shutil.copyfile(settings.storage.path, path)
+        storage = scratch_copy(settings.storage, Path(folder) / settings.storage.path.name)
         slack = replace(settings.slack, token=None, webhook_url=None)
-        yield replace(settings, storage=replace(settings.storage, path=path), slack=slack)
+        yield replace(settings, storage=storage, slack=slack)
 
 
 def _with_progress(total: int, work: Any) -> Any:

@@ -50,7 +50,7 @@ def complete_metrics(ctx: click.Context, _param: click.Parameter, incomplete: st
     if settings is None:
         return []
     keys = {metric.key for metric in settings.metrics}
-    keys |= {row["key"] for row in query.metrics(settings.storage.path, trend_points=0)}
+    keys |= {row["key"] for row in query.metrics(settings.storage, trend_points=0)}
     return [CompletionItem(key) for key in sorted(keys) if key.startswith(incomplete)]
 
 

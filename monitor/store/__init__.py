@@ -1,14 +1,39 @@
-"""Feed states, articles, figures, metrics and the alert outbox: the only user of TinyDB, filelock and orjson.
+"""Feed states, articles, figures, metrics and the alert outbox, behind one interface and two engines.
 
-``_store`` is the ``Store`` the rest of the code uses; ``_document`` shares the in-memory document between
-threads and writes staged polls together; ``_file`` is the atomic JSON storage; ``_rows`` and ``_edits`` turn
-records into rows and back; ``_schema`` migrates older files; ``_heartbeat`` is the scheduler's heartbeat file
-(``read_heartbeat`` reads it without opening the store).
+``MonitorStore`` (``_protocol``) is what the rest of the code may ask of a store; ``open_store`` picks the
+engine from the settings: a TinyDB file (``storage.path``, the default) or a PostgreSQL database
+(``storage.url``). No module outside this package knows which one runs.
+
+TinyDB engine: ``_store`` is its ``Store``; ``_document`` shares the in-memory document between threads and
+writes staged polls together; ``_file`` is the atomic JSON storage; ``_schema`` migrates older files.
+PostgreSQL engine: ``_postgres`` (reads, the pool), ``_pg_writes`` (a poll's transaction), ``_pg_claims``
+(several workers), ``_pg_schema`` (versioned migrations). Both turn records into the same rows with
+``_rows`` and ``_edits``; ``_copy`` copies a store from one engine to the other. ``_heartbeat`` is the
+scheduler's heartbeat file, beside ``storage.path`` whatever the engine (``read_heartbeat`` reads it without
+opening the store).
 """
 
+from ._copy import copy_store, scratch_copy, store_info
 from ._file import AtomicJSONStorage
 from ._heartbeat import read_heartbeat
+from ._open import describe, has_store, open_store, storage_at
+from ._protocol import MonitorStore, Staged, StoreInfo
 from ._schema import SCHEMA_VERSION
 from ._store import Store
 
-__all__ = ["SCHEMA_VERSION", "AtomicJSONStorage", "Store", "read_heartbeat"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "AtomicJSONStorage",
+    "MonitorStore",
+    "Staged",
+    "Store",
+    "StoreInfo",
+    "copy_store",
+    "describe",
+    "has_store",
+    "open_store",
+    "read_heartbeat",
+    "scratch_copy",
+    "storage_at",
+    "store_info",
+]

@@ -6,11 +6,13 @@ mutated: the storage reuses the bytes of unchanged rows), and every insert goes 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from ..records import Observation, Sighting, Story
+from ..records import Alert, Delivery, Observation, Sighting, Story
 from ._rows import (
     Index,
+    Row,
     canon,
     cells,
     figure_extras,
@@ -19,6 +21,7 @@ from ._rows import (
     parse_datetime,
     row_of,
     sources_of,
+    sparse,
     with_source,
 )
 from ._schema import Document
@@ -30,6 +33,17 @@ def save_story(doc: Document, index: Index, story: Story) -> None:
     """The story's article row, and its figures unless this same content was stored before."""
     old_id = index.keys["articles"].get(story.url)
     old = doc["articles"][old_id] if old_id is not None else {}
+    index.put(doc, "articles", article_row(story, old))
+    if story.content_hash and old.get("content_hash") == story.content_hash:
+        return
+    for row in figure_rows(story):
+        index.put(doc, "figures", row)
+        summary = index.keys["metrics"].get(row["metric"])
+        index.put(doc, "metrics", metric_row(doc["metrics"][summary] if summary else None, row))
+
+
+def article_row(story: Story, old: Row) -> Row:
+    """The story's article row; a revision of ``old`` (the stored row, or {}) keeps its feed and sources."""
     row = cells(
         url=story.url,
         guid=story.entry.guid,
@@ -46,41 +60,123 @@ def save_story(doc: Document, index: Index, story: Story) -> None:
         minhash=story.minhash,
         numbers=story.numbers,
     )
-    if old:  # a revision: the story keeps its first feed and every source
+    if old:
         row |= {"feed": old["feed"], "outlet": old.get("outlet", row["outlet"])}
-    index.put(doc, "articles", row | {"sources": with_source(sources_of(old or row), story.source)})
-    if story.content_hash and old.get("content_hash") == story.content_hash:
-        return
-    for figure in story.figures:
-        row = row_of(Observation.of(story, figure)) | figure_extras(figure)
-        index.put(doc, "figures", row)
-        summary = index.keys["metrics"].get(row["metric"])
-        index.put(doc, "metrics", metric_row(doc["metrics"][summary] if summary else None, row))
+    return row | {"sources": with_source(sources_of(old or row), story.source)}
+
+
+def figure_rows(story: Story) -> list[Row]:
+    """The story's figures as figure rows, in article order."""
+    return [row_of(Observation.of(story, figure)) | figure_extras(figure) for figure in story.figures]
 
 
 def refresh_story(doc: Document, index: Index, story: Story) -> None:
     """A stored story read again with no new figures: its content fingerprint, updated time and title."""
     doc_id = index.keys["articles"].get(story.url)
-    if doc_id is None:
-        return
-    old = doc["articles"][doc_id]
+    if doc_id is not None:
+        index.put(doc, "articles", refreshed_row(doc["articles"][doc_id], story))
+
+
+def refreshed_row(old: Row, story: Story) -> Row:
+    """The stored article row ``old`` after its story was read again with no new figures."""
     row = old | cells(
         content_hash=story.content_hash or old.get("content_hash") or "",
         updated=story.entry.updated,
         fetched_at=story.fetched_at,
     )
-    if story.feed == old.get("feed"):
-        row |= cells(title=story.title)
-    index.put(doc, "articles", row)
+    return row | cells(title=story.title) if story.feed == old.get("feed") else row
 
 
 def add_source(doc: Document, index: Index, sighting: Sighting) -> None:
     """One more source of a stored story (nothing when that feed already listed it under that URL)."""
     doc_id = index.keys["articles"].get(sighting.article_url)
-    if doc_id is None:
-        return  # pruned meanwhile
-    row = doc["articles"][doc_id]
-    index.put(doc, "articles", row | {"sources": with_source(sources_of(row), sighting.source)})
+    if doc_id is not None:  # else pruned meanwhile
+        index.put(doc, "articles", sighted_row(doc["articles"][doc_id], sighting))
+
+
+def sighted_row(row: Row, sighting: Sighting) -> Row:
+    """The stored article row with the sighting's source added."""
+    return row | {"sources": with_source(sources_of(row), sighting.source)}
+
+
+# --- the outbox: one alert row at a time, the same way in every engine --------------------------------------
+
+
+def queued_row(alert: Alert) -> Row:
+    """A new alert's outbox row."""
+    return sparse(row_of(alert) | {"sent_at": None})
+
+
+def sending_row(row: Row, now: str | None) -> Row:
+    """The alert row once a post of it started at ``now``."""
+    return sparse(row | {"sending_at": now})
+
+
+def interrupted_row(row: Row) -> Row:
+    """The alert row of a post whose outcome was never recorded: one more interruption, no longer sending."""
+    return sparse(row | {"sending_at": None, "interrupted": int(row.get("interrupted") or 0) + 1})
+
+
+def delivered_row(row: Row, delivery: Delivery, now: str | None) -> Row:
+    """The alert row after one more attempt: its error, or its Slack ts and when it was sent.
+
+    A permanent error remembers the route it holds for (``Alert.blocked``); other outcomes clear it."""
+    row = row | {
+        "attempts": int(row.get("attempts") or 0) + 1,
+        "last_error": delivery.error,
+        "attempted_at": None if delivery.ok else now,
+        "sending_at": None,
+        "blocked": delivery.route if delivery.permanent else None,
+    }
+    if delivery.ok:
+        row |= {"sent_ts": delivery.ts, "sent_at": now, "sent_channel": delivery.channel}
+    return sparse(row)
+
+
+def unsent(row: Row) -> bool:
+    """True while the alert row was never delivered (waiting, held by an error, or dropped)."""
+    return row.get("sent_at") is None and row.get("sent_ts") is None
+
+
+def retried_row(row: Row) -> Row:
+    """The undelivered alert row due at the next delivery: the error that held it forgotten, a drop undone."""
+    return sparse(row | {"blocked": None, "attempted_at": None, "dropped_at": None})
+
+
+def dropped_row(row: Row, now: str | None) -> Row:
+    """The undelivered alert row an operator dropped at ``now``: kept, never posted."""
+    return sparse(row | {"dropped_at": now, "sending_at": None})
+
+
+class OperatorEdits:
+    """What operators change the same way in every engine (`outbox retry|drop`, `prune`); an engine
+    inherits it and supplies ``_now``, ``_edit_unsent`` (edit each named undelivered alert row, returning
+    the keys changed in the order given) and ``prune``."""
+
+    _now: Callable[[], datetime]
+
+    def _edit_unsent(self, keys: Iterable[str], edit: Callable[[Row], Row]) -> list[str]:
+        raise NotImplementedError
+
+    def prune(self, before: datetime) -> tuple[int, int]:
+        """Prune what was last fetched or observed before ``before``; returns (articles, figures)."""
+        raise NotImplementedError
+
+    def retention(self, days: int) -> tuple[int, int]:
+        """Prune articles last fetched and figures observed more than ``days`` ago, keeping each metric's
+        latest figure (and its article). Returns (articles, figures) pruned."""
+        return self.prune(self._now() - timedelta(days=days))
+
+    def retry_alerts(self, keys: Iterable[str]) -> list[str]:
+        """Make these undelivered alerts due at the next delivery: forget the error that held them, and undo
+        a drop. Returns the keys changed (sent or unknown keys are left alone)."""
+        return self._edit_unsent(keys, retried_row)
+
+    def drop_alerts(self, keys: Iterable[str]) -> list[str]:
+        """Never post these undelivered alerts; they stay in the outbox, marked dropped. Returns the keys
+        changed."""
+        now = iso(self._now())
+        return self._edit_unsent(keys, lambda row: dropped_row(row, now))
 
 
 def prune_due(doc: Document, now: datetime) -> bool:

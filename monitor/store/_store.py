@@ -22,8 +22,9 @@ together, atomically, under a file lock), is ``store._document``'s job.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -43,9 +44,22 @@ from ..records import (
     StoredArticle,
 )
 from ._document import SharedDocument
-from ._edits import add_source, prune, prune_due, refresh_story, save_story
+from ._edits import (
+    OperatorEdits,
+    add_source,
+    delivered_row,
+    interrupted_row,
+    prune,
+    prune_due,
+    queued_row,
+    refresh_story,
+    save_story,
+    sending_row,
+    unsent,
+)
 from ._file import PRIVATE_MODE
 from ._heartbeat import heartbeat_path, write_heartbeat
+from ._protocol import COPIED_TABLES, Staged, StoreInfo
 from ._rows import (
     Row,
     canon,
@@ -55,20 +69,11 @@ from ._rows import (
     observation_of,
     record_of,
     row_of,
-    sparse,
     stored_article,
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Staged:
-    """A poll's change, made in memory (see ``Store.stage_poll``) and not known to be on disk yet."""
-
-    ticket: int
-    alerts: tuple[Alert, ...]  # the alerts it enqueues
-
-
-class Store:
+class Store(OperatorEdits):
     """The monitor's memory. ``Store(path)`` creates the folder and file, or raises StoreError for a broken or
     newer file (which it leaves untouched). With ``retention_days``, ``save_poll`` also prunes (hourly)."""
 
@@ -119,6 +124,25 @@ class Store:
             except Timeout:
                 raise StoreLocked(f"store: another scheduler is already running on {self.path}") from None
             self._scheduler_lock = lock
+
+    @contextmanager
+    def claim_feed(self, name: str, interval_s: int, *, due_only: bool = True) -> Iterator[bool]:
+        """Always True: one scheduler owns a file (see ``lock_scheduler``), and it keeps the intervals."""
+        yield True
+
+    @contextmanager
+    def delivering(self) -> Iterator[None]:
+        """Nothing to hold: one process owns a file."""
+        yield
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Nothing to hold: one process owns a file (its threads take turns in ``poll``)."""
+        yield
+
+    def feed_workers(self) -> dict[str, str]:
+        """Empty: one process owns a file."""
+        return {}
 
     # --- reads ---------------------------------------------------------------------------------------------
 
@@ -266,12 +290,12 @@ class Store:
     def unsent_alerts(self) -> list[Alert]:
         """Every alert not delivered, oldest first: waiting, held by an error, or dropped (``dropped_at``)."""
         with self._shared.reading() as (doc, _):
-            unsent = [
+            waiting = [
                 (canon(row.get("created_at") or ""), int(doc_id), row)
                 for doc_id, row in doc["alerts"].items()
-                if row.get("sent_at") is None and row.get("sent_ts") is None
+                if unsent(row)
             ]
-            return [record_of(Alert, row) for *_, row in sorted(unsent, key=lambda w: w[:2])]
+            return [record_of(Alert, row) for *_, row in sorted(waiting, key=lambda w: w[:2])]
 
     def thread_ts(self, thread_key: str) -> str | None:
         """The Slack ts of the first delivered alert with this thread_key (what later alerts reply to)."""
@@ -334,7 +358,7 @@ class Store:
             for alert in record.alerts:
                 if alert.key not in index.keys["alerts"]:
                     queued = replace(alert, created_at=alert.created_at or now)
-                    index.put(doc, "alerts", sparse(row_of(queued) | {"sent_at": None}))
+                    index.put(doc, "alerts", queued_row(queued))
                     enqueued.append(queued)
             if self.retention_days is not None and prune_due(doc, now):
                 prune(doc, index, now - timedelta(days=self.retention_days), now=now)
@@ -349,7 +373,7 @@ class Store:
             for key in keys:
                 doc_id = index.keys["alerts"].get(key)
                 if doc_id is not None:
-                    doc["alerts"][doc_id] = sparse(doc["alerts"][doc_id] | {"sending_at": now})
+                    doc["alerts"][doc_id] = sending_row(doc["alerts"][doc_id], now)
 
     def recover_interrupted(self) -> list[str]:
         """Count every post still marked as under way as interrupted (call it before delivering, when no post
@@ -362,8 +386,7 @@ class Store:
             for doc_id, row in doc["alerts"].items():
                 if row.get("sending_at"):
                     keys.append(row["key"])
-                    interrupted = int(row.get("interrupted") or 0) + 1
-                    doc["alerts"][doc_id] = sparse(row | {"sending_at": None, "interrupted": interrupted})
+                    doc["alerts"][doc_id] = interrupted_row(row)
             return keys
 
     def record_deliveries(self, deliveries: Sequence[Delivery]) -> None:
@@ -378,22 +401,7 @@ class Store:
                 doc_id = index.keys["alerts"].get(delivery.key)
                 if doc_id is None:
                     continue
-                row = doc["alerts"][doc_id]
-                row = row | {
-                    "attempts": int(row.get("attempts") or 0) + 1,
-                    "last_error": delivery.error,
-                    "attempted_at": None if delivery.ok else now,
-                    "sending_at": None,
-                    "blocked": delivery.route if delivery.permanent else None,
-                }
-                if delivery.ok:
-                    row |= {"sent_ts": delivery.ts, "sent_at": now, "sent_channel": delivery.channel}
-                doc["alerts"][doc_id] = sparse(row)
-
-    def retention(self, days: int) -> tuple[int, int]:
-        """Prune articles last fetched and figures observed more than ``days`` ago, keeping each metric's
-        latest figure (and its article); the file is written compact. Returns (articles, figures) pruned."""
-        return self.prune(self._now() - timedelta(days=days))
+                doc["alerts"][doc_id] = delivered_row(doc["alerts"][doc_id], delivery, now)
 
     def prune(self, before: datetime) -> tuple[int, int]:
         """``retention`` up to a date: prune what was last fetched or observed before ``before``."""
@@ -402,27 +410,40 @@ class Store:
             self._shared.reindex(doc)
             return removed
 
+    # --- copying between engines (``store migrate``, ``store info``) ----------------------------------------
+
+    def info(self) -> StoreInfo:
+        """The engine, the file, its schema version, rows per table and the file's size."""
+        with self._shared.reading() as (doc, _):
+            version = int(doc["meta"]["1"].get("schema_version") or 0)
+            rows = {table: len(doc[table]) for table in COPIED_TABLES}
+        return StoreInfo("tinydb", str(self.path), version, rows, self.path.stat().st_size)
+
+    def table_rows(self, table: str) -> list[Row]:
+        """Every row of ``table``, in insertion order."""
+        with self._shared.reading() as (doc, _):
+            return [row for _, row in sorted(doc[table].items(), key=lambda item: int(item[0]))]
+
+    def load_rows(self, tables: dict[str, list[Row]]) -> None:
+        """Add rows copied from another store, table by table, in one write."""
+        with self._shared.writing(create=True) as (doc, index):
+            for table, rows in tables.items():
+                for row in rows:
+                    index.put(doc, table, row)
+
+    # --- operations (`health`, `outbox retry|drop`) -------------------------------------------------------
+
     def write_heartbeat(self, beat: Heartbeat) -> None:
         """Say the scheduler is alive, and how its feeds and outbox fare (``read_heartbeat`` reads it)."""
         write_heartbeat(heartbeat_path(self.path), beat)
 
-    def retry_alerts(self, keys: Iterable[str]) -> list[str]:
-        """Make these undelivered alerts due at the next delivery: forget the error that held them, and undo
-        a drop. Returns the keys changed (sent or unknown keys are left alone)."""
-        return self._edit_unsent(keys, {"blocked": None, "attempted_at": None, "dropped_at": None})
-
-    def drop_alerts(self, keys: Iterable[str]) -> list[str]:
-        """Never post these undelivered alerts; they stay in the outbox, marked dropped. Returns the keys
-        changed."""
-        return self._edit_unsent(keys, {"dropped_at": iso(self._now()), "sending_at": None})
-
-    def _edit_unsent(self, keys: Iterable[str], change: Row) -> list[str]:
+    def _edit_unsent(self, keys: Iterable[str], edit: Callable[[Row], Row]) -> list[str]:
         with self._shared.writing() as (doc, index):
             changed = []
             for key in keys:
                 doc_id = index.keys["alerts"].get(key)
                 row = doc["alerts"].get(doc_id) if doc_id is not None else None
-                if row is not None and row.get("sent_at") is None and row.get("sent_ts") is None:
-                    doc["alerts"][doc_id] = sparse(row | change)
+                if row is not None and unsent(row):
+                    doc["alerts"][doc_id] = edit(row)
                     changed.append(key)
             return changed

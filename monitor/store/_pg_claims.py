@@ -1,0 +1,87 @@
+"""Several workers on one PostgreSQL store: feeds claimed one poll at a time, the outbox one delivery at a
+time. Private to ``store``; ``PostgresStore`` inherits it.
+
+Each claim holds a session-level advisory lock on a connection of its own, outside the pool (a poll needs
+pooled connections while it holds its feed): a worker that dies ends its sessions, and the server releases its
+locks at once, so another worker polls the feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from ..errors import StoreError
+
+
+class WorkerClaims:
+    """The workers' claims; uses the store's ``url``, ``where``, ``worker``, ``_now`` and ``_rows``."""
+
+    url: str
+    where: str
+    worker: str
+    _now: Callable[[], datetime]
+    _rows: Callable[..., list[tuple[Any, ...]]]
+
+    @contextmanager
+    def claim_feed(self, name: str, interval_s: int, *, due_only: bool = True) -> Iterator[bool]:
+        """True inside when no other worker holds feed ``name`` and (with ``due_only``) its last poll, by
+        any worker, was at least 0.9 of ``interval_s`` ago; on exit, this worker is recorded as its poller."""
+        with self._session() as conn:
+            key = f"gba-monitor feed {name}"
+            if not conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()[0]:
+                yield False
+                return
+            if due_only:
+                found = conn.execute("SELECT next_poll FROM feed_claims WHERE name = %s", (name,)).fetchone()
+                if found and found[0] > self._now():
+                    yield False
+                    return
+            yield True
+            now = self._now()
+            # 0.9: schedulers on several machines fire at slightly different moments each interval
+            conn.execute(
+                """INSERT INTO feed_claims (name, worker, polled_at, next_poll) VALUES (%s, %s, %s, %s)
+                   ON CONFLICT (name) DO UPDATE SET worker = EXCLUDED.worker, polled_at = EXCLUDED.polled_at,
+                       next_poll = EXCLUDED.next_poll""",
+                (name, self.worker, now, now + timedelta(seconds=interval_s * 0.9)),
+            )
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Wait for, then hold, the lock under which workers tell a story's identity and store it: a story
+        that two feeds carry, polled by two workers at once, is stored once (the second finds the first)."""
+        with self._session() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtextextended('gba-monitor recording', 0))")
+            yield
+
+    @contextmanager
+    def delivering(self) -> Iterator[None]:
+        """Wait for, then hold, the outbox's lock: one worker at a time delivers (pacing and order hold)."""
+        with self._session() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtextextended('gba-monitor outbox', 0))")
+            yield
+
+    def feed_workers(self) -> dict[str, str]:
+        """Feed name → the worker (host:pid) that polled it last."""
+        return dict(self._rows("SELECT name, worker FROM feed_claims WHERE worker IS NOT NULL"))
+
+    @contextmanager
+    def _session(self) -> Iterator[psycopg.Connection]:
+        """A connection of its own, closed on exit (which releases its advisory locks)."""
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"store: cannot connect to {self.where} ({reason(exc)})") from None
+        with conn:
+            yield conn
+
+
+def reason(exc: psycopg.OperationalError) -> str:
+    """libpq's reason a connection failed, in a few words ("Connection refused")."""
+    text = str(exc).strip()
+    return text.splitlines()[0].rsplit("failed: ", 1)[-1] if text else type(exc).__name__

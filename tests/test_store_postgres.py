@@ -1,0 +1,79 @@
+"""What only the PostgreSQL engine has: its versioned schema, the database's own constraints on identities,
+and a poll's record as one transaction. The behaviour both engines share is tests/test_store.py's contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from monitor.errors import StoreError
+from monitor.records import FeedState, PollRecord
+from monitor.settings import StorageSettings
+from monitor.store import open_store
+from tests.test_store import alert, figure, record, story
+
+
+def open_database(url: str, tmp_path: Path):
+    return open_store(StorageSettings(path=tmp_path / "unused.json", url=url))
+
+
+def test_a_new_database_gets_each_migration_once(database_url: str, tmp_path: Path) -> None:
+    with open_database(database_url, tmp_path) as store:
+        store.save_poll(record(story("https://n.example.com/a", figure())))
+    with open_database(database_url, tmp_path) as store:
+        assert store.info().schema_version == 3
+        assert len(store.history()) == 1
+    with psycopg.connect(database_url) as conn:
+        versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY version")]
+    assert versions == [1, 2, 3]
+    assert not (tmp_path / "unused.json").exists()
+
+
+def test_a_newer_schema_is_refused_by_name(database_url: str, tmp_path: Path) -> None:
+    open_database(database_url, tmp_path).close()
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO schema_version (version) VALUES (99)")
+    with pytest.raises(
+        StoreError, match=r"/t_\w+ has schema version 99, newer than this gba-monitor's \(3\)"
+    ):
+        open_database(database_url, tmp_path)
+
+
+def test_the_database_itself_keeps_story_urls_guids_and_alert_keys_unique(
+    database_url: str, tmp_path
+) -> None:
+    open_database(database_url, tmp_path).close()
+    with psycopg.connect(database_url) as conn:
+        constraints = {
+            name
+            for (name,) in conn.execute(
+                "SELECT conname FROM pg_constraint WHERE contype = 'u' AND conrelid::regclass::text"
+                " IN ('articles', 'alerts')"
+            )
+        }
+        indexes = {
+            name for (name,) in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'figures'")
+        }
+    assert constraints == {"articles_url_key", "articles_guid_key", "alerts_key_key"}
+    assert "figures_metric_published" in indexes
+
+
+def test_a_guid_moves_to_the_newest_story_that_carries_it(database_url: str, tmp_path: Path) -> None:
+    """As in the TinyDB index: a GUID found under a new URL names the story stored last."""
+    with open_database(database_url, tmp_path) as store:
+        store.save_poll(record(story("https://n.example.com/a", guid="g")))
+        store.save_poll(record(story("https://n.example.com/b", guid="g", content_hash="c2")))
+        assert store.find_article(guid="g", url="https://elsewhere/").url == "https://n.example.com/b"
+
+
+def test_a_poll_that_fails_midway_leaves_nothing_behind(database_url: str, tmp_path: Path) -> None:
+    """One transaction: a poll whose alert cannot be stored stores none of its stories either."""
+    broken = alert("k", blocks=({"bad": float("nan")},))  # JSON has no NaN: the database refuses it
+    with open_database(database_url, tmp_path) as store:
+        with pytest.raises(StoreError, match=r"^store: postgresql://postgres@127\.0\.0\.1:\d+/t_\w+: "):
+            store.save_poll(record(story("https://n.example.com/a", figure()), alerts=(broken,)))
+        assert store.history() == [] and store.articles() == [] and store.feed_states() == []
+        [queued] = store.save_poll(PollRecord(FeedState("qianhai"), alerts=(alert("k"),)))
+        assert queued.key == "k"  # the failed poll enqueued nothing
