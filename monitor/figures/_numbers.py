@@ -29,6 +29,24 @@ def fractions(text: str, found: list[Quantity]) -> list[Quantity]:
     return shares
 
 
+def yuan_locale(url: str, text: str) -> tuple[str | None, bool]:
+    """Whose 元 a bare 元 ("1.73亿元", no 人民币/港元 beside it) is on this page, and whether the place a
+    figure is about decides instead: Hong Kong government releases mean HK dollars; a Hong Kong (.hk) or
+    Macao (.mo) site, or a page in traditional script, writes 元 for its own dollar about itself and for
+    renminbi about a Mainland place: there, when the page names one currency for its amounts (人民幣 only,
+    or 港元 only) a bare 元 is that one, else the figure's place decides (a .hk site's default is HK dollars,
+    a .mo site's patacas, a traditional page of unknown origin has none: its figure is left out); everywhere
+    else 元 is renminbi."""
+    host = re.sub(r"^[a-z]+://(?:[^@/]*@)?([^/:?#]*).*$", r"\1", url.lower(), flags=re.S)
+    if host.endswith(".gov.hk"):
+        return "HKD", False
+    default = "HKD" if host.endswith(".hk") else "MOP" if host.endswith(".mo") else None
+    if default is None and len(w.TRADITIONAL.findall(text)) <= len(w.SIMPLIFIED.findall(text)):
+        return "CNY", False
+    named = {w.NAMED_CURRENCY[m.group()] for m in w.NAMED_CURRENCIES.finditer(text.translate(w.FULLWIDTH))}
+    return (named.pop(), False) if len(named) == 1 else (default, True)
+
+
 def fragment(norm: str, start: int, end: int) -> bool:
     """The number at ``norm[start:end]`` is part of a larger one ("000" of "20 000", "5" of "1,5")."""
     if w.FRAGMENT_RIGHT.match(norm, end):
