@@ -183,8 +183,8 @@ def test_the_labelled_corpus_meets_the_precision_and_recall_targets_in_each_lang
 
 # What the extractor reaches on the held-out set (never tuned against): a rule change losing any of it fails
 HOLDOUT_FLOORS = {
-    "en": {"precision": 0.999, "recall": 0.924, "qualifier_accuracy": 0.967},
-    "zh": {"precision": 0.994, "recall": 0.959, "qualifier_accuracy": 0.985},
+    "en": {"precision": 0.999, "recall": 0.947, "qualifier_accuracy": 0.968},
+    "zh": {"precision": 0.997, "recall": 0.966, "qualifier_accuracy": 0.985},
 }
 
 
@@ -487,3 +487,19 @@ def test_whose_yuan_a_bare_yuan_is_on_a_traditional_chinese_page() -> None:
     assert [f.unit for f in figures_in("该计划的总开支约为3.5亿元。", lang="zh")] == [
         "CNY"
     ]  # Mainland: renminbi
+
+
+def test_shares_in_words_without_of_are_percentages() -> None:
+    """A share word the bracket restates, a change by a share, and a percentage spelt out are figures."""
+    found = figures_in("Roughly a third (35%) of the members hire locally, and nearly a tenth (9%) do not.")
+    assert [(f.value, f.qualifier) for f in found] == [
+        (33.33, "approx"),
+        (35, "exact"),
+        (10, "approx"),
+        (9, "exact"),
+    ]
+    (growth,) = figures_in("Port revenue rose by more than a quarter in the second half.")
+    assert (growth.value, growth.unit, growth.qualifier, growth.direction) == (25, "%", "more_than", "up")
+    spelt = figures_in("Forty-two percent backed the plan. Only twelve per cent opposed it.")
+    assert [(f.value, f.unit) for f in spelt] == [(42, "%"), (12, "%")]
+    assert figures_in("A quarter of an hour later the ferry left.") == []

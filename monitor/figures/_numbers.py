@@ -26,6 +26,30 @@ def fractions(text: str, found: list[Quantity]) -> list[Quantity]:
         q = Quantity(m.start(), end, float(f"{value:.4g}"), "%", "pct")
         q.qualifier = qualifier_before(text, q) or "exact"
         shares.append(q)
+    return shares + _shares_without_of(text, [*found, *shares])
+
+
+def _shares_without_of(text: str, found: list[Quantity]) -> list[Quantity]:
+    """ "a quarter (26%)", "grew by more than a fifth", "Fifty-five percent": shares in words, as %."""
+    shares = []
+    spans = [(m.start("frac" if m.group("frac") else "frac2"), m) for m in w.FRACTION_BARE.finditer(text)]
+    spans += [(m.start(), m) for m in w.WORD_PERCENT.finditer(text)]
+    for start, m in sorted(spans, key=lambda s: s[0]):
+        if any(q.start <= start < q.end for q in found):
+            continue
+        if "frac" in m.re.groupindex:
+            word = m.group("frac") or m.group("frac2")
+            value, end = w.FRACTION_OF.get(re.sub(r"[\s-]+", " ", word.lower())), start + len(word)
+        else:
+            small, tens = m.group("small"), m.group("tens")
+            value = w.WORD_VALUE[small.lower()] if small else w.WORD_VALUE[tens.lower()]
+            value += w.WORD_VALUE[m.group("one").lower()] if m.group("one") else 0
+            end = m.end()
+        if value is None:
+            continue
+        q = Quantity(start, end, float(f"{value:.4g}"), "%", "pct")
+        q.qualifier = qualifier_before(text, q) or "exact"
+        shares.append(q)
     return shares
 
 

@@ -46,7 +46,9 @@ _PERIOD = re.compile(
     r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}月|[上下]半年|季度|全年|年度|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 )
 # a column of levels under a caption of several units: a period, or a word for the amount itself
-_LEVEL_HEADER = re.compile(_PERIOD.pattern + r"|金额|总额|总值|数值|数额|规模|(?i:value|amount|total|level)")
+_LEVEL_HEADER = re.compile(
+    _PERIOD.pattern + r"|额|总值|数值|规模|量|人数|户数|(?i:value|amount|total|level|volume|number)"
+)
 _PERIOD_CELL = re.compile(r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}(?:\s*[—–~-]\s*\d{1,2})?月")
 # fmt: on
 

@@ -135,9 +135,30 @@ SMALL_NUMBERS = {
 }  # fmt: skip
 FRACTION = re.compile(
     r"(?i:(?<!first\s)(?<!second\s)(?<!latter\s)(?<!the\s)\b(?P<frac>half|(?:a|one|two|three|four)[\s-]"
-    r"(?:thirds?|quarters?|fifths?|tenths?))\s+of\s+(?!(?:the\s+)?(?:year|month|decade|century|period|20\d\d)\b)"
+    r"(?:thirds?|quarters?|fifths?|tenths?))\s+of\s+"
+    r"(?!(?:the\s+|an?\s+)?(?:year|month|week|day|hour|minute|decade|century|period|mile|20\d\d)\b)"
     r"|\b(?P<num>one|two|three|four|five|six|seven|eight|nine)\s+(?:in|out\s+of)\s+"
     r"(?P<den>two|three|four|five|six|seven|eight|nine|ten)\b(?!\s+(?:years?|months?|days?)\b))"
+)
+_FRACTION_WORD = r"(?:half|(?:a|one|two|three|four)[\s-](?:thirds?|quarters?|fifths?|tenths?))"
+# A share in words without "of": one its bracket states ("a quarter (26%) employ ..."), or a change by a
+# share ("grew by more than a fifth")
+FRACTION_BARE = re.compile(
+    r"(?i:\b(?P<frac>" + _FRACTION_WORD + r")(?=\s*\(\s*\d+(?:\.\d+)?\s?%\s*\))"
+    r"|\b(?:grew|rose|increased|jumped|climbed|surged|fell|dropped|declined|decreased|slid)\s+by\s+"
+    r"(?:(?:more\s+than|over|almost|nearly|about|around|roughly|some|less\s+than)\s+)?"
+    r"(?P<frac2>" + _FRACTION_WORD + r")\b)"
+)
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}  # fmt: skip
+_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+          "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}  # fmt: skip
+WORD_VALUE = {**SMALL_NUMBERS, **_TEENS, **_TENS}
+# A percentage in words, as a sentence may open with one: "Fifty-five percent", "twelve per cent"
+WORD_PERCENT = re.compile(
+    r"(?i:\b(?P<tens>" + "|".join(_TENS) + r")(?:-(?P<one>" + "|".join(SMALL_NUMBERS) + r"))?"
+    r"|\b(?P<small>" + "|".join(sorted(WORD_VALUE, key=len, reverse=True)) + r"))"
+    r"(?i:\s+(?:percent|per\s+cent)\b)"
 )
 RANGE_SEP = re.compile(r"\s*(?:-|–|—|~|(?i:to)\b|至|到)\s*")
 BETWEEN = re.compile(r"(?i:between)\s+$")
@@ -632,7 +653,7 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 
 # --- the context around a number ---------------------------------------------------------------------
 MAYBE_NUMBER = re.compile(
-    r"[0-9０-９]|(?i:half|thirds?|quarters?|fifths?|tenths?)\s+of\b|\b(?i:in|out\s+of)\s+(?i:three|four|five|ten)\b"
+    r"[0-9０-９]|(?i:half|thirds?|quarters?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in|out\s+of)\s+(?i:three|four|five|ten)\b"
     r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
 )
 NUM2 = re.compile(
