@@ -45,6 +45,7 @@ from ._numbers import (
     qualifier_before,
     scale_at,
     scaled,
+    yuan_locale,
     zh_percent,
 )
 
@@ -75,6 +76,7 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
     dominant = keys.dominant_place(article)
     # Hong Kong government releases write HK dollars as "$"; everyone else means US dollars
     dollar = "HKD" if re.search(r"\.gov\.hk(?:[:/]|$)", article.url) else "USD"
+    yuan = yuan_locale(article.url, article.text)
     figures: list[Figure] = []
     last_count: Quantity | None = None
     capped: set[str] = set()
@@ -86,7 +88,7 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             break
         if not w.MAYBE_NUMBER.search(sentence):
             last_count = None
-            tables.read_line(sentence, table)  # a caption or a header
+            tables.read_line(sentence.translate(w.FULLWIDTH), table)  # a caption or a header
             continue
         norm = w.FULLWIDTH_GROUP.sub(",", sentence).translate(w.FULLWIDTH)
         previous: tuple[Quantity, int] | None = None
@@ -103,18 +105,23 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             quantities = quantities[:MAX_FIGURES_PER_SENTENCE]
         claimed = keys.claimed(quantities, metrics) if metrics else set()
         last_count = next((q for q in reversed(quantities) if q.kind == "count"), None)
+        bare = {id(q) for q in quantities if _bare_yuan(norm, q)}
+        # the 元 currencies the sentence names outright (a US-dollar conversion does not make 元 dollars)
+        named = {q.unit for q in quantities if id(q) not in bare and q.unit in ("CNY", "HKD", "MOP")}
         for q in quantities:
+            place = keys.place(norm, q) or dominant
             if q.bare_dollar:
                 q.unit = dollar
-            elif dollar == "HKD" and q.unit == "CNY" and w.BARE_YUAN.fullmatch(norm, q.start, q.end):
-                q.unit = "HKD"  # and a bare 元 in a Hong Kong government release is HK dollars, not renminbi
+            elif id(q) in bare:
+                q.unit = _yuan(yuan, named, place) or ""
+                if not q.unit:
+                    continue  # whose 元 it is cannot be told: a wrong currency is a wrong figure
             if periods is None:
                 periods = list(w.PERIOD.finditer(norm))
             conversion = None
             if previous and _is_conversion(norm, previous[0], q):
                 conversion = previous[1]
                 q.subject = previous[0].subject
-            place = keys.place(norm, q) or dominant
             # a conversion takes a tracked metric only when the metric names its currency
             tracked = [m for m in metrics if m.unit] if conversion is not None else metrics
             direction = keys.direction(norm, q)
@@ -146,6 +153,20 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             "figures capped url=%s caps=%s figures=%d", article.url, ",".join(sorted(capped)), len(figures)
         )
     return figures[:MAX_FIGURES_PER_PAGE]
+
+
+def _bare_yuan(norm: str, q: Quantity) -> bool:
+    """Written with 元 and no currency named beside it: "18,000元", "约3亿元", a cell under "单位：亿元"."""
+    return q.bare_yuan or (q.unit == "CNY" and bool(w.BARE_YUAN.fullmatch(norm, q.start, q.end)))
+
+
+def _yuan(locale: tuple[str | None, bool], named: set[str], place: str | None) -> str | None:
+    """The currency of a bare 元: the one currency its sentence names for its other amounts ("约680港元…
+    1.73亿元"), else the page's (``yuan_locale``), where the figure's place decides if the locale says so."""
+    if len(named) == 1:
+        return next(iter(named))
+    default, by_place = locale
+    return (w.YUAN_OF_PLACE.get(place or "") or default) if by_place else default
 
 
 def _pieces(sentences: Sequence[str], capped: set[str]) -> Iterator[str]:

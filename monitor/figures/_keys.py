@@ -61,6 +61,7 @@ class Quantity:
     subject: str = ""
     noun: tuple[int, int] | None = None  # span of the counted noun phrase
     bare_dollar: bool = False  # "$" alone: US dollars, except on Hong Kong government pages
+    bare_yuan: bool = False  # a table cell under a caption's bare "元": whose 元 the page decides
 
 
 # Figures relative to another value: a percentage, percentage points, a multiple ("grew 2.5 times"). None is a

@@ -26,7 +26,49 @@ def fractions(text: str, found: list[Quantity]) -> list[Quantity]:
         q = Quantity(m.start(), end, float(f"{value:.4g}"), "%", "pct")
         q.qualifier = qualifier_before(text, q) or "exact"
         shares.append(q)
+    return shares + _shares_without_of(text, [*found, *shares])
+
+
+def _shares_without_of(text: str, found: list[Quantity]) -> list[Quantity]:
+    """ "a quarter (26%)", "grew by more than a fifth", "Fifty-five percent": shares in words, as %."""
+    shares = []
+    spans = [(m.start("frac" if m.group("frac") else "frac2"), m) for m in w.FRACTION_BARE.finditer(text)]
+    spans += [(m.start(), m) for m in w.WORD_PERCENT.finditer(text)]
+    for start, m in sorted(spans, key=lambda s: s[0]):
+        if any(q.start <= start < q.end for q in found):
+            continue
+        if "frac" in m.re.groupindex:
+            word = m.group("frac") or m.group("frac2")
+            value, end = w.FRACTION_OF.get(re.sub(r"[\s-]+", " ", word.lower())), start + len(word)
+        else:
+            small, tens = m.group("small"), m.group("tens")
+            value = w.WORD_VALUE[small.lower()] if small else w.WORD_VALUE[tens.lower()]
+            value += w.WORD_VALUE[m.group("one").lower()] if m.group("one") else 0
+            end = m.end()
+        if value is None:
+            continue
+        q = Quantity(start, end, float(f"{value:.4g}"), "%", "pct")
+        q.qualifier = qualifier_before(text, q) or "exact"
+        shares.append(q)
     return shares
+
+
+def yuan_locale(url: str, text: str) -> tuple[str | None, bool]:
+    """Whose 元 a bare 元 ("1.73亿元", no 人民币/港元 beside it) is on this page, and whether the place a
+    figure is about decides instead: Hong Kong government releases mean HK dollars; a Hong Kong (.hk) or
+    Macao (.mo) site, or a page in traditional script, writes 元 for its own dollar about itself and for
+    renminbi about a Mainland place: there, when the page names one currency for its amounts (人民幣 only,
+    or 港元 only) a bare 元 is that one, else the figure's place decides (a .hk site's default is HK dollars,
+    a .mo site's patacas, a traditional page of unknown origin has none: its figure is left out); everywhere
+    else 元 is renminbi."""
+    host = re.sub(r"^[a-z]+://(?:[^@/]*@)?([^/:?#]*).*$", r"\1", url.lower(), flags=re.S)
+    if host.endswith(".gov.hk"):
+        return "HKD", False
+    default = "HKD" if host.endswith(".hk") else "MOP" if host.endswith(".mo") else None
+    if default is None and len(w.TRADITIONAL.findall(text)) <= len(w.SIMPLIFIED.findall(text)):
+        return "CNY", False
+    named = {w.NAMED_CURRENCY[m.group()] for m in w.NAMED_CURRENCIES.finditer(text.translate(w.FULLWIDTH))}
+    return (named.pop(), False) if len(named) == 1 else (default, True)
 
 
 def fragment(norm: str, start: int, end: int) -> bool:

@@ -11,7 +11,7 @@ counts.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import _words as w
 from ._keys import Quantity
@@ -19,9 +19,13 @@ from ._keys import Quantity
 # fmt: off
 _CELL = re.compile(
     r"^\s*(?P<q>(?i:about|around|approximately|nearly|almost|some|over|more\s+than)|约|近|逾|超过)?\s*"
-    r"(?P<n>[-−]?(?:\d{1,3}(?P<sep>[" + w.GROUP_SEPARATORS + r"])\d{3}(?:(?P=sep)\d{3})*|\d+)(?:\.\d+)?)\s*$"
+    r"(?P<n>[-−]?(?:\d{1,3}(?P<sep>[" + w.GROUP_SEPARATORS + r"])\d{3}(?:(?P=sep)\d{3})*|\d+)(?:\.\d+)?)"
+    r"(?P<more>多|余|以上)?\s*$"
 )
-_PCT = re.compile(r"%|(?i:per\s*cent|percent|growth|change|y-o-y|yoy)|增长|增速|同比|占比|比重|增幅")
+# a rate or share column: "同比增长", "按年实质变动", "Change (%)"
+_PCT = re.compile(
+    r"%|(?i:per\s*cent|percent|growth|change|y-o-y|yoy)|增长|增速|同比|占比|比重|增幅|增减|变动|变化|变幅|升幅|跌幅|降幅"
+)
 _CAPTION = re.compile(
     r"(?i:\bunits?\b|\bin\s+(?:thousands|millions|billions)\b)|单位|\((?:[^()]*)\)|（[^（）]*）"
 )
@@ -39,9 +43,13 @@ _SCALE = re.compile(
 _EN_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9, "b": 1e9,
              "mn": 1e6, "m": 1e6, "k": 1e3}
 _PERIOD = re.compile(
-    r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}月|[上下]半年|季度|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+    r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}月|[上下]半年|季度|全年|年度|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 )
-_PERIOD_CELL = re.compile(r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}月")
+# a column of levels under a caption of several units: a period, or a word for the amount itself
+_LEVEL_HEADER = re.compile(
+    _PERIOD.pattern + r"|额|总值|数值|规模|量|人数|户数|(?i:value|amount|total|level|volume|number)"
+)
+_PERIOD_CELL = re.compile(r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}(?:\s*[—–~-]\s*\d{1,2})?月")
 # fmt: on
 
 
@@ -52,6 +60,8 @@ class Unit:
     kind: str
     unit: str
     scale: float = 1.0
+    bare_yuan: bool = False  # money stated as 元 alone ("单位：亿元"): whose 元, the page says
+    several: bool = False  # a level unit and a rate ("单位：亿元，%"): each column must say which it holds
 
 
 @dataclass
@@ -73,9 +83,12 @@ def unit_of(text: str, *, pct: bool = True) -> Unit | None:
             scale = _EN_SCALE[s.group("en").lower().rstrip("s") or "m"]
         else:
             scale = 1e3 if s.group("k") else w.ZH_SCALES[s.group("zh")]
-    if c := _CURRENCY.search(text):
+    named = list(_CURRENCY.finditer(text))
+    # "亿元（澳门元）": the currency named outright, not the 元 of the scale word
+    if c := next((m for m in named if m.group() != "元"), named[0] if named else None):
         word = c.group().lower() if c.group()[:1].isalpha() and c.group().isascii() else c.group()
-        return Unit("money", _CURRENCY_CODE.get(word, w.CURRENCY_PREFIX.get(c.group(), "CNY")), scale)
+        code = _CURRENCY_CODE.get(word, w.CURRENCY_PREFIX.get(c.group(), "CNY"))
+        return Unit("money", code, scale, bare_yuan=c.group() == "元")
     for pattern, unit in w.UNITS:
         if pattern.search(text):
             return Unit("physical", unit, scale)
@@ -89,14 +102,17 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
         if table.rows:  # the table ended
             table.caption, table.headers, table.rows = None, [], 0
         if _CAPTION.search(sentence) and len(sentence) < 160 and (unit := unit_of(sentence, pct=False)):
-            table.caption = unit
+            several = unit.kind != "pct" and bool(re.search(r"[,，、/]\s*%|%\s*[,，、/]", sentence))
+            table.caption = replace(unit, several=several)
         return None
     cells = sentence.split("\t")
-    found = [(i, c) for i, c in enumerate(cells[1:], 1) if (m := _CELL.match(c)) and not _is_year(m)]
+    found = [
+        (i, c)
+        for i, c in enumerate(cells[1:], 1)
+        if (m := _CELL.match(c)) and not (_is_year(m) and not _PERIOD.search(_header(table, i, len(cells))))
+    ]  # "2043" under a "上半年" header is an amount for that period, not a year
     if not found:
-        if not any(
-            re.search(r"\d", re.sub(r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}月", "", c)) for c in cells[1:]
-        ):
+        if not any(re.search(r"\d", _PERIOD_CELL.sub("", c)) for c in cells[1:]):
             table.headers.append(cells)  # a header: no figures in its cells, only names and periods
         return None
     table.rows += 1
@@ -107,22 +123,30 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
     for cell in cells:
         offset.append(offset[-1] + len(cell) + 1)
     for i, cell in found:
-        header = " ".join(h[i - len(cells)] for h in table.headers if len(h) >= len(cells) - i)
+        header = _header(table, i, len(cells))
         unit = unit_of(header) or row_unit or table.caption
-        if unit is None:
-            continue
+        if unit is None or (unit is table.caption and unit.several and not _LEVEL_HEADER.search(header)):
+            continue  # a caption of several units, and the column does not say it holds the level
         m = _CELL.match(cell)
         assert m is not None
         value = float(re.sub(r"[^\d.-]", "", m.group("n").replace("−", "-"))) * unit.scale
         q = Quantity(offset[i], offset[i] + len(cell), float(f"{value:.12g}"), unit.unit, unit.kind)
         q.subject = re.sub(r"\s*[(（][^()（）]*[)）]|,\s*total$", "", label).strip() or label
         q.unit = unit.unit if unit.kind != "count" else _count_unit(q.subject)
+        q.bare_yuan = unit.bare_yuan
         if m.group("q"):
             q.qualifier = _qualifier(m.group("q"))
+        elif m.group("more"):
+            q.qualifier = "more_than"  # "220多"
         periods = [h[i - len(cells)] for h in table.headers if len(h) >= len(cells) - i]
         period = next((p.strip() for p in periods if _PERIOD.search(p)), None)
         quantities.append((q, period, unit.kind == "pct" and bool(_PCT.search(header))))
     return quantities
+
+
+def _header(table: Table, i: int, width: int) -> str:
+    """The header text above column ``i`` of a row ``width`` cells wide (rows align at their right end)."""
+    return " ".join(h[i - width] for h in table.headers if len(h) >= width - i)
 
 
 def _is_year(m: re.Match[str]) -> bool:

@@ -110,7 +110,7 @@ _WORDS = "|".join(sorted((re.escape(w) for w in EN_WORD_NUMBERS), key=len, rever
 # of a name (COVID-19), not the second half of a decimal or a masked span.
 NUMBER = re.compile(
     r"(?<![A-Za-z0-9_.\x00])(?<![A-Za-z]-)"
-    r"(?:(?P<cur>US\s?\$|HK\$|MOP\$?|NT\$|A\$|S\$|C\$|RMB|CNY|USD|HKD|EUR|GBP|JPY|€|£|¥|￥|\$|人民币)\s?)?"
+    r"(?:(?P<cur>US\s?\$|HK\$|MOP\$?|NT\$|A\$|S\$|C\$|RMB|CNY|USD|HKD|EUR|GBP|JPY|€|£|¥|￥|\$|人民币|港币|澳门币)\s?)?"
     r"(?P<neg>(?<![\w\x00])-(?=\d))?"
     r"(?:(?<![\d.一二两三四五六七八九十百千万亿A-Za-z])(?P<tenths>[一二两三四五六七八九]|\d)成"
     r"(?![不为功立交本果员就型长绩都市熟])(?P<tenths2>[一二三四五六七八九]|\d(?![\d.])|半)?"
@@ -135,9 +135,30 @@ SMALL_NUMBERS = {
 }  # fmt: skip
 FRACTION = re.compile(
     r"(?i:(?<!first\s)(?<!second\s)(?<!latter\s)(?<!the\s)\b(?P<frac>half|(?:a|one|two|three|four)[\s-]"
-    r"(?:thirds?|quarters?|fifths?|tenths?))\s+of\s+(?!(?:the\s+)?(?:year|month|decade|century|period|20\d\d)\b)"
+    r"(?:thirds?|quarters?|fifths?|tenths?))\s+of\s+"
+    r"(?!(?:the\s+|an?\s+)?(?:year|month|week|day|hour|minute|decade|century|period|mile|20\d\d)\b)"
     r"|\b(?P<num>one|two|three|four|five|six|seven|eight|nine)\s+(?:in|out\s+of)\s+"
     r"(?P<den>two|three|four|five|six|seven|eight|nine|ten)\b(?!\s+(?:years?|months?|days?)\b))"
+)
+_FRACTION_WORD = r"(?:half|(?:a|one|two|three|four)[\s-](?:thirds?|quarters?|fifths?|tenths?))"
+# A share in words without "of": one its bracket states ("a quarter (26%) employ ..."), or a change by a
+# share ("grew by more than a fifth")
+FRACTION_BARE = re.compile(
+    r"(?i:\b(?P<frac>" + _FRACTION_WORD + r")(?=\s*\(\s*\d+(?:\.\d+)?\s?%\s*\))"
+    r"|\b(?:grew|rose|increased|jumped|climbed|surged|fell|dropped|declined|decreased|slid)\s+by\s+"
+    r"(?:(?:more\s+than|over|almost|nearly|about|around|roughly|some|less\s+than)\s+)?"
+    r"(?P<frac2>" + _FRACTION_WORD + r")\b)"
+)
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}  # fmt: skip
+_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+          "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}  # fmt: skip
+WORD_VALUE = {**SMALL_NUMBERS, **_TEENS, **_TENS}
+# A percentage in words, as a sentence may open with one: "Fifty-five percent", "twelve per cent"
+WORD_PERCENT = re.compile(
+    r"(?i:\b(?P<tens>" + "|".join(_TENS) + r")(?:-(?P<one>" + "|".join(SMALL_NUMBERS) + r"))?"
+    r"|\b(?P<small>" + "|".join(sorted(WORD_VALUE, key=len, reverse=True)) + r"))"
+    r"(?i:\s+(?:percent|per\s+cent)\b)"
 )
 RANGE_SEP = re.compile(r"\s*(?:-|–|—|~|(?i:to)\b|至|到)\s*")
 BETWEEN = re.compile(r"(?i:between)\s+$")
@@ -171,6 +192,8 @@ CURRENCY_PREFIX = {
     "￥": "CNY",
     "$": "USD",
     "人民币": "CNY",
+    "港币": "HKD",  # "港幣120萬元": the currency named before the number, 元 after it
+    "澳门币": "MOP",
 }
 _CURRENCY_SUFFIXES = [
     (r"\s*(?i:yuan|renminbi)\b|\s*(?:RMB|CNY)\b|元人民币|元", "CNY"),
@@ -185,6 +208,23 @@ _CURRENCY_SUFFIXES = [
 # A figure written with 元 and no currency named beside it (after FULLWIDTH): "18,000元", "约3亿元"
 BARE_YUAN = re.compile(r"(?:(?!人民币|RMB|CNY|港|美|澳).)*(?<![港美币])元")
 CURRENCY_SUFFIX = [(re.compile(p), code) for p, code in _CURRENCY_SUFFIXES]
+# Where a bare 元 is written on a traditional-Chinese page, the place a figure is about says whose 元 it is
+YUAN_OF_PLACE = {
+    "Hong Kong": "HKD", "Macao": "MOP", "Qianhai": "CNY", "Hengqin": "CNY", "Nansha": "CNY",
+    "Shenzhen": "CNY", "Guangzhou": "CNY", "Zhuhai": "CNY", "Dongguan": "CNY", "Foshan": "CNY",
+    "Huizhou": "CNY",
+    "Zhongshan": "CNY", "Jiangmen": "CNY", "Zhaoqing": "CNY", "Guangdong": "CNY",
+}  # fmt: skip
+# A currency named outright in Chinese text (after FULLWIDTH): what a page's bare 元 may follow
+NAMED_CURRENCY = {
+    "人民币": "CNY", "RMB": "CNY", "港元": "HKD", "港币": "HKD", "HK$": "HKD", "澳门元": "MOP",
+    "澳门币": "MOP", "MOP": "MOP", "葡币": "MOP",
+}  # fmt: skip
+NAMED_CURRENCIES = re.compile("|".join(re.escape(c) for c in NAMED_CURRENCY))
+# Characters only traditional script writes (their simplified forms differ): a page mostly in them is
+# from Hong Kong, Macao or Taiwan, where a bare 元 is not renminbi by default
+TRADITIONAL = re.compile("[們個這說區與為會經發業國過實時際將對後來萬億從東門灣資產數認於開關]")
+SIMPLIFIED = re.compile("[们个这说区与为会经发业国过实时际将对后来万亿从东门湾资产数认于开关]")
 PERCENT = re.compile(r"\s?%|[\s-](?i:percent|per\s+cent|pct)\b")
 POINTS = re.compile(r"[\s-](?i:percentage[\s-]points?|pp|ppts?)\b|个?百分点")
 _UNITS = [
@@ -613,7 +653,7 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 
 # --- the context around a number ---------------------------------------------------------------------
 MAYBE_NUMBER = re.compile(
-    r"[0-9０-９]|(?i:half|thirds?|quarters?|fifths?|tenths?)\s+of\b|\b(?i:in|out\s+of)\s+(?i:three|four|five|ten)\b"
+    r"[0-9０-９]|(?i:half|thirds?|quarters?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in|out\s+of)\s+(?i:three|four|five|ten)\b"
     r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
 )
 NUM2 = re.compile(
