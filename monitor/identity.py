@@ -118,7 +118,8 @@ def near_twin(story: Story, earlier: Sequence[Story], store: MonitorStore) -> St
     when = story.published or story.fetched_at
     window = NEAR_DUPLICATE_WINDOW
     stored = store.articles(since=when - window, until=when + window)
-    for other in [*earlier, *stored]:
+    candidates: list[Story | StoredArticle] = [*earlier, *stored]
+    for other in candidates:
         if other.outlet == story.outlet or other.url == story.url:
             continue
         if near_duplicate(mine, BodySignature(other.minhash, other.numbers)):

@@ -94,18 +94,14 @@ class Outbox:
                 posts, digests = plan_digests(posts, sender, now=self.now(), period_s=slack.digest_s)
                 members = merged(digests, members)
             posts, members = [*held, *posts], members | quieted
-            bookkeeping = {}
-            if sender.keeps_posts:  # two store writes per post: the price of at-least-once
-                bookkeeping = {
-                    "before_post": lambda alert: _mark_sending(store, members.get(alert.key, (alert.key,))),
-                    "on_sent": lambda delivery: store.record_deliveries(per_alert([delivery], members)),
-                }
+            keeps = sender.keeps_posts  # two store writes per post: the price of at-least-once
             deliveries = deliver(
                 posts,
                 sender,
                 sleep=self.sleep,
                 thread_ts_for=store.thread_ts_in if slack.threads else None,
-                **bookkeeping,
+                before_post=(lambda a: _mark_sending(store, members.get(a.key, (a.key,)))) if keeps else None,
+                on_sent=(lambda d: store.record_deliveries(per_alert([d], members))) if keeps else None,
             )
         deliveries = per_alert(deliveries, members)
         # What each post's own bookkeeping did not record: failures, and everything the console printed.
@@ -189,7 +185,8 @@ def after_quiet_hours(
     """
     if in_quiet_hours(now, quiet):
         return [alert for alert in alerts if alert.is_ops], [], {}
-    usual, held = [], {}
+    usual: list[Alert] = []
+    held: dict[str, list[Alert]] = {}
     for alert in alerts:
         made = alert.created_at
         if alert.is_ops or alert.reply_to or made is None or not in_quiet_hours(made, quiet):

@@ -169,8 +169,8 @@ def _body(markup: str, selector: str | None, url: str) -> Element:
         body = _container(root, marked)
         if body is None and scripts:  # the story the page declares in JSON beats a guess at its markup
             body = script_body(scripts)
-        if body is None and (body := _densest(root)) is not None and body.getparent() is not None:
-            body = _with_siblings(body, list(body.getparent()))  # a PDF export's pages, one <div> each
+        if body is None and (body := _densest(root)) is not None and (parent := body.getparent()) is not None:
+            body = _with_siblings(body, list(parent))  # a PDF export's pages, one <div> each
     if body is None:
         raise ArticleError(f"article: no body found ({url})")
     for element in list(body.iter("*" if selector else ("ul", "ol"))):
@@ -224,8 +224,8 @@ def _selected(root: Element, markup: str, selector: str, url: str) -> Element | 
         raise ArticleError(f"article: selector {selector!r} is not CSS soupsieve reads ({url})") from error
     if not selected:
         return None
-    root = _parse("<html><body><div>" + "".join(str(el) for el in selected) + "</div></body></html>")
-    fragment = root.find("body/div") if root is not None else None
+    page = _parse("<html><body><div>" + "".join(str(el) for el in selected) + "</div></body></html>")
+    fragment = page.find("body/div") if page is not None else None
     if fragment is not None:
         etree.strip_elements(fragment, *_DROP_TAGS, with_tail=False)
     return fragment
@@ -360,7 +360,8 @@ def _densest(root: Element) -> Element | None:
 def _lines(body: Element) -> list[str]:
     """The body's text, one line per block; inline tags joined, table cells separated by tabs."""
     for sup in body.iter("sup"):  # a footnote mark after a number ("5.2<sup>3</sup>") is no digit of it
-        before = sup.getprevious().tail if sup.getprevious() is not None else sup.getparent().text
+        previous, parent = sup.getprevious(), sup.getparent()
+        before = previous.tail if previous is not None else parent.text if parent is not None else None
         if re.fullmatch(r"\s*\d{1,2}\s*", sup.text or "") and re.search(r"\d\s*$", before or ""):
             sup.text = ""
     etree.strip_tags(body, *_INLINE_TAGS)  # their text stays in place, joined to the words around it

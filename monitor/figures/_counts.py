@@ -19,8 +19,8 @@ def counted(text: str, pos: int, q: Quantity) -> int:
     if m := w.ZH_MEASURE.match(text, pos):
         noun = w.ZH_NOUN.match(text, m.end())
         name = noun.group() if noun and not noun.group().startswith("的") else ""
-        if head := w.ZH_HEAD.search(name):
-            name = name[: head.end()]
+        if zh_head := w.ZH_HEAD.search(name):
+            name = name[: zh_head.end()]
         elif stop := w.ZH_NOUN_STOP.search(name, 2 if len(name) > 2 else 1):
             name = name[: stop.start()]
         q.kind, q.unit = "count", w.ZH_MEASURE_UNIT.get(m.group("m"), m.group("m"))

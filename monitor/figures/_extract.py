@@ -63,7 +63,9 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # by X" measuring the tax.
 # figures-3: thousands grouped by spaces and apostrophes, hyphenated units, tables with a stated unit, tenths,
 # shares in words, growth keys, Chinese subjects folded to the English measure, unnamed figures.
-EXTRACTOR_VERSION = "figures-3"
+# figures-4: a table cell's unit from its own column when the caption names several; a bare 元 only in the
+# currency the page, the place or the site makes certain; percentages spelt out.
+EXTRACTOR_VERSION = "figures-4"
 
 
 def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) -> list[Figure]:
@@ -221,7 +223,7 @@ def _read_quantity(
 ) -> tuple[Quantity | None, int]:
     """The quantity starting at ``m``, and where reading stopped (even when it is not a figure); ``earlier``
     is the sentence's last counted quantity and its last quantity of any kind."""
-    earlier, last = earlier
+    counted_before, last = earlier
     prefix = w.CURRENCY_PREFIX.get(re.sub(r"\s", "", m.group("cur") or "")) if m.group("cur") else None
     if m.group("zhpct") or m.group("tenths") or m.group("half"):
         return zh_percent(text, m), m.end()
@@ -259,9 +261,9 @@ def _read_quantity(
     if not q.kind and not (
         count_from_left(text, q)
         or count_from_table(text, q)
-        or count_from_earlier(text, q, earlier, before)
-        or count_after_link(text, m, q, earlier, last)
-        or count_of_them(text, pos, q, earlier, before)
+        or count_from_earlier(text, q, counted_before, before)
+        or count_after_link(text, m, q, counted_before, last)
+        or count_of_them(text, pos, q, counted_before, before)
     ):
         if not scale and not m.group("zh"):
             return None, pos

@@ -76,7 +76,9 @@ def fragment(norm: str, start: int, end: int) -> bool:
     if w.FRAGMENT_RIGHT.match(norm, end):
         return True
     left = w.FRAGMENT_LEFT.search(norm, max(0, start - 8), start)
-    return bool(left) and (left.group("glue") is not None or bool(re.match(r"\d{3}(?!\d)", norm[start:end])))
+    return left is not None and (
+        left.group("glue") is not None or bool(re.match(r"\d{3}(?!\d)", norm[start:end]))
+    )
 
 
 def masked(norm: str) -> str:

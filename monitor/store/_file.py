@@ -362,7 +362,9 @@ def _chunk(keys: list[str], rows: list[Any], field: str | None) -> _Chunk:
     """Serialize rows; with ``field``, also note where each row lies, grouped by its field's value."""
     if field is None:
         return _Chunk(keys, rows, orjson.dumps(dict(zip(keys, rows, strict=True)))[1:-1], None)
-    pieces, spans, at = [], {}, 0
+    pieces: list[bytes] = []
+    spans: dict[str, list[int]] = {}
+    at = 0
     for key, row in zip(keys, rows, strict=True):
         label, body = orjson.dumps(key) + b":", orjson.dumps(row)
         spans.setdefault(str(row.get(field)), []).extend((int(key), at + len(label), len(body)))

@@ -38,11 +38,11 @@ def read_heartbeat(store_path: Path) -> Heartbeat | None:
     try:
         data = orjson.loads(heartbeat_path(store_path).read_bytes())
         return Heartbeat(
-            at=parse_datetime(data["at"]),  # type: ignore[arg-type]
-            started_at=parse_datetime(data["started_at"]),  # type: ignore[arg-type]
+            at=parse_datetime(data["at"]),
+            started_at=parse_datetime(data["started_at"]),
             pid=int(data["pid"]),
             last_success=parse_datetime(data.get("last_success")),
-            failing=tuple((str(f), parse_datetime(s)) for f, s in data.get("failing") or ()),  # type: ignore[misc]
+            failing=tuple((str(f), parse_datetime(s)) for f, s in data.get("failing") or ()),
             oldest_pending=parse_datetime(data.get("oldest_pending")),
         )
     except (OSError, ValueError, KeyError, TypeError):

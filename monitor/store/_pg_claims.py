@@ -33,7 +33,10 @@ class WorkerClaims:
         any worker, was at least 0.9 of ``interval_s`` ago; on exit, this worker is recorded as its poller."""
         with self._session() as conn:
             key = f"gba-monitor feed {name}"
-            if not conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()[0]:
+            (locked,) = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)
+            ).fetchone() or (False,)
+            if not locked:
                 yield False
                 return
             if due_only:

@@ -91,7 +91,7 @@ def migrate(conn: psycopg.Connection, where: str) -> int:
             "CREATE TABLE IF NOT EXISTS schema_version"
             " (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        version = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        (version,) = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone() or (0,)
         if version > PG_SCHEMA_VERSION:
             raise StoreError(
                 f"store: {where} has schema version {version}, newer than this gba-monitor's"

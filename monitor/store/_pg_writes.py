@@ -13,13 +13,12 @@ from ._edits import (
     PRUNE_EVERY,
     article_row,
     figure_rows,
-    metric_row,
     queued_row,
     refreshed_row,
     sighted_row,
     unsent,
 )
-from ._rows import MIN_HEADLINE_CHARS, Row, iso, json_text, parse_datetime, row_of, sources_of
+from ._rows import MIN_HEADLINE_CHARS, Row, iso, json_text, metric_row, parse_datetime, row_of, sources_of
 
 # How a metric's figures rank as its latest value (see ``_rows.Index.rank``).
 LATEST_ORDER = "f.observed_at DESC, coalesce(a.id, 0) DESC, coalesce(f.qualifier = 'exact', false) DESC, f.id"
@@ -38,9 +37,9 @@ def record_poll(
     summaries = _locked_metrics(conn, record)
     figures = []
     for story in record.stories:
-        old = _article(conn, story.url) or {}
-        put_article(conn, article_row(story, old))
-        if not (story.content_hash and old.get("content_hash") == story.content_hash):
+        stored = _article(conn, story.url) or {}
+        put_article(conn, article_row(story, stored))
+        if not (story.content_hash and stored.get("content_hash") == story.content_hash):
             figures += figure_rows(story)
     for row in figures:  # in poll order, as the TinyDB engine folds them
         summaries[row["metric"]] = metric_row(summaries[row["metric"]], row)
@@ -77,7 +76,7 @@ def put_article(conn: psycopg.Connection, row: Row) -> None:
             "UPDATE articles SET guid = NULL WHERE guid = %s AND url <> %s", (row["guid"], row["url"])
         )
     headline = fold_headline(row.get("title") or "")
-    (article_id,) = conn.execute(
+    inserted = conn.execute(
         """INSERT INTO articles (url, guid, feed, content_hash, headline, stamp, fetched_at, data)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (url) DO UPDATE SET guid = EXCLUDED.guid, feed = EXCLUDED.feed,
@@ -95,6 +94,8 @@ def put_article(conn: psycopg.Connection, row: Row) -> None:
             Jsonb(row),
         ),
     ).fetchone()
+    assert inserted is not None  # RETURNING gives the row it wrote
+    (article_id,) = inserted
     conn.execute("DELETE FROM article_sources WHERE article_id = %s", (article_id,))
     with conn.cursor() as cur:
         cur.executemany(

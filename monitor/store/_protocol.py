@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from ..records import (
     Alert,
@@ -48,7 +48,7 @@ class StoreInfo:
 class MonitorStore(Protocol):
     """The monitor's memory: feed states, articles, figures, metrics and the alert outbox."""
 
-    def __enter__(self) -> MonitorStore: ...
+    def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...
     def close(self) -> None:
         """Make what is staged durable and release the store's resources (locks, connections)."""

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from ..records import Figure, Observation, Source, StoredArticle, fold_headline
 from ._schema import Document, unreadable
@@ -64,7 +64,8 @@ class Index:
             table = "articles"
             for doc_id, row in doc["articles"].items():
                 self._add_article(doc_id, row)
-            table, by_metric = "figures", {}
+            table = "figures"
+            by_metric: dict[str, list[str]] = {}
             for doc_id, row in doc["figures"].items():  # 100,000 rows: keep this loop lean
                 metric, observed, published = row["metric"], row["observed_at"], row.get("published")
                 if metric in by_metric:
@@ -75,7 +76,7 @@ class Index:
                     canon(observed)
                 if published is not None and not (len(published) == 32 and published[26:] == "+00:00"):
                     canon(published)
-            self.by_metric: dict[str, list[str]] = by_metric
+            self.by_metric = by_metric
         except (KeyError, TypeError, ValueError) as exc:
             problem = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
             raise unreadable(path, f"{table} row {doc_id}: {problem}") from None
@@ -255,7 +256,10 @@ def stored_article(row: Row) -> StoredArticle:
 
 def figure_extras(figure: Figure) -> Row:
     """What a figure row keeps beyond its Observation, when set: enough to compare a revised article again."""
-    extras = {"conversion_of": figure.conversion_of, "direction": figure.direction}
+    extras: dict[str, int | float | str | None] = {
+        "conversion_of": figure.conversion_of,
+        "direction": figure.direction,
+    }
     extras["range_high"] = figure.range_high
     return cells(**{name: value for name, value in extras.items() if value is not None})
 
@@ -303,6 +307,14 @@ def json_text(value: Any) -> str:
     return value
 
 
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: None) -> None: ...
+@overload
+def iso(value: datetime | None) -> str | None: ...
+
+
 def iso(value: datetime | None) -> str | None:
     """The stored form of a date: UTC ISO 8601 with microseconds (naive dates are taken as UTC)."""
     if value is None:
@@ -328,6 +340,14 @@ def canon(value: str) -> str:
     if len(value) == 32 and value.endswith("+00:00"):
         return value
     return iso(datetime.fromisoformat(value)) or ""
+
+
+@overload
+def parse_datetime(value: str) -> datetime: ...
+@overload
+def parse_datetime(value: None) -> None: ...
+@overload
+def parse_datetime(value: str | None) -> datetime | None: ...
 
 
 def parse_datetime(value: str | None) -> datetime | None:

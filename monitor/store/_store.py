@@ -181,7 +181,7 @@ class Store(OperatorEdits):
                 for candidate in index.headlines.get(headline, ()):
                     row = doc["articles"][candidate]
                     stamp = row.get("published") or row.get("fetched_at")
-                    if stamp and low <= canon(stamp) <= high:  # type: ignore[operator]
+                    if stamp and low <= canon(stamp) <= high:
                         doc_id = candidate
                         break
             return None if doc_id is None else stored_article(doc["articles"][doc_id])
@@ -443,7 +443,7 @@ class Store(OperatorEdits):
             for key in keys:
                 doc_id = index.keys["alerts"].get(key)
                 row = doc["alerts"].get(doc_id) if doc_id is not None else None
-                if row is not None and unsent(row):
+                if doc_id is not None and row is not None and unsent(row):
                     doc["alerts"][doc_id] = edit(row)
                     changed.append(key)
             return changed
