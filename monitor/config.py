@@ -36,6 +36,7 @@ from .errors import ConfigError
 from .matching import term_pattern
 from .redaction import redact
 from .settings import (
+    DEFAULT_INTERVAL_S,
     DEFAULT_MATCH_IN,
     DEFAULT_TZ,
     LANGUAGES,
@@ -59,7 +60,9 @@ DATABASE_URL_ENV = "GBA_MONITOR_DATABASE_URL"  # wins over storage.url: a passwo
 DIGEST_PERIODS_S = {"15m": 900, "1h": 3600, "daily": 86400}
 DEFAULT_CONFIG = "feeds.yaml"
 
-_FETCH = FetchSettings()  # the defaults (a slotted dataclass's class attributes are descriptors, not values)
+# The defaults, declared once in ``settings`` (a slotted dataclass's class attributes are descriptors, not
+# values, so they are read off instances).
+_FETCH, _HEALTH, _SLACK = FetchSettings(), HealthSettings(), SlackSettings()
 # A YAML alias repeated inside an alias multiplies: 436 bytes expanded to 1.2 GB in 71 s. A real config is a
 # few thousand values; past this budget the expansion stops.
 MAX_CONFIG_VALUES = 50_000
@@ -122,33 +125,33 @@ def _database_url(url: str) -> str:
 
 class _Slack(_Model):
     channel: str | None = None
-    on_first_run: Literal["seed", "post"] = "seed"
-    threads: bool = False
+    on_first_run: Literal["seed", "post"] = _SLACK.on_first_run
+    threads: bool = _SLACK.threads
     ops_channel: str | None = None
     digest: Literal["15m", "1h", "daily"] | None = None
-    max_moves: int = Field(default=20, gt=0)  # standalone moves per channel per poll past this: one message
+    max_moves: int = Field(default=_SLACK.max_moves, gt=0)  # standalone moves per channel per poll past this
 
 
 class _Fetch(_Model):
     user_agent: str = _FETCH.user_agent
-    timeout: Duration = 10
-    deadline: Duration = 30
+    timeout: Duration = int(_FETCH.timeout_s)
+    deadline: Duration = int(_FETCH.deadline_s)
     max_feed_bytes: int = Field(default=_FETCH.max_feed_bytes, gt=0)
     max_page_bytes: int = Field(default=_FETCH.max_page_bytes, gt=0)
     max_concurrency: int = Field(default=_FETCH.max_concurrency, gt=0, le=64)
     max_per_host: int = Field(default=_FETCH.max_per_host, gt=0, le=16)
-    respect_robots: bool = True
+    respect_robots: bool = _FETCH.respect_robots
 
 
 class _Health(_Model):
-    alert_after_failures: int = Field(default=3, gt=0)
-    max_failing: Duration = 6 * 3600
-    missed_polls: int = Field(default=3, gt=0)
-    max_outbox_age: Duration = 3600
+    alert_after_failures: int = Field(default=_HEALTH.alert_after_failures, gt=0)
+    max_failing: Duration = _HEALTH.max_failing_s
+    missed_polls: int = Field(default=_HEALTH.missed_polls, gt=0)
+    max_outbox_age: Duration = _HEALTH.max_outbox_age_s
 
 
 class _Defaults(_Model):
-    interval: Duration = 900
+    interval: Duration = DEFAULT_INTERVAL_S
     keywords: Terms = []
     exclude: Terms = []
     match_in: MatchIn = Field(default=list(DEFAULT_MATCH_IN), min_length=1)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 MATCH_FIELDS = ("title", "summary", "body")
+DEFAULT_INTERVAL_S = 900  # a feed polled every 15 minutes unless it says otherwise
 DEFAULT_MATCH_IN = ("title", "summary")
 LANGUAGES = ("en", "zh")
 DEFAULT_TZ = "Asia/Hong_Kong"  # quiet hours are told in this zone unless tz says otherwise

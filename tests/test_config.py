@@ -111,3 +111,14 @@ def test_the_readme_configuration_example_is_valid(tmp_path: Path) -> None:
     example = section[section.index("```yaml") + len("```yaml") : section.index("```\n", 10)]
     settings = load_settings(write(tmp_path, example), environ={})
     assert settings.routes and settings.thresholds and settings.alerts.quiet_hours is not None
+
+
+def test_a_minimal_config_gets_the_defaults_settings_declares(tmp_path: Path) -> None:
+    """Defaults are declared once (settings.py); the YAML schema reads them from there."""
+    from monitor.settings import DEFAULT_INTERVAL_S, FetchSettings, HealthSettings, SlackSettings
+
+    settings = load_settings(write(tmp_path, 'feeds: [{name: a, url: "https://x.example/f"}]\n'), environ={})
+    assert settings.fetch == FetchSettings()
+    assert settings.health == HealthSettings()
+    assert settings.slack == SlackSettings()
+    assert settings.feeds[0].interval_s == DEFAULT_INTERVAL_S
