@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 
 from .matching import matched_terms, metric_matches
@@ -27,6 +27,7 @@ from .records import (
     Seeded,
     Story,
     StoryRevised,
+    key_figures,
 )
 from .settings import MetricRule, MinChange, Route
 
@@ -157,28 +158,10 @@ def revision(story: Story, before: Sequence[Figure]) -> StoryRevised | None:
     return StoryRevised(story=story, before=tuple(before), changed=changed)
 
 
-def _values(figures: Iterable[Figure], *, leaving_out: Collection[str] = ()) -> dict[str, tuple[float, str]]:
+def _values(figures: Sequence[Figure], *, leaving_out: Collection[str] = ()) -> dict[str, tuple[float, str]]:
     return {
         f.metric: (round(f.value, 9), f.unit) for f in key_figures(figures) if f.metric not in leaving_out
     }
-
-
-def key_figures(figures: Iterable[Figure]) -> list[Figure]:
-    """One figure per metric in a story, its first exact one if any (else its first), conversions and
-    figures without a subject (``Figure.named``) left out.
-
-    A conversion ("($120.14 billion)") moves with the exchange rate, not with the news; another mention of the
-    same metric in one story ("over 10,000 enterprises" beside "10,577 enterprises", "passed the 11,000 mark"
-    before "11,020 companies") rounds the precise one. The store ranks a metric's latest value the same way.
-    """
-    chosen: dict[str, Figure] = {}
-    for figure in figures:
-        if figure.conversion_of is not None or not figure.named:  # an unnamed figure is no metric to follow
-            continue
-        held = chosen.get(figure.metric)
-        if held is None or (held.qualifier != "exact" and figure.qualifier == "exact"):
-            chosen[figure.metric] = figure
-    return list(chosen.values())
 
 
 def moved(old: Observation, new: Observation) -> bool:

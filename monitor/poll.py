@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import charsets
-from .changes import detect_changes, health_change, key_figures, with_moves, worth_posting
+from .changes import detect_changes, health_change, with_moves, worth_posting
 from .clock import utc_now
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, parse_entries, screen_entry, unique_guids
@@ -39,6 +39,7 @@ from .records import (
     FigureChanged,
     PollRecord,
     Story,
+    key_figures,
 )
 from .redaction import redact
 from .rules import routed_alerts, screen_story

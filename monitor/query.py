@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .changes import key_figures, same_value
+from .changes import same_value
 from .durations import format_duration, parse_duration
-from .records import Alert, Entry, FeedState, Figure, FigureChanged, NewStory, Observation, Story
+from .records import Alert, Entry, FeedState, Figure, FigureChanged, NewStory, Observation, Story, key_figures
 from .redaction import redact
 from .settings import FeedSettings, FetchSettings, Settings, StorageSettings, TrackedMetric
 from .slack import render_alert

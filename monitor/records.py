@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -98,6 +98,29 @@ class Figure:
 
 # The middle part of a figure's metric key when nothing says what it measures (see Figure.named)
 UNNAMED_KEY = ".unnamed-"
+
+
+def figure_rank(qualifier: str, position: int) -> tuple[bool, int]:
+    """How one story's figures of one metric rank to represent it, highest first: an exact figure over a
+    qualified one, then the earlier. "10,577 enterprises" beside "over 10,000 enterprises", or "passed the
+    11,000 mark" before "11,020 companies": the precise one is the news, the other rounds it."""
+    return (qualifier == "exact", -position)
+
+
+def key_figures(figures: Sequence[Figure]) -> list[Figure]:
+    """One figure per metric in a story (the one ``figure_rank`` puts first), metrics in the order the story
+    first states them; conversions
+    ("($120.14 billion)": they move with the exchange rate, not with the news) and figures without a subject
+    (``Figure.named``) left out. The one definition of which figure represents a metric in a story: change
+    detection, the stored metric summaries and the index's latest value all use it."""
+    chosen: dict[str, tuple[tuple[bool, int], Figure]] = {}
+    for position, figure in enumerate(figures):
+        if figure.conversion_of is not None or not figure.named:  # an unnamed figure is no metric to follow
+            continue
+        rank = figure_rank(figure.qualifier, position)
+        if figure.metric not in chosen or rank > chosen[figure.metric][0]:
+            chosen[figure.metric] = (rank, figure)
+    return [figure for _, figure in chosen.values()]
 
 
 @dataclass(frozen=True, slots=True)

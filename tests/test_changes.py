@@ -11,7 +11,6 @@ import pytest
 from monitor.changes import (
     detect_changes,
     figure_change,
-    key_figures,
     revision,
     same_period,
     twin_of,
@@ -27,6 +26,7 @@ from monitor.records import (
     Seeded,
     Story,
     StoryRevised,
+    key_figures,
 )
 
 NOV = datetime(2025, 11, 20, 8, 0, tzinfo=UTC)

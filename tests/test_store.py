@@ -36,6 +36,7 @@ from monitor.records import (
     Observation,
     PollRecord,
     Story,
+    key_figures,
 )
 from monitor.settings import StorageSettings
 from monitor.store import SCHEMA_VERSION, AtomicJSONStorage, Store, open_store, read_heartbeat
@@ -985,3 +986,17 @@ def test_sigkill_while_threads_share_writes_never_loses_an_acknowledged_poll(tmp
         for url in filter(None, lines):
             acked.setdefault(url.rsplit("/", 2)[1], []).append(url)
         assert_holds(path, acked)
+
+
+def test_a_metric_is_represented_by_one_figure_per_story_everywhere(store: Store) -> None:
+    """ "Over 10,000" beside "10,577" in one story: the exact figure is the metric's latest value in the
+    summary, in latest() and in change detection alike (``records.key_figures`` decides it once)."""
+    exact = figure(value=10_577.0)
+    rounded = replace(
+        figure(value=10_000.0), qualifier="more_than", text="over 10,000 Hong Kong-funded enterprises"
+    )
+    store.save_poll(record(story("https://news.example.com/a", exact, rounded)))
+    [summary] = store.metrics()
+    assert summary.latest_value == 10_577 and summary.previous_value is None
+    assert store.latest([exact.metric])[exact.metric].value == 10_577
+    assert key_figures((exact, rounded)) == [exact]

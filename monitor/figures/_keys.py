@@ -343,7 +343,7 @@ def metric(
         subject = f"{english or canonical_en(base)} growth" + q.subject[len(base) :]
     if not _slug(subject):
         # Nothing says what it measures: a key of its own sentence, so it never "changes" into another
-        # figure; stored, but no metric a reader follows (``changes.key_figures`` leaves it out)
+        # figure; stored, but no metric a reader follows (``records.key_figures`` leaves it out)
         where = _slug(place) if place else "general"
         key = f"{where}{UNNAMED_KEY}{hashlib.sha1(sentence.encode()).hexdigest()[:8]}"
         return f"{key}.{unit}", "Unnamed figure" + (f" ({q.unit})" if q.kind != "count" else "")

@@ -90,7 +90,7 @@ def _importance(figure: Figure) -> int:
     return score + 1
 
 
-def key_figures(figures: Sequence[Figure], *, limit: int = MAX_FIGURES) -> list[tuple[Figure, str]]:
+def shown_figures(figures: Sequence[Figure], *, limit: int = MAX_FIGURES) -> list[tuple[Figure, str]]:
     """The story's most telling figures, in article order, each with its display text.
 
     A conversion is never listed alone; it follows its original: "846.14 billion yuan ($120.14 billion)".

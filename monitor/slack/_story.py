@@ -16,8 +16,8 @@ from ._figures import (
     biggest_move,
     delta_text,
     figure_line,
-    key_figures,
     move_text,
+    shown_figures,
     with_qualifier,
 )
 from ._kit import Rendered, context, header, section
@@ -68,7 +68,9 @@ def _other_figures(change: NewStory, *, limit: int) -> list[tuple[Figure, str, s
     story is about it, and left out otherwise. (figure, display text, mark)."""
     moved = {move.new.metric for move in change.moves}
     kept = []
-    for figure, text in key_figures(change.story.figures, limit=MAX_FIGURES + len(moved) + len(change.same)):
+    for figure, text in shown_figures(
+        change.story.figures, limit=MAX_FIGURES + len(moved) + len(change.same)
+    ):
         if figure.metric in moved:
             continue
         if figure.metric in change.same:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from ..records import Alert, Delivery, Observation, Sighting, Story
+from ..records import Alert, Delivery, Observation, Sighting, Story, key_figures
 from ._rows import (
     Index,
     Row,
@@ -38,6 +38,7 @@ def save_story(doc: Document, index: Index, story: Story) -> None:
         return
     for row in figure_rows(story):
         index.put(doc, "figures", row)
+    for row in summary_rows(story):
         summary = index.keys["metrics"].get(row["metric"])
         index.put(doc, "metrics", metric_row(doc["metrics"][summary] if summary else None, row))
 
@@ -68,6 +69,12 @@ def article_row(story: Story, old: Row) -> Row:
 def figure_rows(story: Story) -> list[Row]:
     """The story's figures as figure rows, in article order."""
     return [row_of(Observation.of(story, figure)) | figure_extras(figure) for figure in story.figures]
+
+
+def summary_rows(story: Story) -> list[Row]:
+    """The rows of the figures that represent a metric in the story (``records.key_figures``): only they move
+    a metric's latest and previous value ("over 10,000" beside "10,577" in one story is not a change)."""
+    return [row_of(Observation.of(story, figure)) for figure in key_figures(story.figures)]
 
 
 def refresh_story(doc: Document, index: Index, story: Story) -> None:

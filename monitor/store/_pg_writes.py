@@ -16,11 +16,13 @@ from ._edits import (
     queued_row,
     refreshed_row,
     sighted_row,
+    summary_rows,
     unsent,
 )
 from ._rows import MIN_HEADLINE_CHARS, Row, iso, json_text, metric_row, parse_datetime, row_of, sources_of
 
-# How a metric's figures rank as its latest value (see ``_rows.Index.rank``).
+# How a metric's figures rank as its latest value (see ``_rows.Index.rank``; within one article, as
+# ``records.figure_rank``: an exact figure first, then the earlier).
 LATEST_ORDER = "f.observed_at DESC, coalesce(a.id, 0) DESC, coalesce(f.qualifier = 'exact', false) DESC, f.id"
 
 
@@ -35,13 +37,14 @@ def record_poll(
         (state["name"], Jsonb(state)),
     )
     summaries = _locked_metrics(conn, record)
-    figures = []
+    figures, summarised = [], []
     for story in record.stories:
         stored = _article(conn, story.url) or {}
         put_article(conn, article_row(story, stored))
         if not (story.content_hash and stored.get("content_hash") == story.content_hash):
             figures += figure_rows(story)
-    for row in figures:  # in poll order, as the TinyDB engine folds them
+            summarised += summary_rows(story)
+    for row in summarised:  # in poll order, as the TinyDB engine folds them
         summaries[row["metric"]] = metric_row(summaries[row["metric"]], row)
     insert_figures(conn, figures)
     _put_metrics(conn, {key: summary for key, summary in summaries.items() if summary is not None})

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, overload
 
-from ..records import Figure, Observation, Source, StoredArticle, fold_headline
+from ..records import Figure, Observation, Source, StoredArticle, figure_rank, fold_headline
 from ._schema import Document, unreadable
 
 KEY_FIELDS = {"feeds": "name", "metrics": "key", "alerts": "key", "articles": "url"}
@@ -128,15 +128,11 @@ class Index:
 
     def rank(self, row: Row, doc_id: str) -> tuple[str, int, bool, int, str]:
         """How a figure ranks as its metric's latest value: newest observed_at, then the later article, then
-        within one article its first exact figure ("10,577 enterprises" over a later "over 10,000")."""
+        within one article as ``records.figure_rank`` ranks a story's figures ("10,577 enterprises" over a
+        later "over 10,000")."""
         article = self.keys["articles"].get(row.get("article_url") or "")
-        return (
-            canon(row["observed_at"]),
-            int(article or 0),
-            row.get("qualifier") == "exact",
-            -int(doc_id),
-            doc_id,
-        )
+        within = figure_rank(row.get("qualifier") or "", int(doc_id))
+        return (canon(row["observed_at"]), int(article or 0), *within, doc_id)
 
     def newest(self, doc: Document, metric: str, limit: int) -> list[Observation]:
         """The metric's newest ``limit`` observations in history order (newest first, see ``history_key``)."""
