@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .changes import same_value
 from .durations import format_duration, parse_duration
 from .records import Alert, Entry, FeedState, Figure, FigureChanged, NewStory, Observation, Story, key_figures
 from .redaction import redact
 from .settings import FeedSettings, FetchSettings, Settings, StorageSettings, TrackedMetric
-from .slack import render_alert
 from .sparkline import sparkline
 from .store import has_store, open_store
 
@@ -110,6 +108,7 @@ def preview(
     from .articles import read_article
     from .fetch import Fetcher
     from .figures import extract_figures
+    from .slack import render_alert  # imported here like the others: the other queries need none of them
 
     path = None if "://" in target else Path(target).resolve()
     url = path.as_uri() if path else target
@@ -126,6 +125,8 @@ def preview(
 
 def _previewed(story: Story, previous: float | None) -> NewStory:
     """The story as new, moving its first tracked (else first) key figure from ``previous``."""
+    from .changes import same_value
+
     chosen = sorted(key_figures(story.figures), key=lambda f: not f.label)
     if previous is None or not chosen:
         return NewStory(story)
