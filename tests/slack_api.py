@@ -197,6 +197,7 @@ class SlackStandIn:
         self.not_in = {_name(c) for c in not_in}
         self.archived = {_name(c) for c in archived}
         self.messages: list[Message] = []
+        self.posted = threading.Event()  # set by the first accepted message: tests wait on it, not in a loop
         self.hits: list[Hit] = []
         self._failures: deque[_Failure] = deque()
         self._webhooks: dict[str, _Webhook] = {}
@@ -204,7 +205,7 @@ class SlackStandIn:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="slack-stand-in", daemon=True
+            target=self._server.serve_forever, args=(0.01,), name="slack-stand-in", daemon=True
         )  # a short poll interval makes close() quick
         self._thread.start()
 
@@ -332,6 +333,7 @@ class SlackStandIn:
                 via=via,
             )
             self.messages.append(message)
+        self.posted.set()
         return message
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

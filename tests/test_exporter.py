@@ -36,6 +36,7 @@ def value(text: str, sample: str) -> float | None:
     return float(match[1]) if match else None
 
 
+@pytest.mark.slow
 def test_a_running_scheduler_serves_its_metrics_on_loopback(world: World) -> None:
     world.publish(OCTOBER)
     process = subprocess.Popen(

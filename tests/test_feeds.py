@@ -313,6 +313,7 @@ def test_mutated_feeds_raise_nothing_but_feed_error(body, content_type):
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/feeds/feedparser-tests is not present")
+@pytest.mark.slow
 def test_feedparser_corpus_goes_through_without_an_uncaught_exception():
     files = sorted(CORPUS.rglob("*.xml"))
     with_entries = errors = 0

@@ -369,6 +369,7 @@ def drip_headers(release, *, every_s: float = 0.5, ended: threading.Event | None
 
 
 @pytest.mark.parametrize("drip", [drip_body, drip_headers], ids=["body", "headers"])
+@pytest.mark.slow
 def test_dripping_server_fails_at_the_deadline_though_no_read_times_out(site, make_fetcher, release, drip):
     """A byte every 0.5 s never trips a 2 s read timeout; the 2 s total deadline stops it."""
     ended = threading.Event()

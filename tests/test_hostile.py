@@ -12,7 +12,7 @@ import signal
 import stat
 import subprocess
 import sys
-import time
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from monitor.records import Fetched, Figure, NewStory
 from monitor.slack import render_alert, render_digest
 from tests.conftest import Response, Site
 from tests.slack_api import SlackStandIn
-from tests.test_cli import OCTOBER, PAGES, rss
+from tests.test_cli import OCTOBER, PAGES, invoke, polls_counted, rss
 from tests.test_cli import write_config as write_cli_config
 from tests.test_slack import figure, story
 
@@ -74,10 +74,10 @@ def test_credentials_in_a_feed_url_never_reach_logs_status_the_store_or_slack(si
     config = write_config(tmp_path, url)
     with SlackStandIn() as slack:
         env = clean_env(SLACK_BOT_TOKEN=slack.token, SLACK_API_URL=slack.api_url)
-        ran = cli(config, env, "--log-level", "debug", "run", "--once")
-        status = cli(config, env, "status", "--format", "json")
+        ran = invoke(env, "--log-level", "debug", "run", "--once", "--config", str(config))
+        status = invoke(env, "status", "--format", "json", "--config", str(config))
         posted = json.dumps([message.payload for message in slack.messages])
-    assert ran.returncode == 1, ran.stderr  # the feed failed: cron hears of it
+    assert ran.exit_code == 1, ran.stderr  # the feed failed: cron hears of it
     stored = (tmp_path / "storage" / "monitor.json").read_text(encoding="utf-8")
     for shown in (ran.stdout + ran.stderr, status.stdout, stored, posted):
         assert not [secret for secret in SECRETS if secret in shown], shown
@@ -89,12 +89,13 @@ def test_check_and_run_refuse_a_malformed_webhook_url_in_one_line_without_printi
     config = write_config(tmp_path, "https://news.example.com/feed.xml")
     env = clean_env(SLACK_WEBHOOK_URL="hooks.slack.com/services/T0/B0/S3CR3TKEY")
     for command in (["check"], ["run", "--once"]):
-        result = cli(config, env, *command)
-        assert result.returncode == 2, result.stderr
+        result = invoke(env, *command, "--config", str(config))
+        assert result.exit_code == 2, result.stderr
         assert result.stderr.count("\n") == 1 and "SLACK_WEBHOOK_URL" in result.stderr
         assert "S3CR3TKEY" not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_store_index_and_lock_files_are_created_private_whatever_the_umask(site: Site, tmp_path: Path):
     """They hold feed state and outbox texts: only their owner may read them, even under umask 000."""
     site.route("/feed.xml", Response(b"<rss version='2.0'><channel><title>t</title></channel></rss>"))
@@ -162,6 +163,7 @@ def _small_files_only() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
 
+@pytest.mark.slow
 def test_a_full_disk_in_scheduler_mode_is_one_log_line_and_a_retry_on_the_next_poll(
     site: Site, tmp_path: Path
 ):
@@ -169,16 +171,15 @@ def test_a_full_disk_in_scheduler_mode_is_one_log_line_and_a_retry_on_the_next_p
         site.route(
             f"/news/{article.name}", Response(article.read_bytes(), headers={"content-type": "text/html"})
         )
-    site.route("/gba.xml", Response(rss(site, [OCTOBER]), headers={"content-type": "application/rss+xml"}))
+    feed = Response(rss(site, [OCTOBER]), headers={"content-type": "application/rss+xml"})
+    site.route("/gba.xml", polls_counted(feed, second := threading.Event(), 2))
     config = write_cli_config(tmp_path, site, interval="1s")
     process = subprocess.Popen(
         [sys.executable, "-m", "monitor", "run", "--config", str(config)], stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env=clean_env(), cwd=tmp_path, preexec_fn=_small_files_only,
     )  # fmt: skip
     try:
-        give_up = time.monotonic() + 60
-        while sum(r.path == "/gba.xml" for r in site.requests) < 2 and time.monotonic() < give_up:
-            time.sleep(0.1)
+        second.wait(60)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
     finally:

@@ -127,6 +127,7 @@ def test_run_once_polls_every_enabled_feed_and_delivers_to_the_console(deps: Dep
     assert deps.store.pending_alerts() == []
 
 
+@pytest.mark.slow
 def test_a_page_too_slow_to_read_is_logged_and_the_poll_finishes_with_the_others(
     deps: Deps, site: Site, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -57,6 +57,7 @@ def test_a_page_without_a_body_is_an_article_error_from_a_worker_as_from_here(po
     assert str(there.value) == str(here.value)
 
 
+@pytest.mark.slow
 def test_a_page_whose_worker_dies_twice_is_an_article_error_and_the_next_page_is_read() -> None:
     """A worker that dies fails its pages on that pool; each is tried once more on a new one."""
     story = page(ARTICLES[0].read_bytes())
@@ -107,6 +108,7 @@ def read_or_hang(page: Fetched, selector: str | None, metrics: Sequence[TrackedM
     return read_page(page, selector, metrics)
 
 
+@pytest.mark.slow
 def test_a_page_that_overruns_its_time_is_too_slow_and_its_worker_is_replaced() -> None:
     """The limit (3 s) is far above a page's measured reading time (about 0.05 s on a worker)."""
     story = page(ARTICLES[0].read_bytes())

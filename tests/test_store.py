@@ -917,6 +917,7 @@ def assert_holds(path: Path, names_urls: dict[str, list[str]]) -> None:
                 assert len(store.history(metric=f"writer.{name}")) >= FIGURES * len(urls)
 
 
+@pytest.mark.slow
 def test_two_writer_processes_at_once_lose_no_update_and_readers_never_see_a_torn_file(
     tmp_path: Path,
 ) -> None:
@@ -967,6 +968,7 @@ def test_sigkill_at_random_moments_never_loses_an_acknowledged_poll(tmp_path: Pa
     assert_holds(path, acked)
 
 
+@pytest.mark.slow
 def test_sigkill_while_threads_share_writes_never_loses_an_acknowledged_poll(tmp_path: Path) -> None:
     """15 times: four threads save polls at once (staged, then written together) and the process is SIGKILLed
     at a random moment; every poll a thread acknowledged (after save_poll returned) must be in the file."""

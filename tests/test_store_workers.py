@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from monitor.clock import utc_now
 from monitor.config import load_settings
 from monitor.fetch import Fetcher
@@ -27,6 +29,8 @@ from monitor.store import open_store
 from tests.conftest import Request, Response, Site
 from tests.slack_api import SlackStandIn
 from tests.test_store import Clock
+
+pytestmark = pytest.mark.slow  # several worker processes on a real PostgreSQL server
 
 FEEDS = 50
 INTERVAL_S = 900
