@@ -71,6 +71,9 @@ class Article:
     published: datetime | None = None  # from the page's own metadata, when the feed has none
 
 
+Aspect = Literal["level", "change", "target"]  # see Figure.aspect
+
+
 @dataclass(frozen=True, slots=True)
 class Figure:
     """A number an article states, with what it measures."""
@@ -88,6 +91,9 @@ class Figure:
     direction: str | None = None  # "up" or "down" when the sentence says so
     conversion_of: int | None = None  # index (in the same list) of the figure this one converts
     range_high: float | None = None  # upper bound when the figure is a range "3 to 5 billion yuan"
+    # what of the subject the number is: its value, a change of it ("rose by 300") or a goal for it ("aims to
+    # reach 15,000 by 2027"); a change's or a target's metric key and label say so ("...-change")
+    aspect: Aspect = "level"
 
     @property
     def named(self) -> bool:

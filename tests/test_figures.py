@@ -49,6 +49,7 @@ def test_sentence_table_yields_exactly_the_expected_figures(case: dict) -> None:
         assert figure.qualifier == expected["qualifier"], figure.text
         for name in (
             "subject",
+            "aspect",
             "place",
             "period",
             "metric",

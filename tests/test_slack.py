@@ -329,6 +329,20 @@ def test_a_changed_multiple_is_told_as_the_difference_of_the_multiples_without_a
     assert "%" not in text
 
 
+def test_a_change_and_a_goal_say_so_beside_their_subject():
+    """The aspect is a field, not words in the subject: the alert still tells a change or a goal as one."""
+    rose = figure("300", 300, aspect="change", metric="qianhai.hong-kong-funded-enterprises-change.count")
+    goal = figure(
+        "15,000", 15000, aspect="target", metric="qianhai.hong-kong-funded-enterprises-target.count"
+    )
+
+    text = all_text(render_alert(NewStory(story(figure(), rose, goal)), channel=None))
+
+    assert "*10,577* — Hong Kong-funded enterprises\n" in text
+    assert "*300* — Hong Kong-funded enterprises (change)" in text
+    assert "*15,000* — Hong Kong-funded enterprises (target)" in text
+
+
 def test_story_revised_lists_each_changed_figure_before_and_after():
     before = (figure("10,577", 10577), figure("3", 3, metric="bridges", subject="bridges"))
     after = story(figure("10,757", 10757), figure("3", 3, metric="bridges", subject="bridges"))

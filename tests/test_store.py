@@ -348,6 +348,18 @@ def test_the_same_content_stored_again_adds_no_figures_but_a_revision_does(store
     assert len(table_rows(store, "articles")) == 1
 
 
+def test_a_stored_change_or_goal_reads_back_with_its_aspect(store: Store) -> None:
+    """A revised article is compared with, and told from, its stored figures: a change stays a change."""
+    url = "https://news.example.com/a"
+    change = figure("qianhai.hk-firms-change.count", 300.0, aspect="change", direction="up")
+    store.save_poll(
+        record(story(url, figure(), change, figure("qianhai.hk-firms-target.count", aspect="target")))
+    )
+
+    assert [f.aspect for f in store.article_figures(url)] == ["level", "change", "target"]
+    assert "aspect" not in table_rows(store, "figures")[0], "a level's row is as it was"
+
+
 def test_lone_surrogates_from_odd_feeds_are_stored_as_replacement_characters(store: Store) -> None:
     store.save_poll(record(story("https://news.example.com/a", figure("bad \ud800 key"))))
     [observation] = store.history()

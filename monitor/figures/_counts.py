@@ -103,7 +103,7 @@ def count_from_earlier(text: str, q: Quantity, earlier: Quantity | None, before:
         source = before
     if source is None:
         return False
-    q.kind, q.subject, q.unit = "count", source.subject, source.unit
+    q.kind, q.subject, q.unit, q.aspect = "count", source.subject, source.unit, source.aspect
     if w.TOTAL_TO.search(lead):  # "156 new routes, bringing the total to 183": the total, not the new ones
         q.subject = re.sub(r"(?i)^(?:new|newly\s+\w+|additional|more)\s+", "", source.subject)
     return True
@@ -118,11 +118,11 @@ def count_after_link(
     if not m.group("sep"):
         return False
     lead = text[max(0, q.start - 60) : q.start]
-    if earlier is not None and earlier.subject.endswith("(change)") and w.TO_LEVEL.search(lead):
-        q.kind, q.unit = "count", earlier.unit
-        q.subject = earlier.subject.removesuffix("(change)").strip()
+    if earlier is not None and earlier.aspect == "change" and w.TO_LEVEL.search(lead):
+        q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject  # the level the change led to
         return True
-    if last is not None and last.kind in ("pct", "pp") and last.subject and w.TO_LEVEL.search(lead):
+    level = last is not None and last.aspect == "level"  # a goal's or a change's rate leads to no level
+    if last is not None and level and last.kind in ("pct", "pp") and last.subject and w.TO_LEVEL.search(lead):
         head = re.findall(r"[A-Za-z]+", last.subject)
         if head and _plural(head[-1].lower()):
             q.kind, q.subject, q.unit = "count", last.subject, canonical_en(head[-1]).lower()
@@ -145,6 +145,6 @@ def count_of_them(
             q.kind, q.subject, q.unit = "count", noun, canonical_en(noun.split()[-1]).lower()
             return _plural(noun.split()[-1].lower())
         if source is not None:
-            q.kind, q.subject, q.unit = "count", source.subject, source.unit
+            q.kind, q.subject, q.unit, q.aspect = "count", source.subject, source.unit, source.aspect
             return True
     return False

@@ -123,7 +123,7 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             conversion = None
             if previous and _is_conversion(norm, previous[0], q):
                 conversion = previous[1]
-                q.subject = previous[0].subject
+                q.subject, q.aspect = previous[0].subject, previous[0].aspect
             # a conversion takes a tracked metric only when the metric names its currency
             tracked = [m for m in metrics if m.unit] if conversion is not None else metrics
             direction = keys.direction(norm, q)
@@ -138,6 +138,7 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
                     unit=q.unit,
                     qualifier=q.qualifier,
                     subject=q.subject,
+                    aspect=q.aspect,
                     text=sentence[q.start : q.end].strip(),
                     sentence=sentence,
                     metric=key,

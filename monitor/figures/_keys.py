@@ -17,8 +17,8 @@ A figure's ``metric`` is ``PLACE.SUBJECT.UNIT``, all lower-case slugs:
 * UNIT — ``count`` for counted nouns, the ISO-4217 code for money (``cny``), ``pct`` for percentages, ``pp``
   for percentage points, ``times`` for multiples, else the physical unit (``sq-km``, ``teu``).
 
-A change rather than a level ("rose by 300", "增加4800人") has "(change)" after its subject, and a goal or a
-forecast ("aims to attract 100 billion yuan by 2027", "力争突破1.5万家") "(target)", so their keys
+A change rather than a level ("rose by 300", "增加4800人") has the aspect ``change``, and a goal or a
+forecast ("aims to attract 100 billion yuan by 2027", "力争突破1.5万家") ``target``, so their keys
 (``...-change``, ``...-target``) never read as the level's new value. A figure whose subject cannot be
 found gets a key of its own sentence (``figure-1a2b3c4d``): stored and shown, never taken for a change of
 another figure.
@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..records import UNNAMED_KEY, Article
+from ..records import UNNAMED_KEY, Article, Aspect
 from ..settings import TrackedMetric
 from . import _words as w
 from ._names import canonical_en, names_of, zh_english, zh_unit
@@ -59,14 +59,15 @@ class Quantity:
     qualifier: str = "exact"
     high: float | None = None
     subject: str = ""
+    aspect: Aspect = "level"  # see Figure.aspect
     noun: tuple[int, int] | None = None  # span of the counted noun phrase
     bare_dollar: bool = False  # "$" alone: US dollars, except on Hong Kong government pages
     bare_yuan: bool = False  # a table cell under a caption's bare "元": whose 元 the page decides
 
 
 # Figures relative to another value: a percentage, percentage points, a multiple ("grew 2.5 times"). None is a
-# change of a level ("(change)"), and an absolute figure they lead to ("rose 12.5% to 300 billion yuan",
-# "增长1.5倍，达到120亿元") measures the same subject.
+# change of a level (the aspect ``change``), and an absolute figure they lead to ("rose 12.5% to 300 billion
+# yuan", "增长1.5倍，达到120亿元") measures the same subject.
 RELATIVE_KINDS = frozenset({"pct", "pp", "times"})
 
 
@@ -86,13 +87,14 @@ def attach_subject(text: str, norm: str, q: Quantity, previous: Quantity | None)
         change_of = q.kind in RELATIVE_KINDS and w.CHANGE_OF_BEFORE.search(text, 0, q.start)
         level_of = previous.kind in RELATIVE_KINDS and w.ZH_LEVEL_LINK.fullmatch(text, previous.end, q.start)
         if gap_links or change_of or level_of or w.COMPARISON_CLAUSE.search(text, 0, q.start):
-            q.subject = previous.subject  # "trade rose 12.5% to 300 billion yuan": both measure trade
-    if q.kind not in RELATIVE_KINDS and w.CHANGE_LEAD.search(text, 0, q.start):
-        q.subject = f"{q.subject} (change)".strip()  # "rose by 300", "增加4800人": a change, not a level
+            # "trade rose 12.5% to 300 billion yuan": both measure trade, and a goal's figures are goals
+            q.subject, q.aspect = previous.subject, previous.aspect
+    if q.kind not in RELATIVE_KINDS and w.CHANGE_LEAD.search(text, 0, q.start) and q.aspect == "level":
+        q.aspect = "change"  # "rose by 300", "增加4800人": a change, not a level
     clause_start = max((m.end() for m in w.CLAUSE_BREAK.finditer(text, 0, q.start)), default=0)
     clause_end = next((m.start() for m in w.CLAUSE_BREAK.finditer(text, q.end)), len(text))
     if w.TARGET_BEFORE.search(text, clause_start, q.start) or w.TARGET_AFTER.match(text, q.end, clause_end):
-        q.subject = f"{q.subject} (target)".strip()  # "aims to reach 15,000 by 2027": not today's value
+        q.aspect = "target"  # "aims to reach 15,000 by 2027": not today's value, even when a change
 
 
 def _subject(text: str, norm: str, q: Quantity, floor: int) -> str:
@@ -299,7 +301,7 @@ def direction(norm: str, q: Quantity) -> str | None:
     """ "up" or "down" for a percentage, percentage-point, multiple or change figure: "down" when negative,
     else by the rise or fall word nearest before it in its clause, else just after it; None when nothing
     says."""
-    if q.kind not in RELATIVE_KINDS and not q.subject.endswith("(change)"):
+    if q.kind not in RELATIVE_KINDS and q.aspect != "change":
         return None
     if q.value < 0:
         return "down"
@@ -335,12 +337,14 @@ def metric(
     tracked = _tracked(q, place, sentence, metrics, claimed)
     if tracked:
         return tracked.key, tracked.label
-    base = re.sub(r"(?: \((?:change|target)\))+$", "", q.subject)
-    english = zh_english(base) if w.CJK.search(base) else None
-    subject = (english or canonical_en(base)) + q.subject[len(base) :]
+    marker = "" if q.aspect == "level" else f"({q.aspect})"  # key ...-change, label "Trade (change)"
+    english = zh_english(q.subject) if w.CJK.search(q.subject) else None
+    # a goal whose measure no word names is named by its aspect alone: "hong-kong.target.hkd"
+    name = (english or canonical_en(q.subject)) if q.subject else marker
+    if growth and name:  # "GDP grew 6.1%": a rate of change, never beside GDP's level or share
+        name = f"{name} growth"
+    subject = f"{name} {marker}" if q.subject and marker else name
     unit = "count" if q.kind == "count" else "pct" if q.unit == "%" else _slug(q.unit)
-    if growth and subject:  # "GDP grew 6.1%": a rate of change, never beside GDP's level or share
-        subject = f"{english or canonical_en(base)} growth" + q.subject[len(base) :]
     if not _slug(subject):
         # Nothing says what it measures: a key of its own sentence, so it never "changes" into another
         # figure; stored, but no metric a reader follows (``records.key_figures`` leaves it out)
@@ -381,6 +385,6 @@ def _tracked(
     ]
     if found := next((m for m in fitting if _matches(m, q.subject)), None):
         return found
-    if re.sub(r"(?: \((?:change|target)\))+$", "", q.subject):
+    if q.subject or q.aspect != "level":
         return None
     return next((m for m in fitting if m.unit and m.key not in claimed and _matches(m, sentence)), None)

@@ -102,7 +102,7 @@ def shown_figures(figures: Sequence[Figure], *, limit: int = MAX_FIGURES) -> lis
     seen: set[tuple[str, str]] = set()
     candidates: list[tuple[int, int, Figure]] = []
     for index, figure in enumerate(figures):
-        identity = (figure.text.lower(), figure.subject.lower())
+        identity = (figure.text.lower(), subject_text(figure).lower())
         if figure.conversion_of is None and identity not in seen:
             seen.add(identity)
             candidates.append((-_importance(figure), index, figure))
@@ -116,17 +116,23 @@ def shown_figures(figures: Sequence[Figure], *, limit: int = MAX_FIGURES) -> lis
     return shown
 
 
+def subject_text(figure: Figure) -> str:
+    """The subject as readers see it: a change or a goal says so ("employed residents (change)")."""
+    return figure.subject if figure.aspect == "level" else f"{figure.subject} ({figure.aspect})".strip()
+
+
 def figure_text(figure: Figure, text: str) -> str:
     """ "• 846.14 billion yuan — registered capital"; the subject is left out when the text already says it
     ("10,577 Hong Kong-funded enterprises")."""
-    said = not figure.subject or figure.subject.lower() in text.lower()
-    return f"• {safe(text, 120)}" + ("" if said else f" — {safe(figure.subject, 160)}")
+    subject = subject_text(figure)
+    said = not subject or subject.lower() in text.lower()
+    return f"• {safe(text, 120)}" + ("" if said else f" — {safe(subject, 160)}")
 
 
 def figure_line(figure: Figure, text: str, *, move: str = "") -> str:
     """ "*846.14 billion yuan* — registered capital, Qianhai, 2024" in mrkdwn, its sentence quoted below;
     ``move`` (see ``move_text``) goes right after the value, on the same line."""
-    about = about_text(text, (figure.subject, figure.place, figure.period))
+    about = about_text(text, (subject_text(figure), figure.place, figure.period))
     line = f"*{safe(text, 120)}*" + (f" {move}" if move else "") + (f" — {safe(about, 160)}" if about else "")
     return line + (f"\n> {safe(figure.sentence, QUOTE_CHARS)}" if figure.sentence else "")
 

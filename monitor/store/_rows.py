@@ -255,6 +255,7 @@ def figure_extras(figure: Figure) -> Row:
     extras: dict[str, int | float | str | None] = {
         "conversion_of": figure.conversion_of,
         "direction": figure.direction,
+        "aspect": None if figure.aspect == "level" else figure.aspect,  # a level's row stays as it was
     }
     extras["range_high"] = figure.range_high
     return cells(**{name: value for name, value in extras.items() if value is not None})
@@ -276,6 +277,7 @@ def figure_of(row: Row) -> Figure:
         direction=row.get("direction"),
         conversion_of=row.get("conversion_of"),
         range_high=row.get("range_high"),
+        aspect=row.get("aspect") or "level",
     )
 
 
