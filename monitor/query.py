@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .clock import utc_now
 from .durations import format_duration, parse_duration
 from .records import Alert, Entry, FeedState, Figure, FigureChanged, NewStory, Observation, Story, key_figures
 from .redaction import redact
-from .settings import FeedSettings, FetchSettings, Settings, StorageSettings, TrackedMetric
+from .settings import FetchSettings, Settings, StorageSettings, TrackedMetric
 from .sparkline import sparkline
 from .store import has_store, open_store
 
@@ -110,16 +110,14 @@ def preview(
     from .figures import extract_figures
     from .slack import render_alert  # imported here like the others: the other queries need none of them
 
-    path = None if "://" in target else Path(target).resolve()
-    url = path.as_uri() if path else target
-    source = FeedSettings(name="preview", url=str(path) if path else target, interval_s=60)
     with Fetcher(fetch or FetchSettings()) as fetcher:
-        page = fetcher.fetch_page(url, feed=source)
+        page = fetcher.fetch_named_page(target)
+    url = page.url
     article = read_article(page)
     figures = tuple(extract_figures(article, metrics=metrics))
     entry = Entry(feed="preview", title=article.title, link=url, published=article.published)
     outlet = urlsplit(url).hostname or "preview"
-    told = Story("preview", outlet, entry, url, article.title, (), figures, now or datetime.now(UTC))
+    told = Story("preview", outlet, entry, url, article.title, (), figures, now or utc_now())
     return render_alert(_previewed(told, previous), channel=None)
 
 
