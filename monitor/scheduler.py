@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from .clock import utc_now
 from .errors import StoreError
 from .health import beat
 from .outbox import Outbox
@@ -47,7 +48,7 @@ def run_forever(deps: Deps, outbox: Outbox, *, feeds: Sequence[FeedSettings] | N
             seconds=feed.interval_s,
             # Jitter spreads feeds that share an interval, so they do not all hit the network at once.
             jitter=min(feed.interval_s // 10, 30) or None,
-            next_run_time=datetime.now(UTC),
+            next_run_time=utc_now(),
             id=feed.name,
             name=f"poll {feed.name}",
             args=(feed, deps, outbox, started_at),

@@ -27,6 +27,7 @@ from click.testing import CliRunner, Result
 
 import monitor.cli as commands
 from monitor.cli import main
+from monitor.clock import utc_now
 from tests.conftest import DATA, Request, Response, Site
 from tests.slack_api import SlackStandIn, block_problems, texts_of
 
@@ -390,19 +391,12 @@ def test_status_exits_non_zero_once_a_feed_has_failed_for_too_long(
     assert "bay-herald" in healthy.stdout and "outbox: 0 undelivered alerts" in healthy.stdout
     world.site.route("/gba.xml", Response(b"down", 503))
     assert world.cli("run", "--once").exit_code == 1
-    monkeypatch.setattr(commands, "datetime", TwoSecondsLater)  # `status` has no clock to pass in
+    later = utc_now() + timedelta(seconds=2)
+    monkeypatch.setattr(commands, "utc_now", lambda: later)  # `status` has no clock to pass in
     failing = world.cli("status", "--format", "json")
     assert failing.exit_code == 1
     assert "bay-herald" in failing.stderr
     assert json.loads(failing.stdout)[0]["failures"] == 1
-
-
-class TwoSecondsLater(datetime):
-    """The clock as ``status`` reads it two seconds from now."""
-
-    @classmethod
-    def now(cls, tz=None):
-        return datetime.now(tz) + timedelta(seconds=2)
 
 
 def test_backfill_learns_history_without_posting(world: World) -> None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 
 import click
 
 from .. import output, query
+from ..clock import utc_now
 from ..settings import Settings
 from ..sparkline import sparkline
 from ._ops import check, health, init, outbox, prune
@@ -202,7 +202,7 @@ def status(config_file: str | None, fmt: str) -> None:
     """Each feed's polls and failures, and the undelivered alerts (the full report; `health` is the quick
     check a container runs)."""
     settings = load(config_file)
-    health = query.status(settings, now=datetime.now(UTC))
+    health = query.status(settings, now=utc_now())
     output.write_rows(health.feeds, query.STATUS_COLUMNS, fmt, sys.stdout)
     if fmt == "table":
         click.echo(f"outbox: {len(health.outbox)} undelivered alerts")

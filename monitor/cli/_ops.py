@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .. import output, query
+from ..clock import utc_now
 from ..durations import format_duration
 from ._shared import (
     EXIT_CONFIG,
@@ -84,7 +85,7 @@ def health(config_file: str | None) -> None:
     alert has waited longer than health.max_outbox_age. `status` has the full report."""
     from ..health import problems
 
-    found = problems(load(config_file), now=datetime.now(UTC))
+    found = problems(load(config_file), now=utc_now())
     if found:
         for problem in found[:-1]:
             click.echo(f"gba-monitor: unhealthy: {problem}", err=True)
@@ -124,7 +125,7 @@ def prune(config_file: str | None, before: str | None) -> None:
         days = settings.storage.retention_days
         if days is None:
             raise click.UsageError("pass --before DATE, or set storage.retention_days in the config")
-        cutoff = datetime.now(UTC) - timedelta(days=days)
+        cutoff = utc_now() - timedelta(days=days)
     with open_store(settings.storage, max_connections=1) as store:
         stories, figures = store.prune(cutoff)
     click.echo(
@@ -144,7 +145,7 @@ def outbox() -> None:
 def list_alerts(config_file: str | None, fmt: str) -> None:
     """Undelivered alerts, oldest first: id, kind, channel, state, attempts, age and the last error."""
     settings = load(config_file)
-    rows = query.outbox(settings.storage, now=datetime.now(UTC))
+    rows = query.outbox(settings.storage, now=utc_now())
     output.write_rows(rows, query.OUTBOX_COLUMNS, fmt, sys.stdout, empty="the outbox is empty")
 
 

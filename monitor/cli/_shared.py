@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from typing import Any, NoReturn
 
@@ -12,6 +12,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from .. import output, query
+from ..clock import utc_now
 from ..errors import ArticleError, ConfigError, FeedError, FetchError, MonitorError, StoreError
 from ..redaction import redact
 from ..settings import FeedSettings, Settings
@@ -125,7 +126,7 @@ def parse_date(text: str | None, param: str) -> datetime | None:
     if text is None:
         return None
     try:
-        return query.parse_when(text, now=datetime.now(UTC))
+        return query.parse_when(text, now=utc_now())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint=param) from None
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import email.utils
 import ssl
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 import httpx
 
+from ..clock import utc_now
 from ..errors import FetchError
 
 ERROR_BODY_BYTES = 65_536  # enough of a 403/503 page to recognise a bot challenge
@@ -80,7 +80,7 @@ def _retry_after_s(headers: Mapping[str, str]) -> float | None:
     try:  # measured from the server's own clock when it sent one we can read
         now = email.utils.parsedate_to_datetime(headers.get("date", ""))
     except (TypeError, ValueError, IndexError, OverflowError):
-        now = datetime.now(UTC)
+        now = utc_now()
     if when.tzinfo is None or now.tzinfo is None:
         return None
     return max(0.0, (when - now).total_seconds())
