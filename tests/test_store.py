@@ -578,16 +578,6 @@ def test_no_deliveries_means_no_write(store: Store) -> None:
     assert document(store.path)["meta"]["1"]["revision"] == before
 
 
-def test_thread_ts_is_the_ts_of_the_first_delivered_alert_of_a_thread(store: Store, clock: Clock) -> None:
-    store.save_poll(record(alerts=(alert("first", thread_key="m"), alert("other", thread_key="n"))))
-    assert store.thread_ts("m") is None
-    store.record_deliveries([Delivery("first", ts="111.1"), Delivery("other", ts="222.2")])
-    clock.advance(minutes=1)
-    store.save_poll(record(alerts=(alert("second", thread_key="m"),)))
-    store.record_deliveries([Delivery("second", ts="333.3")])
-    assert store.thread_ts("m") == "111.1"
-
-
 def test_a_metrics_thread_is_its_first_message_in_the_same_channel(store: Store, clock: Clock) -> None:
     """A story message starts the threads of the metrics it tells (``roots``); never another channel."""
     story = replace(alert("story"), roots=("m",))

@@ -273,16 +273,6 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         rows = self._rows(f"SELECT data FROM alerts WHERE {where} ORDER BY created_at NULLS FIRST, id")
         return [record_of(Alert, data) for (data,) in rows]
 
-    def thread_ts(self, thread_key: str) -> str | None:
-        """The Slack ts of the first delivered alert with this thread_key (what later alerts reply to)."""
-        found = self._rows(
-            """SELECT data->>'sent_ts' FROM alerts
-               WHERE thread_key = %s AND coalesce(data->>'sent_ts', '') <> ''
-               ORDER BY created_at NULLS FIRST, id LIMIT 1""",
-            (thread_key,),
-        )
-        return found[0][0] if found else None
-
     def thread_ts_in(self, channel: str, thread_key: str) -> str | None:
         """The Slack ts of the first message posted to ``channel`` that told ``thread_key`` (a metric): the
         thread its later alerts in that channel reply to. A message of another channel is never a thread."""

@@ -136,9 +136,6 @@ class MonitorStore(Protocol):
     def unsent_alerts(self) -> list[Alert]:
         """Every alert not delivered, oldest first: waiting, held by an error, or dropped (``dropped_at``)."""
 
-    def thread_ts(self, thread_key: str) -> str | None:
-        """The Slack ts of the first delivered alert with this thread_key."""
-
     def thread_ts_in(self, channel: str, thread_key: str) -> str | None:
         """The Slack ts of the first message posted to ``channel`` that told ``thread_key`` (its own thread
         key, or one of its ``roots``): the thread later alerts about that metric in that channel reply to."""

@@ -297,16 +297,6 @@ class Store(OperatorEdits):
             ]
             return [record_of(Alert, row) for *_, row in sorted(waiting, key=lambda w: w[:2])]
 
-    def thread_ts(self, thread_key: str) -> str | None:
-        """The Slack ts of the first delivered alert with this thread_key (what later alerts reply to)."""
-        with self._shared.reading() as (doc, _):
-            sent = [
-                (canon(row.get("created_at") or ""), int(doc_id), row["sent_ts"])
-                for doc_id, row in doc["alerts"].items()
-                if row.get("thread_key") == thread_key and row.get("sent_ts")
-            ]
-            return min(sent)[2] if sent else None
-
     def thread_ts_in(self, channel: str, thread_key: str) -> str | None:
         """The Slack ts of the first message posted to ``channel`` that told ``thread_key`` (a metric): the
         thread its later alerts in that channel reply to. A message of another channel is never a thread."""
