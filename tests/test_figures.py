@@ -504,3 +504,94 @@ def test_shares_in_words_without_of_are_percentages() -> None:
     spelt = figures_in("Forty-two percent backed the plan. Only twelve per cent opposed it.")
     assert [(f.value, f.unit) for f in spelt] == [(42, "%"), (12, "%")]
     assert figures_in("A quarter of an hour later the ferry left.") == []
+
+
+def test_a_table_says_what_it_counts_in_a_header_a_row_label_or_its_caption() -> None:
+    """ "Number of ferry sailings" over a column, "(households)" in a row label, "单位：辆次" in a
+    caption: each cell counts what its table says."""
+    found = page_figures(
+        "<p>The figures for the spring holiday are set out below.</p>"
+        "<table><tr><th>Item</th><th>Number of ferry sailings</th></tr>"
+        "<tr><td>Busiest day</td><td>about 2 300</td></tr></table>"
+        "<p>The survey also found the following.</p>"
+        "<table><tr><td>Tenants (households)</td><td>41 500</td></tr></table>"
+    )
+    assert [(f.value, f.unit, f.qualifier) for f in found] == [
+        (2300, "sailings", "approx"),
+        (41500, "households", "exact"),
+    ]
+    zh = page_figures(
+        "<p>　　节日期间各口岸车流情况良好，详见下表。</p>"
+        "<table><caption>假期经口岸出入境车辆　单位：辆次</caption><tr><th>口岸</th><th>车辆</th>"
+        "<th>占全部车辆比重（%）</th></tr><tr><td>东口岸</td><td>12,480</td><td>61.5</td></tr></table>"
+    )
+    assert [(f.value, f.unit, f.direction) for f in zh] == [(12480, "vehicle-trips", None), (61.5, "%", None)]
+    assert "growth" not in zh[1].metric  # a share is no rate of change
+
+
+def test_a_period_row_takes_its_subject_from_the_column_header() -> None:
+    """ "2021/22<TAB>3 120" under "受资助学生人数": 3 120 students in the 2021/22 year, not a figure named
+    "2021/22"."""
+    found = page_figures(
+        "<p>　　近年受资助的学生人数如下表。</p>"
+        "<table><tr><th>学年</th><th>受资助学生人数</th></tr><tr><td>2021/22</td><td>3 120</td></tr></table>"
+    )
+    assert [(f.value, f.unit, f.subject, f.period) for f in found] == [
+        (3120, "people", "受资助学生人数", "2021/22")
+    ]
+
+
+def test_a_caption_in_millions_of_yuan_scales_by_a_million_not_by_ten_thousand() -> None:
+    """ "（百万元）" is millions: read as 万, a cell of 85 would become 850 000."""
+    found = page_figures(
+        "<p>　　有关资助计划的拨款情况如下。</p>"
+        "<table><tr><th>计划</th><th>拨款（百万元人民币）</th></tr><tr><td>创业资助</td><td>约85</td></tr></table>"
+    )
+    assert [(f.value, f.unit) for f in found] == [(85e6, "CNY")]
+
+
+def test_numbers_sharing_one_noun_and_counts_standing_for_a_noun_said_before() -> None:
+    """A pair or list sharing the noun after its last number, a share's count in brackets, an average of a
+    count just said, and a population's level: each number counts that noun."""
+    pair = figures_in("Crossings are expected to peak at about 318 000 and 342 000 travellers respectively.")
+    assert [(f.value, f.unit) for f in pair] == [(318000, "travellers"), (342000, "travellers")]
+    share = figures_in(
+        "Sea ports received 96 120 visitors, and the Taipa ferry terminal 62.4% of them (59 979)."
+    )
+    assert [(f.value, f.unit, f.subject) for f in share][-1] == (
+        59979,
+        "visitors",
+        "Taipa ferry terminal visitors",
+    )
+    average = figures_in(
+        "The bridge is set to carry 1.4 million trips over the week, a daily average of some 200 000."
+    )
+    assert [(f.value, f.subject) for f in average][-1] == (200000, "daily average trips")
+    population = figures_in(
+        "By 2035 the new town's population is planned to rise to 150,000 from 9,000 today."
+    )
+    assert [(f.value, f.unit) for f in population] == [(150000, "people"), (9000, "people")]
+    assert figures_in("In 2023 and 2024 projects were delayed.") == []
+
+
+def test_land_in_words_and_a_few_yuan_naming_a_place_are_read_as_a_reader_would() -> None:
+    """ "roughly two square kilometres" and "a three-square-kilometre park" are areas; "four cities" is no
+    figure; "1元创客空间" names a workspace and is no amount; "8成为" is 80 per cent."""
+    found = figures_in("Roughly two square kilometres were set aside, beside a three-square-kilometre park.")
+    assert [(f.value, f.unit, f.qualifier) for f in found] == [(2, "sq km", "approx"), (3, "sq km", "exact")]
+    assert figures_in("Four cities in the region signed the pact.") == []
+    zh = figures_in("前海为港澳青年打造1元创客空间，并出资3亿元设立基金。", lang="zh")
+    assert [(f.value, f.unit) for f in zh] == [(3e8, "CNY")]
+    assert [(f.value, f.unit) for f in figures_in("去年旅客中8成为内地旅客。", lang="zh")] == [(80, "%")]
+
+
+def test_multiples_beside_growth_verbs_and_in_pairs_are_read() -> None:
+    """ "按年上升3.2倍", "117倍和93倍" (a pair after 为…的), "12 times more than" are multiples; a
+    multiple whose clause names nothing but 分别 is kept unnamed rather than named 分别."""
+    zh = figures_in("其中经港珠澳大桥入境的旅客有52,300人次，按年上升3.2倍。", lang="zh")
+    assert [(f.value, f.unit) for f in zh] == [(52300, "person-times"), (3.2, "times")]
+    pair = figures_in("区内合同外资12亿元、税收8亿元，分别为十年前的41倍和27倍。", lang="zh")
+    assert [(f.value, f.unit, f.named) for f in pair][2:] == [(41, "times", False), (27, "times", False)]
+    en = figures_in("Its registered capital is now 12 times more than in 2015.")
+    assert [(f.value, f.unit) for f in en] == [(12, "times")]
+    assert figures_in("The ferry sails 4 times more often in summer.") == []

@@ -67,6 +67,9 @@ def count_from_left(text: str, q: Quantity) -> bool:
     m = w.LEFT_NUMBER_OF.search(text[max(0, q.start - 160) : q.start])
     if not m:
         return False
+    if m.group("people"):
+        q.kind, q.subject, q.unit = "count", "population", "people"
+        return True
     noun = (m.group("zh") or m.group(1)).strip()
     english = w.ZH_SUBJECTS.get(noun) if m.group("zh") else canonical_en(noun)
     q.kind, q.subject = "count", noun
@@ -94,6 +97,10 @@ def count_from_earlier(text: str, q: Quantity, earlier: Quantity | None, before:
     lead = text[: q.start]
     if qualifier := w.QUALIFIER_BEFORE.search(lead, max(0, q.start - 30)):
         lead = lead[: qualifier.start()]
+    if earlier is not None and (average := w.AVERAGE_OF.search(lead)):
+        per = f"{average.group('per').lower()} " if average.group("per") else ""
+        q.kind, q.unit, q.subject = "count", earlier.unit, f"{per}average {earlier.subject}"
+        return True
     source = earlier if earlier is not None and w.ELLIPSIS.search(lead) else None
     if source is None and (opening := w.OPENING.fullmatch(lead)):
         if opening.group("np") and _plural(opening.group("np").split()[-1].lower()):
@@ -148,3 +155,37 @@ def count_of_them(
             q.kind, q.subject, q.unit, q.aspect = "count", source.subject, source.unit, source.aspect
             return True
     return False
+
+
+def count_shared(text: str, pos: int, q: Quantity) -> bool:
+    """A number sharing the counted noun of the numbers after it: "433 000 and 455 000 passengers
+    respectively", "12, 15 and 20 projects"."""
+    for _ in range(6):
+        m = w.SHARED_NEXT.match(text, pos)
+        if not m:
+            return False
+        other = Quantity(0, 0, 0, "", "")
+        pos = counted(text, m.end(), other)
+        if other.kind == "count" and other.subject:
+            q.kind, q.unit, q.subject = "count", other.unit, other.subject
+            return True
+        pos = m.end()
+    return False
+
+
+def count_in_brackets(
+    text: str, m: re.Match[str], q: Quantity, earlier: Quantity | None, share: Quantity | None
+) -> bool:
+    """A count in brackets after a share of one said before: "574 289 visitors ... the Border Gate handled
+    78.6% of them (451 440)": 451 440 Border Gate visitors."""
+    if (
+        earlier is None
+        or not m.group("sep")
+        or not w.SHARE_BRACKET.search(text, max(0, q.start - 30), q.start)
+    ):
+        return False
+    q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
+    if share is not None and share.kind == "pct" and share.subject and share.subject != earlier.subject:
+        noun = earlier.unit if re.fullmatch(r"[a-z-]+", earlier.unit) else earlier.subject
+        q.subject = f"{share.subject} {noun}"
+    return True

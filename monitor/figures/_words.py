@@ -113,11 +113,14 @@ NUMBER = re.compile(
     r"(?:(?P<cur>US\s?\$|HK\$|MOP\$?|NT\$|A\$|S\$|C\$|RMB|CNY|USD|HKD|EUR|GBP|JPY|€|£|¥|￥|\$|人民币|港币|澳门币)\s?)?"
     r"(?P<neg>(?<![\w\x00])-(?=\d))?"
     r"(?:(?<![\d.一二两三四五六七八九十百千万亿A-Za-z])(?P<tenths>[一二两三四五六七八九]|\d)成"
-    r"(?![不为功立交本果员就型长绩都市熟])(?P<tenths2>[一二三四五六七八九]|\d(?![\d.])|半)?"
+    r"(?![不功立交本果员就型长绩都市熟])(?<![一二两三四五六七八九]成(?=为))(?P<tenths2>[一二三四五六七八九]|\d(?![\d.])|半)?"
     r"|(?<=[逾过近超])(?P<half>半)(?=[数受企港的，,。])"
     r"|(?P<num>" + _grouped("sep") + r"|\d+(?:\.\d+)?)"
-    r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b)"
-    r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*)(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
+    r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b"
+    # "about one square kilometre", "a five-square-kilometre site": a land area or length in words
+    r"|[\s-]+(?i:square[\s-]+(?:kilomet|met|mile)|hectares?\b|kilomet(?:er|re)s?\b))"
+    r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*|(?<=[逾近超过约])[百千])"
+    r"(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
     r")"
 )
@@ -208,6 +211,8 @@ _CURRENCY_SUFFIXES = [
 # A figure written with 元 and no currency named beside it (after FULLWIDTH): "18,000元", "约3亿元"
 BARE_YUAN = re.compile(r"(?:(?!人民币|RMB|CNY|港|美|澳).)*(?<![港美币])元")
 CURRENCY_SUFFIX = [(re.compile(p), code) for p, code in _CURRENCY_SUFFIXES]
+# "1元创新坊", "10元店": a few 元 glued to the noun they name are a name, not an amount
+YUAN_NAME = re.compile(r"(?:[1-9]|10)元(?=[\u4e00-\u9fff])(?![人以左的至到每一起上钱及和或不内])")
 # Where a bare 元 is written on a traditional-Chinese page, the place a figure is about says whose 元 it is
 YUAN_OF_PLACE = {
     "Hong Kong": "HKD", "Macao": "MOP", "Qianhai": "CNY", "Hengqin": "CNY", "Nansha": "CNY",
@@ -300,14 +305,16 @@ MULTIPLE_LEAD = re.compile(
     r"(?i:\b(?:gr[eo]w[sn]?|growing|increas(?:e|es|ed|ing)|r[io]s(?:e|es|en)|rising|expand(?:s|ed|ing)?|"
     r"jump(?:s|ed|ing)?|surg(?:e|es|ed|ing)|up)\s+(?:by\s+)?"
     r"|\b(?:increase|growth|rise|expansion|jump|surge)\s+of\s+)$"
-    r"|(?:增长|增加|提高|扩大)了?$"
+    r"|(?:增长|增加|提高|扩大|上升|上涨|大增|激增)了?$"
+    # "117倍和93倍": a pair of multiples
+    r"|(?:倍|(?i:times|[\s-]fold))\s*(?:和|及|与|、|，|,|\s(?i:and|or)\s)\s*$"
 )
 # "是2015年的2.3倍", "达到去年的3倍": a level as a multiple of another (为 not inside 因为, 作为, 认为, 成为)
 ZH_MULTIPLE_OF = re.compile(r"(?:是|(?<![因作认以成])为|达到|相当于)[^，,；;。]*的$")
 MULTIPLE_THAN = re.compile(
     r"\s+(?:(?:that|those)\s+of\b|the\s+(?:[\w'’-]+\s+){0,2}?"  # "the level of", "the 2019 level"
     r"(?:level|size|scale|value|volume|amount|number|total|figure|average)\b|"
-    r"as\s+(?:large|big|high|much|many|fast)\s+as\b|(?:higher|larger|bigger|greater)\s+than\b)"
+    r"as\s+(?:large|big|high|much|many|fast)\s+as\b|(?:higher|larger|bigger|greater|more)\s+than\b)"
     r"|于"
 )
 # "was increased 3 times" (someone raised it, three times), "showed up 3 times": occurrences, not multiples
@@ -322,7 +329,7 @@ MULTIPLE_NOT_LEAD = re.compile(
 FREQUENCY_AFTER = re.compile(
     r"(?i:\s+(?:a|an|per|each|every)\s+(?:day|week|month|year|quarter|fortnight|season|decade|hour|minute|"
     r"night|session|trip|visit|person|head|capita)\b|\s+in\s+(?:a\s+row|succession)\b|\s+(?:running|straight|"
-    r"consecutively|daily|weekly|monthly|annually|yearly|over\s+again|faster|slower|quicker|more|less|fewer|"
+    r"consecutively|daily|weekly|monthly|annually|yearly|over\s+again|faster|slower|quicker|(?:more|less|fewer)(?!\s+than)|"
     r"lower|smaller|cheaper|likelier|as\s+(?:often|likely|fast))\b|\s*[×*=+]|\s*x?\s*\d)"
 )
 # "rose 3 times since 2022", "increased 2 times this year": with a whole number these count occurrences
@@ -654,7 +661,7 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 # --- the context around a number ---------------------------------------------------------------------
 MAYBE_NUMBER = re.compile(
     r"[0-9０-９]|(?i:half|thirds?|quarters?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in|out\s+of)\s+(?i:three|four|five|ten)\b"
-    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
+    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
 )
 NUM2 = re.compile(
     r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
@@ -732,8 +739,21 @@ INHERIT_GAP = re.compile(
     r"[\s\x00,]*(?:(?i:year[\s-]on[\s-]year|from|to|or|up|down|reaching|hitting|increased|decreased|rose|fell|"
     r"grew|declined|dropped|jumped|climbed|by|an?|increase|decrease|rise|of|which|was)[\s\x00,]*)*"
     r"|[，,]?(?:同比|环比|按年|按月|比|较)?(?:去年|上年|上半年|上季度)?(?:同期)?"
-    r"(?:增加|增长|下降|减少|提高|上升|回落|多出|多|少)?了?[约近逾超]?"
+    r"(?:增加|增长|下降|减少|提高|上升|上涨|大增|激增|回落|多出|多|少)?了?[约近逾超]?"
 )
+# A count sharing the noun of the number after it: "433 000 and 455 000 passengers respectively"
+SHARED_NEXT = re.compile(
+    r"(?:\s*,\s*|\s+(?i:and|or)\s+)(?:(?i:about|around|some|nearly|almost|over|more\s+than)\s+)?"
+    r"(?:" + _grouped("sepn") + r"|\d+(?:\.\d+)?)(?![\d.,%])"
+)
+# "forecast to handle 2.67 million passengers, a daily average of about 223 000": the average of that noun
+AVERAGE_OF = re.compile(
+    r"(?i:\b(?:an?|the)\s+(?P<per>daily|weekly|monthly|yearly|annual)?\s*average\s+of\s*)$"
+)
+# "accounted for 78.6% of them (451 440)": a count in brackets after a share of one said before
+SHARE_BRACKET = re.compile(r"%\s*(?i:of\s+(?:them|those|these|the\s+total)\s*)?\(\s*$")
+# What is left of a Chinese clause that names nothing: 分别为…的117倍, 同比大增10.4倍, 当中8成
+ZH_NO_SUBJECT = re.compile(r"[和与及同则为的并而且共有是比]{1,3}|分别|当中|其中|[按同]比")
 WORD = re.compile(r"\s*([A-Za-z][A-Za-z'’&-]*)")
 CLAUSE_BREAK = re.compile(r"[,;:()\[\]\"“”—–\t\n，；：（）、。]|\s-\s")
 CONVERSION_GAP = re.compile(
@@ -741,7 +761,9 @@ CONVERSION_GAP = re.compile(
 )
 RIGHT_SUBJECT = re.compile(r"\s+(?:worth\s+of\s+|of\s+(?:the\s+|new\s+)?|in\s+(?:new\s+)?)(?!the\b)")
 LEFT_NUMBER_OF = re.compile(
-    r"(?i:(?:number|total)\s+of\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
-    r"[^,;]{0,100}$)|(?P<zh>[\u4e00-\u9fff]{2,8}?)(?:数量|总数|人数|户数)[^，。；]{0,6}$"
+    r"(?i:(?:number|total|count|tally)\s+of\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
+    r"[^,;]{0,100}$)"
+    # "its population will have grown to 280,000 from 5,000": a population counts people
+    r"|\b(?i:(?P<people>population))\b(?:[^,;.]|(?<=\d)[,.](?=\d)){0,60}\b(?i:to|from|of|at|reached|hit|hits|reaches|topped)\s+$|(?P<zh>[\u4e00-\u9fff]{2,8}?)(?:数量|总数|人数|户数)[^，。；]{0,6}$"
 )
 # fmt: on
