@@ -595,3 +595,55 @@ def test_multiples_beside_growth_verbs_and_in_pairs_are_read() -> None:
     en = figures_in("Its registered capital is now 12 times more than in 2015.")
     assert [(f.value, f.unit) for f in en] == [(12, "times")]
     assert figures_in("The ferry sails 4 times more often in summer.") == []
+
+
+def test_counts_in_brackets_after_their_place_and_after_a_share_take_the_noun_named_before() -> None:
+    """ "tourists from Shanghai (312,400) and Beijing (95,100)": each bracket counts tourists; "38% of
+    them, or 41,200" counts them too."""
+    places = figures_in("Tourists from Shanghai (312,400) and Beijing (95,100) both rose by about 8%.")
+    assert [(f.value, f.unit) for f in places][:2] == [(312400, "tourists"), (95100, "tourists")]
+    share = figures_in("The port received 108,500 visitors; 38% of them, or 41,200, came by the rail link.")
+    assert [(f.value, f.unit) for f in share] == [(108500, "visitors"), (38, "%"), (41200, "visitors")]
+
+
+def test_the_number_of_a_noun_carries_across_an_appositive_to_its_levels() -> None:
+    """ "The number of start-ups in Nansha, the district on the estuary, rose to 9,800 from 7,100": both
+    count start-ups, commas between them notwithstanding."""
+    found = figures_in(
+        "The number of start-ups incubated in Nansha, the district on the Pearl River estuary, rose to 9,800 "
+        "this year from 7,100 in 2022."
+    )
+    assert [(f.value, f.unit) for f in found] == [(9800, "startups"), (7100, "startups")]
+
+
+def test_a_count_of_ten_or_more_spelt_out_to_open_a_sentence_is_a_figure_a_smaller_one_is_not() -> None:
+    """Style guides spell out a number that opens a sentence: "Thirty-four firms" is 34 firms and "Twelve of
+    them" twelve of those; "Four cities" and a heading ("Fifteen lessons") are no figures."""
+    found = page_figures(
+        "<p>Thirty-four logistics firms opened offices in the port zone last quarter, officials said.</p>"
+        "<p>Twelve of them came from Hong Kong, according to the port authority.</p>"
+        "<p>Four cities in the region joined the scheme this year.</p><p>Fifteen lessons</p>"
+    )
+    assert [(f.value, f.unit, f.text) for f in found] == [
+        (34, "enterprises", "Thirty-four logistics firms"),
+        (12, "enterprises", "Twelve of them"),
+    ]
+
+
+def test_shares_in_words_with_every_and_a_half_before_its_bracket() -> None:
+    """ "one in every four residents" is 25%; "逾半（53.1%）" is more than half, then 53.1%."""
+    assert [(f.value, f.qualifier) for f in figures_in("Almost one in every four residents is over 65.")] == [
+        (25, "approx")
+    ]
+    zh = figures_in("区内新兴产业增加值占全区生产总值逾半（53.1%）。", lang="zh")
+    assert [(f.value, f.qualifier) for f in zh] == [(50, "more_than"), (53.1, "exact")]
+
+
+def test_a_value_added_column_under_a_caption_of_two_units_holds_the_level() -> None:
+    """ "增加值" under "单位：亿元，%" is the level in 亿元; "同比增长" the rate."""
+    found = page_figures(
+        "<p>　　分行业看，各行业增加值及增速见下表。</p>"
+        "<table><caption>2024年某区分行业增加值（单位：亿元，%）</caption>"
+        "<tr><th>行业</th><th>增加值</th><th>同比增长</th></tr><tr><td>工业</td><td>412.36</td><td>5.1</td></tr></table>"
+    )
+    assert [(f.value, f.unit) for f in found] == [(41236000000, "CNY"), (5.1, "%")]

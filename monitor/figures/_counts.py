@@ -70,7 +70,7 @@ def count_from_left(text: str, q: Quantity) -> bool:
     if m.group("people"):
         q.kind, q.subject, q.unit = "count", "population", "people"
         return True
-    noun = (m.group("zh") or m.group(1)).strip()
+    noun = (m.group("zh") or m.group(1) or m.group(2)).strip()
     english = w.ZH_SUBJECTS.get(noun) if m.group("zh") else canonical_en(noun)
     q.kind, q.subject = "count", noun
     q.unit = english.split()[-1].lower() if english else noun
@@ -176,16 +176,52 @@ def count_shared(text: str, pos: int, q: Quantity) -> bool:
 def count_in_brackets(
     text: str, m: re.Match[str], q: Quantity, earlier: Quantity | None, share: Quantity | None
 ) -> bool:
-    """A count in brackets after a share of one said before: "574 289 visitors ... the Border Gate handled
-    78.6% of them (451 440)": 451 440 Border Gate visitors."""
-    if (
-        earlier is None
-        or not m.group("sep")
-        or not w.SHARE_BRACKET.search(text, max(0, q.start - 30), q.start)
-    ):
+    """A count in brackets after the place it is from ("visitors from Hong Kong (564,700) and Taiwan
+    (88,300)"), or after a share of one said before ("574 289 visitors ... the Border Gate handled 78.6% of
+    them (451 440)": 451 440 Border Gate visitors; "49% of them, or 942,000")."""
+    if not m.group("sep"):
+        return False
+    lead = text[max(0, q.start - 80) : q.start]
+    if (place := w.NOUN_FROM_BRACKET.search(lead)) and _plural(place.group("noun").lower()):
+        noun = place.group("noun")
+        q.kind, q.subject, q.unit = "count", noun, canonical_en(noun).lower()
+        return True
+    if earlier is not None and w.AND_BRACKET.search(lead):
+        q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject  # "... and Taiwan (88,300)"
+        return True
+    if earlier is None or not w.SHARE_BRACKET.search(lead):
         return False
     q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
-    if share is not None and share.kind == "pct" and share.subject and share.subject != earlier.subject:
+    named = share is not None and share.subject.lower() not in ("", "them", "those", "these", "which", "whom")
+    if share is not None and named and share.kind == "pct" and share.subject != earlier.subject:
         noun = earlier.unit if re.fullmatch(r"[a-z-]+", earlier.unit) else earlier.subject
         q.subject = f"{share.subject} {noun}"
     return True
+
+
+def count_in_words(text: str, before: Quantity | None) -> Quantity | None:
+    """A count of ten or more spelt out because it opens the sentence (style guides write it in digits
+    anywhere else): "Twenty-one major projects started", "Ten of them are in Qianhai" (of the count said
+    before). Below ten a number in words is the house style for small numbers anywhere ("Three pillars
+    support ..."), and such a number is no figure."""
+    start = m.end() if (m := w.DATELINE.match(text)) else 0
+    word = w.OPENING_WORD.match(text, start)
+    if not word or not text[start].isupper() or len(text[start:].split()) < 5:
+        return None  # "Three takeaways": a heading, not a count
+    parts = word.group("word").lower().split("-")
+    q = Quantity(start, word.end(), float(sum(w.WORD_VALUE[p] for p in parts)), "", "")
+    if q.value < 10:
+        return None
+    end = counted(text, word.end(), q)
+    if q.kind == "count" and q.unit not in w.NP_BAD_HEADS:
+        q.end = end
+        return q
+    them = w.OF_THEM.match(text, word.end())
+    if them and (noun := them.group("np")) and _plural(noun.split()[-1].lower()):
+        q.kind, q.subject, q.unit = "count", noun, canonical_en(noun.split()[-1]).lower()
+    elif them and not them.group("np") and before is not None:
+        q.kind, q.subject, q.unit, q.aspect = "count", before.subject, before.unit, before.aspect
+    else:
+        return None
+    q.end = them.end()
+    return q

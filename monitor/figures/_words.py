@@ -114,7 +114,7 @@ NUMBER = re.compile(
     r"(?P<neg>(?<![\w\x00])-(?=\d))?"
     r"(?:(?<![\d.一二两三四五六七八九十百千万亿A-Za-z])(?P<tenths>[一二两三四五六七八九]|\d)成"
     r"(?![不功立交本果员就型长绩都市熟])(?<![一二两三四五六七八九]成(?=为))(?P<tenths2>[一二三四五六七八九]|\d(?![\d.])|半)?"
-    r"|(?<=[逾过近超])(?P<half>半)(?=[数受企港的，,。])"
+    r"|(?<=[逾过近超])(?P<half>半)(?=[数受企港的，,。（(])"
     r"|(?P<num>" + _grouped("sep") + r"|\d+(?:\.\d+)?)"
     r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b"
     # "about one square kilometre", "a five-square-kilometre site": a land area or length in words
@@ -140,7 +140,7 @@ FRACTION = re.compile(
     r"(?i:(?<!first\s)(?<!second\s)(?<!latter\s)(?<!the\s)\b(?P<frac>half|(?:a|one|two|three|four)[\s-]"
     r"(?:thirds?|quarters?|fifths?|tenths?))\s+of\s+"
     r"(?!(?:the\s+|an?\s+)?(?:year|month|week|day|hour|minute|decade|century|period|mile|20\d\d)\b)"
-    r"|\b(?P<num>one|two|three|four|five|six|seven|eight|nine)\s+(?:in|out\s+of)\s+"
+    r"|\b(?P<num>one|two|three|four|five|six|seven|eight|nine)\s+(?:in(?:\s+every)?|out\s+of)\s+"
     r"(?P<den>two|three|four|five|six|seven|eight|nine|ten)\b(?!\s+(?:years?|months?|days?)\b))"
 )
 _FRACTION_WORD = r"(?:half|(?:a|one|two|three|four)[\s-](?:thirds?|quarters?|fifths?|tenths?))"
@@ -305,7 +305,7 @@ MULTIPLE_LEAD = re.compile(
     r"(?i:\b(?:gr[eo]w[sn]?|growing|increas(?:e|es|ed|ing)|r[io]s(?:e|es|en)|rising|expand(?:s|ed|ing)?|"
     r"jump(?:s|ed|ing)?|surg(?:e|es|ed|ing)|up)\s+(?:by\s+)?"
     r"|\b(?:increase|growth|rise|expansion|jump|surge)\s+of\s+)$"
-    r"|(?:增长|增加|提高|扩大|上升|上涨|大增|激增)了?$"
+    r"|(?:增长|增加|提高|扩大|上升|上涨|大增|激增|急升|飙升|猛增)了?[超逾近约]?$"
     # "117倍和93倍": a pair of multiples
     r"|(?:倍|(?i:times|[\s-]fold))\s*(?:和|及|与|、|，|,|\s(?i:and|or)\s)\s*$"
 )
@@ -660,8 +660,8 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 
 # --- the context around a number ---------------------------------------------------------------------
 MAYBE_NUMBER = re.compile(
-    r"[0-9０-９]|(?i:half|thirds?|quarters?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in|out\s+of)\s+(?i:three|four|five|ten)\b"
-    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
+    r"[0-9０-９]|(?i:half|thirds?|quarters?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in(?:\s+every)?|out\s+of)\s+(?i:three|four|five|ten)\b"
+    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
 )
 NUM2 = re.compile(
     r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
@@ -750,8 +750,19 @@ SHARED_NEXT = re.compile(
 AVERAGE_OF = re.compile(
     r"(?i:\b(?:an?|the)\s+(?P<per>daily|weekly|monthly|yearly|annual)?\s*average\s+of\s*)$"
 )
-# "accounted for 78.6% of them (451 440)": a count in brackets after a share of one said before
-SHARE_BRACKET = re.compile(r"%\s*(?i:of\s+(?:them|those|these|the\s+total)\s*)?\(\s*$")
+# "accounted for 78.6% of them (451 440)", "49% of them, or 942,000": a count after a share of one said before
+SHARE_BRACKET = re.compile(r"%\s*(?i:of\s+(?:them|those|these|the\s+total)\s*)?(?:\(|,\s*or)\s*$")
+# "visitors from Hong Kong (564,700) and Taiwan (88,300)": a count in brackets after the place it is from
+NOUN_FROM_BRACKET = re.compile(
+    r"(?i:\b(?P<noun>[a-z][\w-]*s)\s+(?:from|in|at)\s+)(?:the\s+)?(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$"
+)
+AND_BRACKET = re.compile(r"\)\s*(?:,|(?i:and|or))\s+(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$")
+# A number in words opening a sentence (house styles spell those out): "Twenty-one major projects started"
+OPENING_WORD = re.compile(
+    r"(?P<word>(?:" + "|".join(_TENS) + r")(?:-(?:" + "|".join(SMALL_NUMBERS) + r"))?|"
+    + "|".join(sorted(_TEENS, key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
 # What is left of a Chinese clause that names nothing: 分别为…的117倍, 同比大增10.4倍, 当中8成
 ZH_NO_SUBJECT = re.compile(r"[和与及同则为的并而且共有是比]{1,3}|分别|当中|其中|[按同]比")
 WORD = re.compile(r"\s*([A-Za-z][A-Za-z'’&-]*)")
@@ -763,6 +774,9 @@ RIGHT_SUBJECT = re.compile(r"\s+(?:worth\s+of\s+|of\s+(?:the\s+|new\s+)?|in\s+(?
 LEFT_NUMBER_OF = re.compile(
     r"(?i:(?:number|total|count|tally)\s+of\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
     r"[^,;]{0,100}$)"
+    # "The number of companies registered in Qianhai, the zone on ..., grew to 124,000 ... from 100,000"
+    r"|(?i:(?:number|total|count|tally)\s+of\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
+    r"[^;]{0,160}?\b(?:to|from|reached|hit|totall?ed|stood\s+at)\s+$)"
     # "its population will have grown to 280,000 from 5,000": a population counts people
     r"|\b(?i:(?P<people>population))\b(?:[^,;.]|(?<=\d)[,.](?=\d)){0,60}\b(?i:to|from|of|at|reached|hit|hits|reaches|topped)\s+$|(?P<zh>[\u4e00-\u9fff]{2,8}?)(?:数量|总数|人数|户数)[^，。；]{0,6}$"
 )
