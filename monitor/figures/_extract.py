@@ -268,7 +268,7 @@ def _read_quantity(
         and not re.search(r"\s", text[m.start() : pos])
     ):
         q.subject = keys.modified_noun(text, pos)  # "a 106-sq-km zone", "a HK$2.5-billion fund": the noun
-    if m.group("word") and not scale and q.kind != "physical":
+    if m.group("word") and not scale and q.kind not in ("physical", "times"):
         return None, pos  # "four cities": a small number in words counts nothing a reader tracks
     if not q.kind:
         pos = counted(text, pos, q)

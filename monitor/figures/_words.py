@@ -118,7 +118,8 @@ NUMBER = re.compile(
     r"|(?P<num>" + _grouped("sep") + r"|\d+(?:\.\d+)?)"
     r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b"
     # "about one square kilometre", "a five-square-kilometre site": a land area or length in words
-    r"|[\s-]+(?i:square[\s-]+(?:kilomet|met|mile)|hectares?\b|kilomet(?:er|re)s?\b))"
+    r"|[\s-]+(?i:square[\s-]+(?:kilomet|met|mile)|hectares?\b|kilomet(?:er|re)s?\b)"
+    r"|\s+(?i:times\s+(?:the|that|those|as)\b))"  # "three times the area of Macau": a multiple
     r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*|(?<=[逾近超过约])[百千])"
     r"(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
@@ -129,7 +130,8 @@ NUMBER = re.compile(
 _FRACTIONS = {
     "half": 50.0, "a third": 100 / 3, "one third": 100 / 3, "two thirds": 200 / 3, "a quarter": 25.0,
     "one quarter": 25.0, "three quarters": 75.0, "a fifth": 20.0, "one fifth": 20.0, "two fifths": 40.0,
-    "three fifths": 60.0, "four fifths": 80.0, "a tenth": 10.0, "one tenth": 10.0,
+    "three fifths": 60.0, "four fifths": 80.0, "a tenth": 10.0, "one tenth": 10.0, "a fourth": 25.0,
+    "one fourth": 25.0, "three fourths": 75.0,
 }  # fmt: skip
 FRACTION_OF = _FRACTIONS
 SMALL_NUMBERS = {
@@ -138,12 +140,12 @@ SMALL_NUMBERS = {
 }  # fmt: skip
 FRACTION = re.compile(
     r"(?i:(?<!first\s)(?<!second\s)(?<!latter\s)(?<!the\s)\b(?P<frac>half|(?:a|one|two|three|four)[\s-]"
-    r"(?:thirds?|quarters?|fifths?|tenths?))\s+of\s+"
+    r"(?:thirds?|quarters?|fourths?|fifths?|tenths?))\s+of\s+"
     r"(?!(?:the\s+|an?\s+)?(?:year|month|week|day|hour|minute|decade|century|period|mile|20\d\d)\b)"
     r"|\b(?P<num>one|two|three|four|five|six|seven|eight|nine)\s+(?:in(?:\s+every)?|out\s+of)\s+"
     r"(?P<den>two|three|four|five|six|seven|eight|nine|ten)\b(?!\s+(?:years?|months?|days?)\b))"
 )
-_FRACTION_WORD = r"(?:half|(?:a|one|two|three|four)[\s-](?:thirds?|quarters?|fifths?|tenths?))"
+_FRACTION_WORD = r"(?:half|(?:a|one|two|three|four)[\s-](?:thirds?|quarters?|fourths?|fifths?|tenths?))"
 # A share in words without "of": one its bracket states ("a quarter (26%) employ ..."), or a change by a
 # share ("grew by more than a fifth")
 FRACTION_BARE = re.compile(
@@ -313,7 +315,7 @@ MULTIPLE_LEAD = re.compile(
 ZH_MULTIPLE_OF = re.compile(r"(?:是|(?<![因作认以成])为|达到|相当于)[^，,；;。]*的$")
 MULTIPLE_THAN = re.compile(
     r"\s+(?:(?:that|those)\s+of\b|the\s+(?:[\w'’-]+\s+){0,2}?"  # "the level of", "the 2019 level"
-    r"(?:level|size|scale|value|volume|amount|number|total|figure|average)\b|"
+    r"(?:level|size|scale|value|volume|amount|number|total|figure|average|area|population|length|capacity)\b|"
     r"as\s+(?:large|big|high|much|many|fast)\s+as\b|(?:higher|larger|bigger|greater|more)\s+than\b)"
     r"|于"
 )
@@ -390,6 +392,11 @@ _MASKS = [
     r"\(\s*\d{4,6}\s*\.\s*(?:HK|SZ|SH|SS)\s*\)|\b\d{4,6}\.(?:HK|SZ|SH|SS)\b|(?:HK|SZ|SH|HKEX|SEHK)[:：]\s*\d+",
     r"^\s*[(（]?\d{1,2}[)）、]|^\s*\d{1,2}\.(?=\s)|[(（]\d{1,2}[)）]",
     r"\b(?:19|20)\d{2}s\b|\b(?:19|20)\d{2}[-–/](?:19|20)?\d{2}\b|'\d{2}\b",
+    # a rank ("跻身全球前13名", "前10位"), and the Bay Area's own make-up, which is no news: its 9 Mainland
+    # cities and 2 special administrative regions ("大湾区9个内地城市", "the nine Pearl River Delta cities")
+    r"前\d+(?:名|位)",
+    r"(?:9|九)个(?:内地|珠三角)?城市|(?:2|两)个特别行政区|"
+    r"(?i:\b9\s+(?:mainland\s+|Pearl\s+River\s+Delta\s+|PRD\s+|Greater\s+Bay\s+Area\s+|GBA\s+)cities)",
     # arithmetic: "4 times 5 equals 20", "3 × 4 = 12"
     r"\b\d+(?:\.\d+)?\s*(?:(?i:times|multiplied\s+by)|×)\s*\d+(?:\.\d+)?(?:\s*(?:(?i:equals|is)|=)\s*\d+(?:\.\d+)?)?",
 ]
@@ -620,7 +627,7 @@ ZH_SELF_UNITS = frozenset(
 )  # these measure words need no noun
 # a noun after a measure word never ends inside a number ("0家0100100000" names nothing)
 ZH_NOUN = re.compile(
-    r"(?![以左上多余])[\u4e00-\u9fffA-Za-z0-9]{1,10}(?<!\d)(?!\d)|(?![以左上多余])[\u4e00-\u9fffA-Za-z]{1,10}"
+    r"(?![以左上多余])(?:[\u4e00-\u9fffA-Za-z]|(?<=[A-Za-z])\d)(?:[\u4e00-\u9fffA-Za-z]|(?<=[A-Za-z])\d){0,9}"
 )
 ZH_HEAD = re.compile(
     r"专业人士|人士|企业|公司|机构|人才|项目|团队|居民|港人|澳人|学生|青年|人员|员工|平台|基站|园区|银行|基金|"
@@ -660,8 +667,8 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 
 # --- the context around a number ---------------------------------------------------------------------
 MAYBE_NUMBER = re.compile(
-    r"[0-9０-９]|(?i:half|thirds?|quarters?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in(?:\s+every)?|out\s+of)\s+(?i:three|four|five|ten)\b"
-    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
+    r"[0-9０-９]|(?i:half|thirds?|quarters?|fourths?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in(?:\s+every)?|out\s+of)\s+(?i:three|four|five|ten)\b"
+    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet|times\s+(?:the|that|those|as)\b)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
 )
 NUM2 = re.compile(
     r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
