@@ -156,9 +156,8 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
         q = Quantity(offset[i], offset[i] + len(cell), float(f"{value:.12g}"), unit.unit, unit.kind)
         period = None
         q.subject = re.sub(r"\s*[(（][^()（）]*[)）]|,\s*total$", "", label).strip() or label
-        if (
-            _PERIOD_LABEL.fullmatch(label) and unit is not row_unit
-        ):  # "2019/20<TAB>1 779": the header says what
+        if _PERIOD_LABEL.fullmatch(label) and unit is not row_unit:
+            # "2019/20<TAB>1 779": the row says when, the header what
             q.subject, period = re.sub(r"\s*[(（][^()（）]*[)）]", "", header).strip() or label, label
         q.unit = unit.unit if unit.kind != "count" else unit.unit or _count_unit(q.subject)
         q.bare_yuan = unit.bare_yuan
