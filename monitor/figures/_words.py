@@ -395,8 +395,12 @@ _MASKS = [
     # a rank ("跻身全球前13名", "前10位"), and the Bay Area's own make-up, which is no news: its 9 Mainland
     # cities and 2 special administrative regions ("大湾区9个内地城市", "the nine Pearl River Delta cities")
     r"前\d+(?:名|位)",
-    r"(?:9|九)个(?:内地|珠三角)?城市|(?:2|两)个特别行政区|"
-    r"(?i:\b9\s+(?:mainland\s+|Pearl\s+River\s+Delta\s+|PRD\s+|Greater\s+Bay\s+Area\s+|GBA\s+)cities)",
+    r"(?:9|九|11|十一)个(?:内地|珠三角|湾区)?城市|(?:2|两)个特别行政区|"
+    r"(?i:\b(?:9|11)\s+(?:mainland\s+|Pearl\s+River\s+Delta\s+|PRD\s+|Greater\s+Bay\s+Area\s+|GBA\s+)?cities)",
+    # a policy named by its count of articles: “金融30条”, 《海关18条措施》
+    r"[“\"「『《][\u4e00-\u9fff]{0,8}\d+条(?:措施)?[”\"」』》]",
+    # an exchange rate stated in passing: "(1 pataca equals 0.12 U.S. dollar)"
+    r"(?i:\b1\s+[A-Za-z.$ ]{1,24}?\s+(?:equals|=|is\s+worth|is\s+equal\s+to)\s+(?:about\s+)?[\d.]+)",
     # arithmetic: "4 times 5 equals 20", "3 × 4 = 12"
     r"\b\d+(?:\.\d+)?\s*(?:(?i:times|multiplied\s+by)|×)\s*\d+(?:\.\d+)?(?:\s*(?:(?i:equals|is)|=)\s*\d+(?:\.\d+)?)?",
 ]
@@ -490,7 +494,8 @@ NP_BAD_HEADS = frozenset([
 LEFT_LINKS = re.compile(
     r"(?i:(?:\s+(?:has|have|had|is|are|was|were|will|would|to|been|be|now|also|already|further|further|only|"
     r"currently|recently|reportedly|respectively|approximately|some|a\s+total\s+of|total|totaling|totalling|"
-    r"reach(?:ed|ing|es)?|hit(?:ting|s)?|total(?:ed|led|ing|ling|s)?|stood\s+at|standing\s+at|stands\s+at|"
+    r"reach(?:ed|ing|es)?|hit(?:ting|s)?|total(?:ed|led|ing|ling|s)?|averag(?:ed|ing|es)|stood\s+at|"
+    r"standing\s+at|stands\s+at|"
     r"amount(?:ed|ing|s)?\s+to|came\s+to|coming\s+to|rose|rise|rising|rises|grew|grow|growing|increas(?:ed|ing|es)|"
     r"jump(?:ed|ing)?|surg(?:ed|ing)|climb(?:ed|ing)?|fell|fall|falling|dropp(?:ed|ing)|declin(?:ed|ing)|"
     r"decreas(?:ed|ing)|gain(?:ed|ing)?|expand(?:s|ed|ing)?|soar(?:ed|ing)|of|at|to|by|from|up|down|with|about|"
@@ -738,7 +743,7 @@ CHANGE_OF_BEFORE = re.compile(
 LEVEL_LEAD = re.compile(r"(?:(?i:\bto)|至|到)\s*$")
 TO_LEVEL = re.compile(r"(?i:\bto)\s*$")
 COUNT_LINK = re.compile(
-    r"(?i:\b(?:totall?ed|totall?ing|numbered|numbering|stood\s+at|standing\s+at|reached|reaching|"
+    r"(?i:\b(?:totall?ed|totall?ing|numbered|numbering|averaged|averaging|stood\s+at|standing\s+at|reached|reaching|"
     r"amounted\s+to|came\s+to)\s+(?:a\s+total\s+of\s+|some\s+|about\s+|around\s+|nearly\s+|over\s+|"
     r"more\s+than\s+)?)$"
 )
