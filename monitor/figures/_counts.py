@@ -18,7 +18,7 @@ def counted(text: str, pos: int, q: Quantity) -> int:
     """Reads a counted noun ("Hong Kong-funded enterprises", "家港资企业") into ``q``; returns its end."""
     if m := w.ZH_MEASURE.match(text, pos):
         noun = w.ZH_NOUN.match(text, m.end())
-        name = noun.group() if noun and not noun.group().startswith("的") else ""
+        name = noun.group() if noun and not w.ZH_NOUN_STOP.match(noun.group()) else ""  # 的, 及: no noun
         if zh_head := w.ZH_HEAD.search(name):
             name = name[: zh_head.end()]
         elif stop := w.ZH_NOUN_STOP.search(name, 2 if len(name) > 2 else 1):
@@ -171,6 +171,15 @@ def count_shared(text: str, pos: int, q: Quantity) -> bool:
             return True
         pos = m.end()
     return False
+
+
+def count_doing(text: str, m: re.Match[str], pos: int, q: Quantity, earlier: Quantity | None) -> bool:
+    """A count written with separators, standing for the noun counted before it in its sentence and doing
+    what that noun does: "612,323 people arrived in the city and 936,081 left"."""
+    if earlier is None or not m.group("sep") or not w.COUNT_VERB_AFTER.match(text, pos):
+        return False
+    q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
+    return True
 
 
 def count_in_brackets(

@@ -28,6 +28,7 @@ from . import _tables as tables
 from . import _words as w
 from ._counts import (
     count_after_link,
+    count_doing,
     count_from_earlier,
     count_from_left,
     count_from_table,
@@ -279,6 +280,7 @@ def _read_quantity(
         or count_after_link(text, m, q, counted_before, last)
         or count_of_them(text, pos, q, counted_before, before)
         or count_shared(text, pos, q)
+        or count_doing(text, m, pos, q, counted_before)
         or count_in_brackets(text, m, q, counted_before or before, last)
     ):
         if not scale and not m.group("zh"):

@@ -15,9 +15,9 @@ import re
 # one character for one, so spans found in the normalized sentence index the sentence as written.
 FULLWIDTH = str.maketrans(
     "０１２３４５６７８９．％＄＋－～：／"
-    "萬億個項輛條臺筆戶隻張組處場間號時點週鐘歲約過餘長減幣門灣區廣東橫慶噸標準實現達總額進資業機構專員務際產註冊數與於為將從對讓計設參獲簽還較漲營銷貨價貿稅規華僑亞歐圓鎊鐵橋車輪遊訪學醫銀險證團隊創積畝頃櫃運輸郵電網碼鋪舖樓層屆來開關內發認環護費補貼兩雙幾廠莊鎮縣鄉歷齡頁報導據顯經陸當結動帶佔強劃農廳辦議僅單邊級試驗領碩師會築藥種類錄職畢織勢範應聯",
+    "萬億個項輛條臺筆戶隻張組處場間號時點週鐘歲約過餘長減幣門灣區廣東橫慶噸標準實現達總額進資業機構專員務際產註冊數與於為將從對讓計設參獲簽還較漲營銷貨價貿稅規華僑亞歐圓鎊鐵橋車輪遊訪學醫銀險證團隊創積畝頃櫃運輸郵電網碼鋪舖樓層屆來開關內發認環護費補貼兩雙幾廠莊鎮縣鄉歷齡頁報導據顯經陸當結動帶佔強劃農廳辦議僅單邊級試驗領碩師會築藥種類錄職畢織勢範應聯則飛別",
     "0123456789.%$+-~:/"
-    "万亿个项辆条台笔户只张组处场间号时点周钟岁约过余长减币门湾区广东横庆吨标准实现达总额进资业机构专员务际产注册数与于为将从对让计设参获签还较涨营销货价贸税规华侨亚欧圆镑铁桥车轮游访学医银险证团队创积亩顷柜运输邮电网码铺铺楼层届来开关内发认环护费补贴两双几厂庄镇县乡历龄页报导据显经陆当结动带占强划农厅办议仅单边级试验领硕师会筑药种类录职毕织势范应联",
+    "万亿个项辆条台笔户只张组处场间号时点周钟岁约过余长减币门湾区广东横庆吨标准实现达总额进资业机构专员务际产注册数与于为将从对让计设参获签还较涨营销货价贸税规华侨亚欧圆镑铁桥车轮游访学医银险证团队创积亩顷柜运输邮电网码铺铺楼层届来开关内发认环护费补贴两双几厂庄镇县乡历龄页报导据显经陆当结动带占强划农厅办议仅单边级试验领硕师会筑药种类录职毕织势范应联则飞别",
 )
 
 EN_SCALES = {
@@ -249,7 +249,7 @@ _UNITS = [
     (r"[\s-](?i:kilomet(?:er|re)s?)\b|[\s-]?km\b|公里|千米", "km"),
     (r"[\s-](?i:met(?:er|re)s?)\b|米", "m"),
     (r"[\s-](?i:miles?)\b", "mi"),
-    (r"\s*(?i:(?:metric\s+)?tonnes?|tons?)\b|吨", "tonnes"),
+    (r"\s*(?i:(?:metric\s+)?tonnes?|tons?)\b|公吨|吨", "tonnes"),
     (r"\s*(?i:kilo(?:gram)?s?)\b|\s*kg\b|公斤|千克", "kg"),
     (r"\s*TEUs?\b|\s*(?i:twenty-foot equivalent units?|standard\s+containers?)\b|标准箱|标箱", "TEU"),
     (r"\s*(?i:gigawatt[\s-]hours?)\b|\s*GWh\b", "GWh"),
@@ -605,7 +605,7 @@ ZH_MEASURES = {
     "数量": "{}", "总数": "{}", "家数": "{}",
 }
 ZH_MEASURE = re.compile(
-    r"(?P<m>人次|辆次|车次|家|名|个|位|人|项|所|座|艘|架|辆|套|件|宗|笔|批|条|台|款|场|户|只|种|间|栋|张|份|支|组|处|例|趟|班|列|单(?![日个位次]))"
+    r"(?P<m>人次|辆次|车次|架次|艘次|家|名|个|位|人|项|所|座|艘|架|辆|套|件|宗|笔|批|条|台|款|场|户|只|种|间|栋|张|份|支|组|处|例|趟|班|列|单(?![日个位次]))"
 )
 ZH_MEASURE_UNIT = {
     "家": "entities",
@@ -615,6 +615,8 @@ ZH_MEASURE_UNIT = {
     "人次": "person-times",
     "辆次": "vehicle-trips",
     "车次": "train-trips",
+    "架次": "flights",
+    "艘次": "vessel-trips",
     "项": "items",
     "个": "units",
     "所": "institutions",
@@ -761,6 +763,11 @@ SHARED_NEXT = re.compile(
 # "forecast to handle 2.67 million passengers, a daily average of about 223 000": the average of that noun
 AVERAGE_OF = re.compile(
     r"(?i:\b(?:an?|the)\s+(?P<per>daily|weekly|monthly|yearly|annual)?\s*average\s+of\s*)$"
+)
+# "612,323 people arrived and 936,081 left": a count doing what the sentence's counted noun does
+COUNT_VERB_AFTER = re.compile(
+    r"\s+(?:had\s+|have\s+|has\s+|were\s+)?(?i:left|arrived|departed|came\s+in|entered|exited|crossed|"
+    r"travell?ed|visited|returned|signed\s+up|registered|applied|joined)\b"
 )
 # "accounted for 78.6% of them (451 440)", "49% of them, or 942,000": a count after a share of one said before
 SHARE_BRACKET = re.compile(r"%\s*(?i:of\s+(?:them|those|these|the\s+total)\s*)?(?:\(|,\s*or)\s*$")
