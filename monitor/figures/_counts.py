@@ -198,6 +198,9 @@ def count_in_brackets(
     if earlier is not None and w.AND_BRACKET.search(lead):
         q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject  # "... and Taiwan (88,300)"
         return True
+    if earlier is not None and w.OR_RESTATED.search(lead):
+        q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
+        return True
     if earlier is None or not w.SHARE_BRACKET.search(lead):
         return False
     q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject

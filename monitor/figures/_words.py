@@ -768,9 +768,16 @@ AVERAGE_OF = re.compile(
 COUNT_VERB_AFTER = re.compile(
     r"\s+(?:had\s+|have\s+|has\s+|were\s+)?(?i:left|arrived|departed|came\s+in|entered|exited|crossed|"
     r"travell?ed|visited|returned|signed\s+up|registered|applied|joined)\b"
+    # "... and more than 150,000 via the Spur Line", "with 532,337 (17.3%)": the same count at another place
+    r"|\s+(?i:via|through|by\s+way\s+of)\s|\s*\(\s*\d+(?:\.\d+)?\s?%\s*\)"
 )
 # "accounted for 78.6% of them (451 440)", "49% of them, or 942,000": a count after a share of one said before
-SHARE_BRACKET = re.compile(r"%\s*(?i:of\s+(?:them|those|these|the\s+total)\s*)?(?:\(|,\s*or)\s*$")
+SHARE_BRACKET = re.compile(
+    r"(?:%|(?i:\s(?:per\s*cent|percent)))\s*(?i:of\s+(?:them|those|these|the\s+total)\s*)?(?:\(|,\s*or)\s*"
+    r"(?i:(?:about|around|some|nearly|almost|over|more\s+than)\s+)?$"
+)
+# "22.4 million visits, or about 900,000 every week": the same count restated
+OR_RESTATED = re.compile(r",\s*or\s+(?i:(?:about|around|some|nearly|almost|over|more\s+than)\s+)?$")
 # "visitors from Hong Kong (564,700) and Taiwan (88,300)": a count in brackets after the place it is from
 NOUN_FROM_BRACKET = re.compile(
     r"(?i:\b(?P<noun>[a-z][\w-]*s)\s+(?:from|in|at)\s+)(?:the\s+)?(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$"
