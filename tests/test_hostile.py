@@ -96,14 +96,14 @@ def test_check_and_run_refuse_a_malformed_webhook_url_in_one_line_without_printi
 
 
 @pytest.mark.slow
-def test_store_and_lock_files_are_created_private_whatever_the_umask(site: Site, tmp_path: Path):
+def test_store_index_and_lock_files_are_created_private_whatever_the_umask(site: Site, tmp_path: Path):
     """They hold feed state and outbox texts: only their owner may read them, even under umask 000."""
     site.route("/feed.xml", Response(b"<rss version='2.0'><channel><title>t</title></channel></rss>"))
     config = write_config(tmp_path, site.url("/feed.xml"))
     ran = cli(config, clean_env(), "run", "--once", umask=0)
     assert ran.returncode == 0, ran.stderr
     created = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / "storage").iterdir()}
-    assert {"monitor.json", "monitor.json.lock"} <= set(created), created
+    assert {"monitor.json", "monitor.json.index", "monitor.json.lock"} <= set(created), created
     assert {name: mode for name, mode in created.items() if mode != 0o600} == {}
 
 

@@ -285,7 +285,11 @@ def test_temporary_files_of_killed_writers_are_removed_by_the_next_writer(tmp_pa
     with Store(path) as store:
         store.save_poll(record())
     assert not leftover.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["monitor.json", "monitor.json.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "monitor.json",
+        "monitor.json.index",
+        "monitor.json.lock",
+    ]
 
 
 # --- feeds, articles, figures ------------------------------------------------------------------------------
@@ -456,8 +460,11 @@ def test_recent_lists_a_metric_in_history_order_as_it_grows(store: Store) -> Non
     assert newest == {metric: store.history(metric=metric, limit=3), "never.seen": []}
 
 
-def test_a_fresh_process_reads_the_history_the_writer_saw(tmp_path: Path, clock: Clock) -> None:
-    """History answered by TinyDB's Query on a file just opened equals what the writing process answers."""
+def test_a_fresh_process_reads_one_metrics_history_by_offset_as_the_writer_saw_it(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """A fresh process answers history(metric=...) from <store>.index without parsing the whole file, and
+    TinyDB's own Query on the loaded document gives the same answer."""
     path = tmp_path / "monitor.json"
     with Store(path, now=clock) as writer:
         for n in range(40):
@@ -467,11 +474,28 @@ def test_a_fresh_process_reads_the_history_the_writer_saw(tmp_path: Path, clock:
                 record(story(f"https://n.example.com/{n}", *figures, published=stamp), feed=f"f{n % 3}")
             )
         expected = {f"m{k}": writer.history(metric=f"m{k}", feed="f1", limit=5) for k in range(5)}
-        everything = writer.history()
     with Store(path) as reader:
+        assert reader.history(metric="m3", feed="f1", limit=5) == expected["m3"]
+        assert not reader._batching.loaded  # nothing but the index and those rows was read
         assert {f"m{k}": reader.history(metric=f"m{k}", feed="f1", limit=5) for k in range(5)} == expected
-        assert reader.history() == everything
+        reader.feed_states()  # now the whole document is read: history by TinyDB's Query
+        assert reader._batching.loaded
+        assert {f"m{k}": reader.history(metric=f"m{k}", feed="f1", limit=5) for k in range(5)} == expected
         assert [o.value for o in reader.recent(["m4"], limit=3)["m4"]] == [394.0, 344.0, 294.0]
+
+
+def test_an_index_that_does_not_describe_the_file_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.json"
+    with Store(path) as writer:
+        writer.save_poll(record(story("https://n.example.com/1", figure(value=1.0))))
+        stale_index = path.with_name("monitor.json.index").read_bytes()
+        writer.save_poll(record(story("https://n.example.com/2", figure(value=2.0))))
+    path.with_name("monitor.json.index").write_bytes(stale_index)
+    with Store(path) as reader:
+        assert [o.value for o in reader.history(metric="qianhai.hk-firms.count")] == [2.0, 1.0]
+    path.with_name("monitor.json.index").write_bytes(b"not json")
+    with Store(path) as reader:
+        assert [o.value for o in reader.history(metric="qianhai.hk-firms.count")] == [2.0, 1.0]
 
 
 # --- metrics -----------------------------------------------------------------------------------------------
@@ -792,6 +816,43 @@ rows = st.fixed_dictionaries(
         "text": st.text().filter(lambda text: not any(0xD800 <= ord(c) <= 0xDFFF for c in text)),
     }
 )
+
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["insert", "replace", "delete", "write"]), st.sampled_from(["figures", "other"]), rows
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(operations)
+def test_chunked_writes_equal_a_whole_orjson_dump_and_index_every_row(ops: list) -> None:
+    """Reused chunk bytes never go stale, and every indexed row is found at its offset."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "doc.json"
+        storage = AtomicJSONStorage(path, index=("figures", "metric"), chunk_rows=3)
+        meta = {"1": {"revision": 0, "schema_version": SCHEMA_VERSION}}
+        doc: dict = {"meta": meta, "figures": {}, "other": {}}
+        next_id = 1
+        for op, table, row in [*ops, ("write", "figures", {})]:
+            if op == "insert":
+                doc[table][str(next_id)] = row
+                next_id += 1
+            elif op in ("replace", "delete") and doc[table]:
+                doc_id = random.Random(next_id).choice(list(doc[table]))
+                if op == "replace":
+                    doc[table][doc_id] = dict(row)
+                else:
+                    del doc[table][doc_id]
+            elif op == "write":
+                doc["meta"]["1"] = doc["meta"]["1"] | {"revision": doc["meta"]["1"]["revision"] + 1}
+                storage.write(doc)
+                assert path.read_bytes() == orjson.dumps(doc)
+                for metric in ["a", "b", "ü", 'q"uote']:
+                    expected = [(int(i), r) for i, r in doc["figures"].items() if r["metric"] == metric]
+                    assert storage.rows_where(metric) == expected
 
 
 @settings(max_examples=60, deadline=None)

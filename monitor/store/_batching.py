@@ -72,6 +72,11 @@ class BatchingMiddleware(Middleware):
         return self
 
     @property
+    def loaded(self) -> bool:
+        """True once the document was read (a history answered from ``<store>.index`` leaves it unread)."""
+        return self._doc is not None
+
+    @property
     def file(self) -> AtomicJSONStorage:
         """The storage under this middleware."""
         return cast(AtomicJSONStorage, self.storage)

@@ -7,8 +7,10 @@ with orjson (on a 61 MB store of 100,000 figures ``orjson.dumps`` took 0.06 s ag
 ``json.dumps``, ``orjson.loads`` 0.3 s against 0.4 s), which also never writes invalid JSON (NaN becomes null,
 lone surrogates are refused).
 
-A file that is not JSON raises StoreError and is never written to. Everything else (tables, documents, ids,
-queries) is TinyDB's: ``TinyDB(path, storage=AtomicJSONStorage)`` opens the store file for a repair script.
+With ``index=(table, field)`` it also leaves ``<path>.index`` beside the file (``store._index`` says why, and
+what it buys). A file that is not JSON raises StoreError and is never written to. Everything else (tables,
+documents, ids, queries) is TinyDB's: ``TinyDB(path, storage=AtomicJSONStorage)`` opens the store file for a
+repair script.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import gc
 import os
 import secrets
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,8 @@ import orjson
 from tinydb.storages import Storage
 
 from ..errors import StoreError
-from ._schema import unreadable
+from ._index import CHUNK_ROWS, ChunkedTable, read_index, rows_at, write_index
+from ._schema import SCHEMA_VERSION, unreadable
 
 # The store holds feed state and outbox texts: a new file is its owner's only, whatever the umask.
 PRIVATE_MODE = 0o600
@@ -37,12 +41,25 @@ HEAD_BYTES = 128
 Identity = tuple[int, int, int, bytes]
 
 
+@dataclass(frozen=True, slots=True)
+class Serialized:
+    """A document as the file's bytes (in pieces: joining 80 MB costs more than writing it), and where the
+    indexed table's chunks lie in them."""
+
+    pieces: list[bytes]
+    spans: list[tuple[int, bytes]]
+
+
 class AtomicJSONStorage(Storage):
     """A TinyDB Storage: the whole document as one JSON file, read with orjson and replaced atomically."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self, path: str | Path, index: tuple[str, str] | None = None, chunk_rows: int = CHUNK_ROWS
+    ) -> None:
         self.path = Path(path)
         self.identity: Identity | None = None  # of the version last read or written (see ``changed``)
+        self.index_path = self.path.with_name(f"{self.path.name}.index")
+        self._indexed = (index[0], ChunkedTable(index[1], chunk_rows)) if index else None
 
     def read(self) -> dict[str, Any] | None:
         """The parsed document, or None when there is no file; StoreError when it is not JSON."""
@@ -55,6 +72,8 @@ class AtomicJSONStorage(Storage):
             return None
         except OSError as exc:
             raise StoreError(f"store: cannot read {self.path} ({exc.strerror})") from None
+        if self._indexed:
+            self._indexed[1].forget()  # new row objects: the kept bytes can never be reused
         if not data.strip():
             raise unreadable(self.path, "the file is empty")
         # A million new container objects: collecting garbage while they are built only costs time.
@@ -74,24 +93,48 @@ class AtomicJSONStorage(Storage):
         """Replace the file with ``data`` atomically; StoreError (previous file intact) when that fails."""
         self.replace(self.serialize(data))
 
-    def serialize(self, data: dict[str, Any]) -> bytes:
+    def serialize(self, data: dict[str, Any]) -> Serialized:
         """``data`` as the file's bytes; StoreError for a value JSON cannot hold (a bug upstream)."""
         try:
-            return orjson.dumps(data)
+            if self._indexed is None:
+                return Serialized([orjson.dumps(data)], [])
+            indexed, chunked = self._indexed
+            pieces, at, spans = [b"{"], 1, []
+            for n, (name, table) in enumerate(data.items()):
+                if name != indexed:
+                    pieces.append((b"," if n else b"") + orjson.dumps({name: table})[1:-1])
+                    at += len(pieces[-1])
+                    continue
+                pieces.append((b"," if n else b"") + orjson.dumps(name) + b":{")
+                at += len(pieces[-1])
+                for m, chunk in enumerate(chunked.chunks(table)):
+                    if m:
+                        pieces.append(b",")
+                        at += 1
+                    spans.append((at, chunk.spans))
+                    pieces.append(chunk.fragment)
+                    at += len(chunk.fragment)
+                pieces.append(b"}")
+                at += 1
+            pieces.append(b"}")
+            return Serialized(pieces, spans)
         except TypeError as exc:  # orjson.JSONEncodeError
+            if self._indexed:
+                self._indexed[1].forget()
             raise StoreError(f"store: cannot save to {self.path} ({exc})") from None
 
-    def replace(self, data: bytes) -> None:
+    def replace(self, data: Serialized) -> None:
         """Put ``data`` in the file's place: temporary file, fsync, rename, fsync of the folder."""
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
         try:
             fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_MODE)
             try:
                 os.fchmod(fd, _mode(self.path))  # a new version keeps the permissions of the old one
-                with memoryview(data) as view:
-                    written = 0
-                    while written < len(view):
-                        written += os.write(fd, view[written:])
+                for piece in data.pieces:
+                    with memoryview(piece) as view:
+                        written = 0
+                        while written < len(view):
+                            written += os.write(fd, view[written:])
                 os.fsync(fd)
                 identity = _identity(fd)
             finally:
@@ -105,6 +148,40 @@ class AtomicJSONStorage(Storage):
             ) from None
         self.identity = identity
         self._sync_folder()
+        if self._indexed:
+            mtime, size, inode, head = identity
+            about = {"schema_version": SCHEMA_VERSION, "file": [mtime, size, inode]}
+            write_index(self.index_path, about | {"head": head.decode("latin-1")}, data.spans)
+
+    def indexed(self) -> bool:
+        """True when ``<path>.index`` describes the file on disk (which we then know we wrote whole)."""
+        try:
+            with open(self.path, "rb") as file:
+                return self._describes(read_index(self.index_path), file.fileno())
+        except OSError:
+            return False
+
+    def rows_where(self, value: str) -> list[tuple[int, dict[str, Any]]] | None:
+        """(id, row) of the indexed table's rows whose field is ``value``, read at their offsets without
+        parsing the file; None when ``<path>.index`` does not describe the file on disk."""
+        index = read_index(self.index_path)
+        try:
+            with open(self.path, "rb") as file:
+                return rows_at(file.fileno(), index, value) if self._describes(index, file.fileno()) else None
+        except OSError:
+            return None
+
+    def _describes(self, index: Any, fd: int) -> bool:
+        try:
+            mtime, size, inode = index["file"]
+            return index["schema_version"] == SCHEMA_VERSION and (
+                mtime,
+                size,
+                inode,
+                index["head"].encode("latin-1"),
+            ) == _identity(fd)
+        except (TypeError, KeyError, ValueError, AttributeError):
+            return False
 
     def changed(self) -> bool:
         """True when the file on disk is not the version this storage last read or wrote."""
