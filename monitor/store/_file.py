@@ -60,6 +60,7 @@ class AtomicJSONStorage(Storage):
         self.identity: Identity | None = None  # of the version last read or written (see ``changed``)
         self.index_path = self.path.with_name(f"{self.path.name}.index")
         self._indexed = (index[0], ChunkedTable(index[1], chunk_rows)) if index else None
+        self._index_seen: tuple[tuple[int, int, int], Any] | None = None  # (its identity, parsed)
 
     def read(self) -> dict[str, Any] | None:
         """The parsed document, or None when there is no file; StoreError when it is not JSON."""
@@ -157,19 +158,30 @@ class AtomicJSONStorage(Storage):
         """True when ``<path>.index`` describes the file on disk (which we then know we wrote whole)."""
         try:
             with open(self.path, "rb") as file:
-                return self._describes(read_index(self.index_path), file.fileno())
+                return self._describes(self._index(), file.fileno())
         except OSError:
             return False
 
     def rows_where(self, value: str) -> list[tuple[int, dict[str, Any]]] | None:
         """(id, row) of the indexed table's rows whose field is ``value``, read at their offsets without
         parsing the file; None when ``<path>.index`` does not describe the file on disk."""
-        index = read_index(self.index_path)
+        index = self._index()
         try:
             with open(self.path, "rb") as file:
                 return rows_at(file.fileno(), index, value) if self._describes(index, file.fileno()) else None
         except OSError:
             return None
+
+    def _index(self) -> Any:
+        """The parsed ``<path>.index``, kept while that file is unchanged; None when there is none."""
+        try:
+            info = os.stat(self.index_path)
+        except OSError:
+            return None
+        key = (info.st_mtime_ns, info.st_size, info.st_ino)
+        if self._index_seen is None or self._index_seen[0] != key:
+            self._index_seen = (key, read_index(self.index_path))
+        return self._index_seen[1]
 
     def _describes(self, index: Any, fd: int) -> bool:
         try:
