@@ -10,11 +10,17 @@ One-off listings (history, articles, the outbox) use TinyDB's Query instead.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from ..records import figure_rank, fold_headline
-from ._rows import KEY_FIELDS, MIN_HEADLINE_CHARS, Row, canon, key_text
+from ..records import Observation, figure_rank, fold_headline
+from ._rows import KEY_FIELDS, MIN_HEADLINE_CHARS, Row, canon, history_dates, key_text
 from ._schema import unreadable
+
+Rank = tuple[str, int, bool, int, int]
+NEWEST_KEPT = 50  # per metric, the newest observations kept as records (what a poll's conflict check reads)
 
 
 class Lookups:
@@ -51,6 +57,13 @@ class Lookups:
         except (KeyError, TypeError, ValueError) as exc:
             problem = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
             raise unreadable(path, f"{table} row {doc_id}: {problem}") from None
+        # Per metric, built on first use and kept current by add(): a poll asks for the latest and the newest
+        # few figures of every metric its stories name, and sorting the whole series each time (and building
+        # its records) cost more than the rest of telling the changes. Figure rows are only ever added or
+        # pruned (pruning builds new lookups), so nothing kept goes stale.
+        self.order: dict[str, list[tuple[str, str, int]]] = {}  # history order, oldest first
+        self.latest: dict[str, Rank] = {}
+        self.newest_kept: dict[str, dict[int, Observation]] = {}
 
     def doc_id(self, table: str, row: Row) -> tuple[int, bool]:
         """(the doc_id ``row`` goes to: the row with the same key, else a new one; True when new)."""
@@ -68,7 +81,29 @@ class Lookups:
         if table == "articles":
             self._add_article(doc_id, row)
         elif table == "figures":
-            self.by_metric.setdefault(row["metric"], []).append(doc_id)
+            metric = row["metric"]
+            self.by_metric.setdefault(metric, []).append(doc_id)
+            if metric in self.order:
+                bisect.insort(self.order[metric], (*history_dates(row), doc_id))
+            if metric in self.latest:
+                self.latest[metric] = max(self.latest[metric], self.rank(row, doc_id))
+
+    def newest_ids(self, metric: str, rows: Callable[[], Iterable[Any]], limit: int) -> list[int]:
+        """The ids of the metric's newest ``limit`` figures, newest first; ``rows`` gives its figure rows
+        (TinyDB Documents) when the order is not known yet."""
+        order = self.order.get(metric)
+        if order is None:
+            order = self.order[metric] = sorted((*history_dates(row), row.doc_id) for row in rows())
+        return [doc_id for *_, doc_id in reversed(order[-limit:])] if limit > 0 else []
+
+    def latest_id(self, metric: str, rows: Callable[[], Iterable[Any]]) -> int | None:
+        """The id of the metric's latest figure (see ``rank``), None when it has none."""
+        if metric not in self.latest:
+            ranks = [self.rank(row, row.doc_id) for row in rows()]
+            if not ranks:
+                return None
+            self.latest[metric] = max(ranks)
+        return self.latest[metric][-1]
 
     def _add_article(self, doc_id: int, row: Row) -> None:
         """Index an article row by GUID, content fingerprint, folded headline, and its sources' URLs/GUIDs."""
@@ -84,7 +119,7 @@ class Lookups:
             if source.get("guid") is not None:
                 self.alias_guids.setdefault(source["guid"], doc_id)
 
-    def rank(self, row: Row, doc_id: int) -> tuple[str, int, bool, int, int]:
+    def rank(self, row: Row, doc_id: int) -> Rank:
         """How a figure ranks as its metric's latest value: newest observed_at, then the later article, then
         within one article as ``records.figure_rank`` ranks a story's figures ("10,577 enterprises" over a
         later "over 10,000")."""

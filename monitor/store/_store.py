@@ -22,11 +22,13 @@ Dates are UTC ISO 8601 strings with microseconds and offset, so they also sort a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 from tinydb import TinyDB, where
@@ -57,7 +59,7 @@ from ._edits import (
 )
 from ._file import PRIVATE_MODE, AtomicJSONStorage
 from ._heartbeat import heartbeat_path, write_heartbeat
-from ._lookups import Lookups, article_key
+from ._lookups import NEWEST_KEPT, Lookups, article_key
 from ._protocol import COPIED_TABLES, Staged, StoreInfo
 from ._rows import (
     Row,
@@ -255,23 +257,32 @@ class Store(OperatorEdits):
     def latest(self, metrics: Iterable[str]) -> dict[str, Observation]:
         """The newest stored observation of each metric that has one (by observed_at, then insertion)."""
         with self._reading() as lookups:
-            found = {}
+            figures, found = self._table("figures"), {}
             for metric in set(metrics):
-                rows = self._metric_rows(lookups, metric)
-                ranked = [(lookups.rank(row, row.doc_id), row) for row in rows]
-                if ranked:
-                    found[metric] = observation_of(max(ranked, key=lambda ranked_row: ranked_row[0])[1])
+                doc_id = lookups.latest_id(metric, partial(self._metric_rows, lookups, metric))
+                row = figures.get(doc_id=doc_id) if doc_id is not None else None
+                if row is not None:
+                    found[metric] = observation_of(row)
             return found
 
     def recent(self, metrics: Iterable[str], *, limit: int = 50) -> dict[str, list[Observation]]:
         """Each metric's newest ``limit`` observations, in history order (newest first)."""
         with self._reading() as lookups:
-            recent = {}
+            figures, recent = self._table("figures"), {}
             for metric in set(metrics):
-                rows = self._metric_rows(lookups, metric)
-                rows.sort(key=lambda r: (*history_dates(r), r.doc_id), reverse=True)
-                recent[metric] = [observation_of(row) for row in rows[:limit]]
+                rows = partial(self._metric_rows, lookups, metric)
+                ids = lookups.newest_ids(metric, rows, max(limit, NEWEST_KEPT))
+                kept = lookups.newest_kept.get(metric, {})
+                fresh = {doc_id: kept.get(doc_id) or self._observation(figures, doc_id) for doc_id in ids}
+                lookups.newest_kept[metric] = fresh  # the newest only: a long-running process keeps no more
+                recent[metric] = list(fresh.values())[:limit]
             return recent
+
+    @staticmethod
+    def _observation(figures: Table, doc_id: int) -> Observation:
+        row = figures.get(doc_id=doc_id)
+        assert row is not None, doc_id  # the lookups list only rows of the loaded document
+        return observation_of(row)
 
     def series(self, metric: str, *, limit: int = 20) -> list[float]:
         """The metric's last ``limit`` values, oldest → newest (history order), for sparklines."""
@@ -331,17 +342,21 @@ class Store(OperatorEdits):
     ) -> list[StoredArticle]:
         """Stored articles, newest first by published date (fetched_at when there is none)."""
         low, high = iso(since), iso(until)
+
+        def when(row: Mapping[str, Any]) -> str:
+            stamp = row.get("published") or row.get("fetched_at")
+            return canon(stamp) if stamp else ""
+
+        def wanted(value: Mapping[str, Any]) -> bool:
+            """The Query: a poll asks for the few articles near each new story's date, of thousands."""
+            at = when(value)
+            in_range = (low is None or at >= low) and (high is None or at < high)
+            return in_range and (feed is None or value.get("feed") == feed)
+
         with self._reading():
-            articles = self._table("articles")
-            rows = articles.all() if feed is None else articles.search(where("feed") == feed)
-            ranked = []
-            for row in rows:
-                stamp = row.get("published") or row.get("fetched_at")
-                when = canon(stamp) if stamp else ""
-                if (low is None or when >= low) and (high is None or when < high):
-                    ranked.append((when, row.doc_id, row))
-            ranked.sort(key=lambda r: r[:2], reverse=True)
-            return [stored_article(row) for *_, row in ranked[:limit]]
+            rows = self._table("articles").search(wanted)
+            rows.sort(key=lambda row: (when(row), row.doc_id), reverse=True)
+            return [stored_article(row) for row in rows[:limit]]
 
     def feed_totals(self) -> dict[str, tuple[int, int]]:
         """Feed name → (articles, figures) stored from it."""
