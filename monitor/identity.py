@@ -13,7 +13,7 @@ import re
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .changes import revision, twin_of
 from .feeds import canonical_url
@@ -72,6 +72,7 @@ def identify(
     """Each entry against the stored stories (and the ones before it in this poll): GUID, canonical URL,
     content fingerprint, then folded headline within a day. ``read`` holds the stories read, by entry."""
     found, sightings = Found(), []
+    nearby = _StoredNearby(store, [s.published or s.fetched_at for s in read.values()])
     for entry in entries:
         assert entry.link is not None
         url, story = canonical_url(entry.link), read.get(entry)
@@ -93,7 +94,9 @@ def identify(
                 at=story.published or story.fetched_at,
                 within=SAME_STORY_WINDOW,
             )
-            or near_twin(story, [*found.new, *found.echoes], store)
+            or near_twin(
+                story, [*found.new, *found.echoes], nearby.around(story.published or story.fetched_at)
+            )
         )
         if twin is None:
             found.new.append(story)
@@ -105,9 +108,30 @@ def identify(
     return found
 
 
-def near_twin(story: Story, earlier: Sequence[Story], store: MonitorStore) -> Story | StoredArticle | None:
-    """The story (of this poll, else stored) published within NEAR_DUPLICATE_WINDOW that ``story``'s body
-    re-edits: another outlet's copy of a wire story, with its own headline and a sentence more or less.
+class _StoredNearby:
+    """The stored stories a poll's new ones may be near twins of, listed once per poll: listing them for each
+    new story made a poll of N new stories cost N listings of the whole window (minutes for 2,000)."""
+
+    def __init__(self, store: MonitorStore, times: Sequence[datetime]) -> None:
+        self._store, self._times = store, times
+        self._listed: list[StoredArticle] | None = None
+
+    def around(self, when: datetime) -> list[StoredArticle]:
+        """The stored stories published (else fetched) within NEAR_DUPLICATE_WINDOW of ``when``."""
+        window = NEAR_DUPLICATE_WINDOW
+        if self._listed is None:
+            since, until = min(self._times, default=when) - window, max(self._times, default=when) + window
+            self._listed = self._store.articles(
+                since=min(since, when - window), until=max(until, when + window)
+            )
+        return [a for a in self._listed if abs((a.published or a.fetched_at or when) - when) <= window]
+
+
+def near_twin(
+    story: Story, earlier: Sequence[Story], stored: Sequence[StoredArticle]
+) -> Story | StoredArticle | None:
+    """The story (of this poll, else of ``stored``) published within NEAR_DUPLICATE_WINDOW that ``story``'s
+    body re-edits: another outlet's copy of a wire story, with its own headline and a sentence more or less.
 
     Only another outlet's: one outlet's pages share its boilerplate, and its own copies of a story are told by
     GUID, URL, fingerprint and headline already.
@@ -115,9 +139,6 @@ def near_twin(story: Story, earlier: Sequence[Story], store: MonitorStore) -> St
     if not story.minhash:
         return None
     mine = BodySignature(story.minhash, story.numbers)
-    when = story.published or story.fetched_at
-    window = NEAR_DUPLICATE_WINDOW
-    stored = store.articles(since=when - window, until=when + window)
     candidates: list[Story | StoredArticle] = [*earlier, *stored]
     for other in candidates:
         if other.outlet == story.outlet or other.url == story.url:
