@@ -131,7 +131,7 @@ class Store(OperatorEdits):
         yield True
 
     @contextmanager
-    def delivering(self) -> Iterator[None]:
+    def delivering(self, channel: str | None = None) -> Iterator[None]:
         """Nothing to hold: one process owns a file."""
         yield
 
