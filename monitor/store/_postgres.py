@@ -2,22 +2,26 @@
 
 Each poll's record is one transaction; the rows are those of the TinyDB file (``_rows``, ``_edits``), kept in
 ``data`` beside the columns the store looks up by (see ``_pg_schema``). Connections come from a pool shared by
-the process's threads. The only user of psycopg and psycopg_pool.
+the process's threads; a short-lived command (``max_connections=1``) uses one plain connection instead, and
+never loads psycopg_pool. The only user of psycopg and psycopg_pool.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool, PoolTimeout
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
 
 from ..clock import utc_now
 from ..errors import StoreError
@@ -89,24 +93,20 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         self._now = now
         # One connection first: an unreachable server is one clear error at once, not a pool retrying.
         try:
-            with psycopg.connect(url, connect_timeout=10, autocommit=True) as conn:
-                self.schema_version = migrate(conn, self.where)
+            first = psycopg.connect(url, connect_timeout=10, autocommit=True)
         except psycopg.OperationalError as exc:
             raise StoreError(f"store: cannot connect to {self.where} ({reason(exc)})") from None
-        self._pool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=max_connections,
-            kwargs={"autocommit": True},
-            check=ConnectionPool.check_connection,
-            open=False,
-            name="gba-monitor",
-        )
         try:
-            self._pool.open(wait=True, timeout=10)
-        except PoolTimeout:
-            self._pool.close()
-            raise StoreError(f"store: cannot connect to {self.where} (timed out)") from None
+            self.schema_version = migrate(first, self.where)
+        except BaseException:
+            first.close()
+            raise
+        self._pool: ConnectionPool | None = None
+        self._only: psycopg.Connection | None = first
+        self._taking_turns = threading.RLock()  # the threads of a one-connection store (an outbox's channels)
+        if max_connections > 1:
+            first.close()
+            self._only, self._pool = None, _pool(url, max_connections, self.where)
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -115,21 +115,42 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         self.close()
 
     def close(self) -> None:
-        """Close every connection of the pool (each poll is already committed)."""
-        self._pool.close()
+        """Close every connection (each poll is already committed)."""
+        if self._pool is not None:
+            self._pool.close()
+        if self._only is not None:
+            self._only.close()
 
     def lock_scheduler(self) -> None:
         """Nothing to claim: any number of workers share a database (feeds are claimed one by one)."""
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection; a database error becomes StoreError naming the store."""
+        """A pooled connection (or the one connection, in turn); a database error becomes StoreError naming
+        the store."""
+        failures: tuple[type[Exception], ...] = (psycopg.Error,)
+        if self._pool is not None:
+            from psycopg_pool import PoolTimeout  # loaded with the pool
+
+            failures = (psycopg.Error, PoolTimeout)
         try:
+            with self._borrowed() as conn:
+                yield conn
+        except failures as exc:
+            text = str(exc).strip()
+            raise StoreError(
+                f"store: {self.where}: {text.splitlines()[0] if text else type(exc).__name__}"
+            ) from None
+
+    @contextmanager
+    def _borrowed(self) -> Iterator[psycopg.Connection]:
+        if self._pool is not None:
             with self._pool.connection() as conn:
                 yield conn
-        except (psycopg.Error, PoolTimeout) as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreError(f"store: {self.where}: {detail}") from None
+            return
+        with self._taking_turns:
+            assert self._only is not None
+            yield self._only
 
     def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         with self.connection() as conn:
@@ -391,6 +412,27 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         """Add rows copied from another store, in one transaction."""
         with self.connection() as conn, conn.transaction():
             load_rows(conn, tables)
+
+
+def _pool(url: str, max_connections: int, where: str) -> ConnectionPool:
+    """An open pool of up to ``max_connections``; StoreError when none connects within 10 s."""
+    from psycopg_pool import ConnectionPool, PoolTimeout
+
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_connections,
+        kwargs={"autocommit": True},
+        check=ConnectionPool.check_connection,
+        open=False,
+        name="gba-monitor",
+    )
+    try:
+        pool.open(wait=True, timeout=10)
+    except PoolTimeout:
+        pool.close()
+        raise StoreError(f"store: cannot connect to {where} (timed out)") from None
+    return pool
 
 
 def _filters(*conditions: tuple[str, Any]) -> tuple[str, list[Any]]:
