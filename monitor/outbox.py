@@ -123,12 +123,13 @@ class Outbox:
     def _deliver_channel(self, channel: str, sender: Sender) -> tuple[list[Alert], list[Delivery], bool]:
         """Hold ``channel``, then post what waits for it (read again under the claim: another worker may have
         posted it meanwhile). Returns the alerts attempted, their deliveries, and whether a post was left
-        under way (a crash: those alerts are not posted until counted as interrupted)."""
+        under way (a crash): then nothing is posted until it is counted as interrupted, so that it still goes
+        out first."""
         with self.store.delivering(channel):
             waiting = self._by_channel(self.store.pending_alerts(), sender).get(channel, [])
-            ready = [alert for alert in waiting if alert.sending_at is None]
-            deliveries = self._post(ready, sender) if ready else []
-        return ready, deliveries, len(ready) < len(waiting)
+            if any(alert.sending_at is not None for alert in waiting):
+                return [], [], True
+            return waiting, self._post(waiting, sender) if waiting else [], False
 
     def _by_channel(self, pending: Sequence[Alert], sender: Sender) -> dict[str, list[Alert]]:
         """The pending alerts by the channel they go to now, oldest first; a story's moves go with the story

@@ -104,3 +104,16 @@ def test_a_channel_of_the_outbox_is_held_by_one_worker_and_the_whole_outbox_wait
             same_channel, whole = taking(lambda: second.delivering("#a")), taking(second.delivering)
             assert not same_channel.wait(0.5) and not whole.is_set()
         assert same_channel.wait(30) and whole.wait(30)
+
+
+def test_a_worker_reads_again_the_articles_another_worker_changed(database_url: str, tmp_path: Path) -> None:
+    """A store keeps the articles it parsed by row version: another worker's revision of one is read again,
+    and its new ones are read."""
+    with open_database(database_url, tmp_path) as first, open_database(database_url, tmp_path) as second:
+        first.save_poll(record(story("https://n.example.com/a")))
+        assert [a.content_hash for a in first.articles()] == ["c1"]
+        second.save_poll(record(story("https://n.example.com/a", content_hash="c2")))
+        second.save_poll(record(story("https://n.example.com/b", content_hash="c3")))
+        hashes = {a.url: a.content_hash for a in first.articles()}
+        assert hashes == {"https://n.example.com/a": "c2", "https://n.example.com/b": "c3"}
+        assert first.articles() == second.articles()

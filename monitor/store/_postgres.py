@@ -61,6 +61,7 @@ from ._rows import (
 # How figures rank as history, newest first (see ``_rows.history_key``).
 HISTORY_ORDER = "coalesce(f.published, f.observed_at) DESC, f.observed_at DESC, f.id DESC"
 RETRIES = 3  # a deadlock between two workers' polls aborts one of them: it runs again
+PARSED_ARTICLES = 5_000  # parsed articles kept between reads (a few KB each, with their body signature)
 
 
 def redacted(url: str) -> str:
@@ -104,6 +105,8 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         self._pool: ConnectionPool | None = None
         self._only: psycopg.Connection | None = first
         self._taking_turns = threading.RLock()  # the threads of a one-connection store (an outbox's channels)
+        self._parsed: dict[int, tuple[str, StoredArticle]] = {}  # article id → (row version, article)
+        self._parsing = threading.Lock()
         if max_connections > 1:
             first.close()
             self._only, self._pool = None, _pool(url, max_connections, self.where)
@@ -269,8 +272,28 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         where, params = _filters(
             ("feed = %s", feed), ("stamp >= %s", iso(since)), ("(stamp < %s OR stamp IS NULL)", iso(until))
         )
-        sql = f"SELECT data FROM articles {where} ORDER BY stamp DESC NULLS LAST, id DESC LIMIT %s"
-        return [stored_article(data) for (data,) in self._rows(sql, (*params, limit))]
+        sql = f"SELECT id, xmin::text FROM articles {where} ORDER BY stamp DESC NULLS LAST, id DESC LIMIT %s"
+        return self._read_articles(self._rows(sql, (*params, limit)))
+
+    def _read_articles(self, found: list[tuple[Any, ...]]) -> list[StoredArticle]:
+        """The articles of these (id, row version) pairs, each parsed once per version.
+
+        Each new story's poll looks for a near twin among the articles of its week (``identity``): reading
+        and parsing those rows again for every story made a poll's cost grow with the store. Only the row
+        versions travel now; a row another worker changed has a new version and is read again.
+        """
+        with self._parsing:
+            have = {i: self._parsed[i][1] for i, version in found if self._parsed.get(i, ("",))[0] == version}
+        missing = [i for i, _ in found if i not in have]
+        if missing:
+            rows = self._rows("SELECT id, xmin::text, data FROM articles WHERE id = ANY(%s)", (missing,))
+            parsed = {i: (version, stored_article(data)) for i, version, data in rows}
+            have |= {i: article for i, (_, article) in parsed.items()}
+            with self._parsing:
+                if len(self._parsed) + len(parsed) > PARSED_ARTICLES:
+                    self._parsed.clear()  # bounded memory: later reads parse their rows again
+                self._parsed.update(parsed)
+        return [have[i] for i, _ in found if i in have]  # (one pruned meanwhile is gone)
 
     def feed_totals(self) -> dict[str, tuple[int, int]]:
         """Feed name → (articles, figures) stored from it."""
