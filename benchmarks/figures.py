@@ -94,6 +94,7 @@ class Case:
     selector: str | None
     golden: tuple[dict, ...]
     optional: tuple[dict, ...]
+    url: str | None = None  # where the page was published, when its house style depends on it (gov.hk "$")
 
 
 @dataclass
@@ -142,6 +143,7 @@ def load_cases(folder: Path = CORPUS) -> list[Case]:
                 data.get("selector"),
                 tuple(data.get("figures", ())),
                 tuple(data.get("optional", ())),
+                data.get("url"),
             )
         )
     return cases
@@ -149,9 +151,8 @@ def load_cases(folder: Path = CORPUS) -> list[Case]:
 
 def figures_of(case: Case) -> list[Figure]:
     """What the extractor finds in a case's page."""
-    page = Fetched(
-        url=f"file:///{case.name}.html", final_url=f"file:///{case.name}.html", status=200, body=case.html
-    )
+    url = case.url or f"file:///{case.name}.html"
+    page = Fetched(url=url, final_url=url, status=200, body=case.html)
     try:
         article = read_article(page, selector=case.selector)
     except ArticleError:  # no body found: every label of the page is a miss

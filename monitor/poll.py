@@ -110,7 +110,8 @@ def open_deps(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> D
     pages = settings.fetch.max_concurrency * settings.fetch.max_per_host
     pool = ThreadPoolExecutor(pages, thread_name_prefix="page")
     fetcher = Fetcher(settings.fetch)
-    return Deps(settings=settings, store=store, fetcher=fetcher, pages=pool, now=now, reader=ReadPool())
+    reader = ReadPool(settings.fetch.read_processes)
+    return Deps(settings=settings, store=store, fetcher=fetcher, pages=pool, now=now, reader=reader)
 
 
 def poll_feed(feed: FeedSettings, deps: Deps, *, post: bool = True) -> PollResult:

@@ -92,3 +92,9 @@ def _poll_job(feed: FeedSettings, deps: Deps, outbox: Outbox, started_at: dateti
             beat(deps.store, deps.settings, started_at=started_at, now=deps.now())
     except StoreError as exc:  # a full disk: the store kept its last version whole; the next poll tries again
         log.error("poll feed=%s status=error error=%s action=retry_next_poll", feed.name, exc)
+    except Exception:
+        if not deps.stop.is_set():
+            raise
+        # The process is stopping and closed the page pool, reader or store under this poll: nothing of it
+        # was stored, and the next start polls the feed again.
+        log.info("poll feed=%s status=stopped", feed.name)

@@ -34,6 +34,9 @@ class FetchSettings:
     max_concurrency: int = 8
     max_per_host: int = 2
     respect_robots: bool = True
+    # processes that read fetched pages (None: one per core; 0: in the poller, for a box whose cores are
+    # spoken for, or one-off runs that would spend longer starting workers than reading)
+    read_processes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ def firms(count: str) -> str:
 CONFIG = """
 storage: {{path: storage/monitor.json}}
 slack: {{channel: "#gba", ops_channel: "#ops", on_first_run: post}}
-fetch: {{timeout: 5s, deadline: 10s, respect_robots: false}}
+fetch: {{timeout: 5s, deadline: 10s, respect_robots: false, read_processes: 0}}
 health: {{alert_after_failures: 1}}
 defaults: {{interval: 15m, keywords: [Qianhai]}}
 feeds:

@@ -118,7 +118,7 @@ def write_config(tmp_path: Path, site: Site, *, on_first_run: str = "post", inte
         f"""
 storage: {{path: storage/monitor.json}}
 slack: {{channel: "#gba", on_first_run: {on_first_run}}}
-fetch: {{timeout: 5s, deadline: 10s, respect_robots: false}}
+fetch: {{timeout: 5s, deadline: 10s, respect_robots: false, read_processes: 0}}
 defaults: {{interval: {interval}, keywords: [Qianhai, Greater Bay Area]}}
 feeds:
   - {{name: bay-herald, url: "{site.url("/gba.xml")}", outlet: Bay Herald}}

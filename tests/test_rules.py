@@ -29,7 +29,7 @@ METRIC = "qianhai.hk-funded-enterprises"
 BASE = """
 storage: {{path: storage/monitor.json}}
 slack: {{channel: "#gba", ops_channel: "#ops", on_first_run: post}}
-fetch: {{timeout: 5s, deadline: 10s, respect_robots: false}}
+fetch: {{timeout: 5s, deadline: 10s, respect_robots: false, read_processes: 0}}
 metrics:
   - key: qianhai.hk-funded-enterprises
     label: Hong Kong-funded enterprises in Qianhai

@@ -109,6 +109,7 @@ class _Fetch(_Model):
     max_concurrency: int = Field(default=_FETCH.max_concurrency, gt=0, le=64)
     max_per_host: int = Field(default=_FETCH.max_per_host, gt=0, le=16)
     respect_robots: bool = _FETCH.respect_robots
+    read_processes: int | None = Field(default=_FETCH.read_processes, ge=0, le=64)
 
 
 class _Health(_Model):
@@ -356,6 +357,7 @@ def _fetch(fetch: _Fetch) -> FetchSettings:
         max_concurrency=fetch.max_concurrency,
         max_per_host=fetch.max_per_host,
         respect_robots=fetch.respect_robots,
+        read_processes=fetch.read_processes,
     )
 
 

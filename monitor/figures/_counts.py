@@ -18,7 +18,7 @@ def counted(text: str, pos: int, q: Quantity) -> int:
     """Reads a counted noun ("Hong Kong-funded enterprises", "家港资企业") into ``q``; returns its end."""
     if m := w.ZH_MEASURE.match(text, pos):
         noun = w.ZH_NOUN.match(text, m.end())
-        name = noun.group() if noun and not noun.group().startswith("的") else ""
+        name = noun.group() if noun and not w.ZH_NOUN_STOP.match(noun.group()) else ""  # 的, 及: no noun
         if zh_head := w.ZH_HEAD.search(name):
             name = name[: zh_head.end()]
         elif stop := w.ZH_NOUN_STOP.search(name, 2 if len(name) > 2 else 1):
@@ -67,7 +67,10 @@ def count_from_left(text: str, q: Quantity) -> bool:
     m = w.LEFT_NUMBER_OF.search(text[max(0, q.start - 160) : q.start])
     if not m:
         return False
-    noun = (m.group("zh") or m.group(1)).strip()
+    if m.group("people"):
+        q.kind, q.subject, q.unit = "count", "population", "people"
+        return True
+    noun = (m.group("zh") or m.group(1) or m.group(2)).strip()
     english = w.ZH_SUBJECTS.get(noun) if m.group("zh") else canonical_en(noun)
     q.kind, q.subject = "count", noun
     q.unit = english.split()[-1].lower() if english else noun
@@ -94,6 +97,10 @@ def count_from_earlier(text: str, q: Quantity, earlier: Quantity | None, before:
     lead = text[: q.start]
     if qualifier := w.QUALIFIER_BEFORE.search(lead, max(0, q.start - 30)):
         lead = lead[: qualifier.start()]
+    if earlier is not None and (average := w.AVERAGE_OF.search(lead)):
+        per = f"{average.group('per').lower()} " if average.group("per") else ""
+        q.kind, q.unit, q.subject = "count", earlier.unit, f"{per}average {earlier.subject}"
+        return True
     source = earlier if earlier is not None and w.ELLIPSIS.search(lead) else None
     if source is None and (opening := w.OPENING.fullmatch(lead)):
         if opening.group("np") and _plural(opening.group("np").split()[-1].lower()):
@@ -148,3 +155,85 @@ def count_of_them(
             q.kind, q.subject, q.unit, q.aspect = "count", source.subject, source.unit, source.aspect
             return True
     return False
+
+
+def count_shared(text: str, pos: int, q: Quantity) -> bool:
+    """A number sharing the counted noun of the numbers after it: "433 000 and 455 000 passengers
+    respectively", "12, 15 and 20 projects"."""
+    for _ in range(6):
+        m = w.SHARED_NEXT.match(text, pos)
+        if not m:
+            return False
+        other = Quantity(0, 0, 0, "", "")
+        pos = counted(text, m.end(), other)
+        if other.kind == "count" and other.subject:
+            q.kind, q.unit, q.subject = "count", other.unit, other.subject
+            return True
+        pos = m.end()
+    return False
+
+
+def count_doing(text: str, m: re.Match[str], pos: int, q: Quantity, earlier: Quantity | None) -> bool:
+    """A count written with separators, standing for the noun counted before it in its sentence and doing
+    what that noun does: "612,323 people arrived in the city and 936,081 left"."""
+    if earlier is None or not m.group("sep") or not w.COUNT_VERB_AFTER.match(text, pos):
+        return False
+    q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
+    return True
+
+
+def count_in_brackets(
+    text: str, m: re.Match[str], q: Quantity, earlier: Quantity | None, share: Quantity | None
+) -> bool:
+    """A count in brackets after the place it is from ("visitors from Hong Kong (564,700) and Taiwan
+    (88,300)"), or after a share of one said before ("574 289 visitors ... the Border Gate handled 78.6% of
+    them (451 440)": 451 440 Border Gate visitors; "49% of them, or 942,000")."""
+    if not m.group("sep"):
+        return False
+    lead = text[max(0, q.start - 80) : q.start]
+    if (place := w.NOUN_FROM_BRACKET.search(lead)) and _plural(place.group("noun").lower()):
+        noun = place.group("noun")
+        q.kind, q.subject, q.unit = "count", noun, canonical_en(noun).lower()
+        return True
+    if earlier is not None and w.AND_BRACKET.search(lead):
+        q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject  # "... and Taiwan (88,300)"
+        return True
+    if earlier is not None and w.OR_RESTATED.search(lead):
+        q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
+        return True
+    if earlier is None or not w.SHARE_BRACKET.search(lead):
+        return False
+    q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
+    named = share is not None and share.subject.lower() not in ("", "them", "those", "these", "which", "whom")
+    if share is not None and named and share.kind == "pct" and share.subject != earlier.subject:
+        noun = earlier.unit if re.fullmatch(r"[a-z-]+", earlier.unit) else earlier.subject
+        q.subject = f"{share.subject} {noun}"
+    return True
+
+
+def count_in_words(text: str, before: Quantity | None) -> Quantity | None:
+    """A count of ten or more spelt out because it opens the sentence (style guides write it in digits
+    anywhere else): "Twenty-one major projects started", "Ten of them are in Qianhai" (of the count said
+    before). Below ten a number in words is the house style for small numbers anywhere ("Three pillars
+    support ..."), and such a number is no figure."""
+    start = m.end() if (m := w.DATELINE.match(text)) else 0
+    word = w.OPENING_WORD.match(text, start)
+    if not word or not text[start].isupper() or len(text[start:].split()) < 5:
+        return None  # "Three takeaways": a heading, not a count
+    parts = word.group("word").lower().split("-")
+    q = Quantity(start, word.end(), float(sum(w.WORD_VALUE[p] for p in parts)), "", "")
+    if q.value < 10:
+        return None
+    end = counted(text, word.end(), q)
+    if q.kind == "count" and q.unit not in w.NP_BAD_HEADS:
+        q.end = end
+        return q
+    them = w.OF_THEM.match(text, word.end())
+    if them and (noun := them.group("np")) and _plural(noun.split()[-1].lower()):
+        q.kind, q.subject, q.unit = "count", noun, canonical_en(noun.split()[-1]).lower()
+    elif them and not them.group("np") and before is not None:
+        q.kind, q.subject, q.unit, q.aspect = "count", before.subject, before.unit, before.aspect
+    else:
+        return None
+    q.end = them.end()
+    return q

@@ -28,10 +28,14 @@ from . import _tables as tables
 from . import _words as w
 from ._counts import (
     count_after_link,
+    count_doing,
     count_from_earlier,
     count_from_left,
     count_from_table,
+    count_in_brackets,
+    count_in_words,
     count_of_them,
+    count_shared,
     counted,
 )
 from ._keys import Quantity
@@ -65,7 +69,11 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # shares in words, growth keys, Chinese subjects folded to the English measure, unnamed figures.
 # figures-4: a table cell's unit from its own column when the caption names several; a bare 元 only in the
 # currency the page, the place or the site makes certain; percentages spelt out.
-EXTRACTOR_VERSION = "figures-4"
+# figures-5: what a table counts from its header, row label or caption ("Number of X", "(persons)",
+# "单位：人次"); 百万 captions; numbers sharing the noun after them; a share's count in brackets; "a daily
+# average of"; populations; areas in words; multiples beside 上升/大增 and in pairs; "N成为"; "1元创新坊" is
+# a name.
+EXTRACTOR_VERSION = "figures-5"
 
 
 def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) -> list[Figure]:
@@ -115,7 +123,8 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             if q.bare_dollar:
                 q.unit = dollar
             elif id(q) in bare:
-                q.unit = _yuan(yuan, named, place) or ""
+                name = w.YUAN_NAME.match(norm, q.start)
+                q.unit = "" if name and name.end() == q.end else _yuan(yuan, named, place) or ""
                 if not q.unit:
                     continue  # whose 元 it is cannot be told: a wrong currency is a wrong figure
             if periods is None:
@@ -216,6 +225,9 @@ def _read_quantities(norm: str, before: Quantity | None, limit: int) -> tuple[li
     for q in fractions(text, found):
         keys.attach_subject(text, norm, q, None)
         found.append(q)
+    spelt = count_in_words(norm, before)  # unmasked: a dateline's date is masked
+    if spelt and not any(f.start < spelt.end and spelt.start < f.end for f in found):
+        found.append(spelt)
     return sorted(found, key=lambda q: q.start), examined
 
 
@@ -257,6 +269,8 @@ def _read_quantity(
         and not re.search(r"\s", text[m.start() : pos])
     ):
         q.subject = keys.modified_noun(text, pos)  # "a 106-sq-km zone", "a HK$2.5-billion fund": the noun
+    if m.group("word") and not scale and q.kind not in ("physical", "times"):
+        return None, pos  # "four cities": a small number in words counts nothing a reader tracks
     if not q.kind:
         pos = counted(text, pos, q)
     if not q.kind and not (
@@ -265,6 +279,9 @@ def _read_quantity(
         or count_from_earlier(text, q, counted_before, before)
         or count_after_link(text, m, q, counted_before, last)
         or count_of_them(text, pos, q, counted_before, before)
+        or count_shared(text, pos, q)
+        or count_doing(text, m, pos, q, counted_before)
+        or count_in_brackets(text, m, q, counted_before or before, last)
     ):
         if not scale and not m.group("zh"):
             return None, pos

@@ -78,6 +78,8 @@ def attach_subject(text: str, norm: str, q: Quantity, previous: Quantity | None)
     """Fills ``q.subject`` when reading the number did not: from its clause, else from the figure before."""
     if not q.subject:
         q.subject = _subject(text, norm, q, previous.end if previous else 0)
+        if w.ZH_NO_SUBJECT.fullmatch(q.subject):
+            q.subject = ""
         if q.kind == "count" and w.CJK.search(q.subject) and q.unit not in w.ZH_SELF_UNITS:
             q.unit = zh_unit(q.subject, q.unit)
         elif q.kind == "count" and not q.unit and (head := re.findall(r"[A-Za-z]+", q.subject)):

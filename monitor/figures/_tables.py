@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from . import _words as w
 from ._keys import Quantity
+from ._names import canonical_en
 
 # fmt: off
 _CELL = re.compile(
@@ -22,10 +23,11 @@ _CELL = re.compile(
     r"(?P<n>[-−]?(?:\d{1,3}(?P<sep>[" + w.GROUP_SEPARATORS + r"])\d{3}(?:(?P=sep)\d{3})*|\d+)(?:\.\d+)?)"
     r"(?P<more>多|余|以上)?\s*$"
 )
-# a rate or share column: "同比增长", "按年实质变动", "Change (%)"
+# a rate or share column: "同比增长", "按年实质变动", "Change (%)", "占比"; a rate of change only by _GROWTH
 _PCT = re.compile(
     r"%|(?i:per\s*cent|percent|growth|change|y-o-y|yoy)|增长|增速|同比|占比|比重|增幅|增减|变动|变化|变幅|升幅|跌幅|降幅"
 )
+_GROWTH = re.compile(r"(?i:growth|change|y-o-y|yoy)|增长|增速|同比|增幅|增减|变动|变化|变幅|升幅|跌幅|降幅")
 _CAPTION = re.compile(
     r"(?i:\bunits?\b|\bin\s+(?:thousands|millions|billions)\b)|单位|\((?:[^()]*)\)|（[^（）]*）"
 )
@@ -38,7 +40,7 @@ _CURRENCY_CODE = {
 }
 _SCALE = re.compile(
     r"(?i:\b(?P<en>thousands?|millions?|billions?|trillions?|bn|mn|b|m|k)\b)|(?P<k>'000|’000|000s)"
-    r"|(?P<zh>万亿|亿|万|千)"
+    r"|(?P<zh>万亿|[十百]亿|亿|[十百千]万|万|千)"  # the longest first: "百万元" is millions, not 万
 )
 _EN_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9, "b": 1e9,
              "mn": 1e6, "m": 1e6, "k": 1e3}
@@ -47,9 +49,21 @@ _PERIOD = re.compile(
 )
 # a column of levels under a caption of several units: a period, or a word for the amount itself
 _LEVEL_HEADER = re.compile(
-    _PERIOD.pattern + r"|额|总值|数值|规模|量|人数|户数|(?i:value|amount|total|level|volume|number)"
+    _PERIOD.pattern
+    + r"|额|总值|数值|增加值|产值|收入|规模|量|人数|户数|(?i:value|amount|total|level|volume|number)"
+)
+# what a count column or row counts: "Number of travel bookings", "(persons)", "学生人数", "（个）",
+# "单位：人次"
+_COUNTED = re.compile(
+    r"(?i:\b(?:number|no\.)\s+of\s+(?:[a-z][\w'’-]*\s+){0,3}?(?P<en>[a-z][\w'’-]*s)\b"
+    r"|[(（]\s*(?P<paren>[a-z]+s)\s*[)）])"
+    r"|(?P<people>人数)|(?:[(（]|单位[：:]\s*)" + w.ZH_MEASURE.pattern + r"\s*(?:[)）]|$)"
 )
 _PERIOD_CELL = re.compile(r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}(?:\s*[—–~-]\s*\d{1,2})?月")
+# a row label that is only a period: "2019/20", "2023", "Q1 2024", "1-6月"
+_PERIOD_LABEL = re.compile(
+    r"\s*(?:(?:19|20)\d\d(?:/\d\d)?|Q[1-4]\s*(?:19|20)\d\d|\d{1,2}(?:\s*[—–~-]\s*\d{1,2})?月)\s*"
+)
 # fmt: on
 
 
@@ -92,6 +106,10 @@ def unit_of(text: str, *, pct: bool = True) -> Unit | None:
     for pattern, unit in w.UNITS:
         if pattern.search(text):
             return Unit("physical", unit, scale)
+    if c := _COUNTED.search(text):
+        if noun := c.group("en") or c.group("paren"):
+            return Unit("count", canonical_en(noun).lower(), scale)
+        return Unit("count", "people" if c.group("people") else w.ZH_MEASURE_UNIT.get(c["m"], c["m"]), scale)
     return Unit("count", "", scale) if scale != 1.0 or re.search(r"(?i:\(number\))|数量", text) else None
 
 
@@ -117,7 +135,8 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
         return None
     table.rows += 1
     label = cells[0].strip()
-    row_unit = unit_of(label[label.find("(") :], pct=True) if "(" in label else None
+    paren = re.search(r"[(（]", label)
+    row_unit = unit_of(label[paren.start() :], pct=True) if paren else None
     quantities = []
     offset = [0]
     for cell in cells:
@@ -125,22 +144,31 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
     for i, cell in found:
         header = _header(table, i, len(cells))
         unit = unit_of(header) or row_unit or table.caption
+        caption = table.caption
+        if unit and caption and unit is not caption and unit.kind == caption.kind and unit.scale == 1.0:
+            # "单位：千人" above a "人数" column: thousands of people
+            unit = replace(unit, scale=caption.scale)
         if unit is None or (unit is table.caption and unit.several and not _LEVEL_HEADER.search(header)):
             continue  # a caption of several units, and the column does not say it holds the level
         m = _CELL.match(cell)
         assert m is not None
         value = float(re.sub(r"[^\d.-]", "", m.group("n").replace("−", "-"))) * unit.scale
         q = Quantity(offset[i], offset[i] + len(cell), float(f"{value:.12g}"), unit.unit, unit.kind)
+        period = None
         q.subject = re.sub(r"\s*[(（][^()（）]*[)）]|,\s*total$", "", label).strip() or label
-        q.unit = unit.unit if unit.kind != "count" else _count_unit(q.subject)
+        if _PERIOD_LABEL.fullmatch(label) and unit is not row_unit:
+            # "2019/20<TAB>1 779": the row says when, the header what
+            q.subject, period = re.sub(r"\s*[(（][^()（）]*[)）]", "", header).strip() or label, label
+        q.unit = unit.unit if unit.kind != "count" else unit.unit or _count_unit(q.subject)
         q.bare_yuan = unit.bare_yuan
         if m.group("q"):
             q.qualifier = _qualifier(m.group("q"))
         elif m.group("more"):
             q.qualifier = "more_than"  # "220多"
-        periods = [h[i - len(cells)] for h in table.headers if len(h) >= len(cells) - i]
-        period = next((p.strip() for p in periods if _PERIOD.search(p)), None)
-        quantities.append((q, period, unit.kind == "pct" and bool(_PCT.search(header))))
+        if period is None:
+            periods = [h[i - len(cells)] for h in table.headers if len(h) >= len(cells) - i]
+            period = next((p.strip() for p in periods if _PERIOD.search(p)), None)
+        quantities.append((q, period, unit.kind == "pct" and bool(_GROWTH.search(header))))
     return quantities
 
 

@@ -15,9 +15,9 @@ import re
 # one character for one, so spans found in the normalized sentence index the sentence as written.
 FULLWIDTH = str.maketrans(
     "０１２３４５６７８９．％＄＋－～：／"
-    "萬億個項輛條臺筆戶隻張組處場間號時點週鐘歲約過餘長減幣門灣區廣東橫慶噸標準實現達總額進資業機構專員務際產註冊數與於為將從對讓計設參獲簽還較漲營銷貨價貿稅規華僑亞歐圓鎊鐵橋車輪遊訪學醫銀險證團隊創積畝頃櫃運輸郵電網碼鋪舖樓層屆來開關內發認環護費補貼兩雙幾廠莊鎮縣鄉歷齡頁報導據顯經陸當結動帶佔強劃農廳辦議僅單邊級試驗領碩師會築藥種類",
+    "萬億個項輛條臺筆戶隻張組處場間號時點週鐘歲約過餘長減幣門灣區廣東橫慶噸標準實現達總額進資業機構專員務際產註冊數與於為將從對讓計設參獲簽還較漲營銷貨價貿稅規華僑亞歐圓鎊鐵橋車輪遊訪學醫銀險證團隊創積畝頃櫃運輸郵電網碼鋪舖樓層屆來開關內發認環護費補貼兩雙幾廠莊鎮縣鄉歷齡頁報導據顯經陸當結動帶佔強劃農廳辦議僅單邊級試驗領碩師會築藥種類錄職畢織勢範應聯則飛別",
     "0123456789.%$+-~:/"
-    "万亿个项辆条台笔户只张组处场间号时点周钟岁约过余长减币门湾区广东横庆吨标准实现达总额进资业机构专员务际产注册数与于为将从对让计设参获签还较涨营销货价贸税规华侨亚欧圆镑铁桥车轮游访学医银险证团队创积亩顷柜运输邮电网码铺铺楼层届来开关内发认环护费补贴两双几厂庄镇县乡历龄页报导据显经陆当结动带占强划农厅办议仅单边级试验领硕师会筑药种类",
+    "万亿个项辆条台笔户只张组处场间号时点周钟岁约过余长减币门湾区广东横庆吨标准实现达总额进资业机构专员务际产注册数与于为将从对让计设参获签还较涨营销货价贸税规华侨亚欧圆镑铁桥车轮游访学医银险证团队创积亩顷柜运输邮电网码铺铺楼层届来开关内发认环护费补贴两双几厂庄镇县乡历龄页报导据显经陆当结动带占强划农厅办议仅单边级试验领硕师会筑药种类录职毕织势范应联则飞别",
 )
 
 EN_SCALES = {
@@ -113,11 +113,15 @@ NUMBER = re.compile(
     r"(?:(?P<cur>US\s?\$|HK\$|MOP\$?|NT\$|A\$|S\$|C\$|RMB|CNY|USD|HKD|EUR|GBP|JPY|€|£|¥|￥|\$|人民币|港币|澳门币)\s?)?"
     r"(?P<neg>(?<![\w\x00])-(?=\d))?"
     r"(?:(?<![\d.一二两三四五六七八九十百千万亿A-Za-z])(?P<tenths>[一二两三四五六七八九]|\d)成"
-    r"(?![不为功立交本果员就型长绩都市熟])(?P<tenths2>[一二三四五六七八九]|\d(?![\d.])|半)?"
-    r"|(?<=[逾过近超])(?P<half>半)(?=[数受企港的，,。])"
+    r"(?![不功立交本果员就型长绩都市熟])(?<![一二两三四五六七八九]成(?=为))(?P<tenths2>[一二三四五六七八九]|\d(?![\d.])|半)?"
+    r"|(?<=[逾过近超])(?P<half>半)(?=[数受企港的，,。（(])"
     r"|(?P<num>" + _grouped("sep") + r"|\d+(?:\.\d+)?)"
-    r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b)"
-    r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*)(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
+    r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b"
+    # "about one square kilometre", "a five-square-kilometre site": a land area or length in words
+    r"|[\s-]+(?i:square[\s-]+(?:kilomet|met|mile)|hectares?\b|kilomet(?:er|re)s?\b)"
+    r"|\s+(?i:times\s+(?:the|that|those|as)\b))"  # "three times the area of Macau": a multiple
+    r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*|(?<=[逾近超过约])[百千])"
+    r"(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
     r")"
 )
@@ -126,7 +130,8 @@ NUMBER = re.compile(
 _FRACTIONS = {
     "half": 50.0, "a third": 100 / 3, "one third": 100 / 3, "two thirds": 200 / 3, "a quarter": 25.0,
     "one quarter": 25.0, "three quarters": 75.0, "a fifth": 20.0, "one fifth": 20.0, "two fifths": 40.0,
-    "three fifths": 60.0, "four fifths": 80.0, "a tenth": 10.0, "one tenth": 10.0,
+    "three fifths": 60.0, "four fifths": 80.0, "a tenth": 10.0, "one tenth": 10.0, "a fourth": 25.0,
+    "one fourth": 25.0, "three fourths": 75.0,
 }  # fmt: skip
 FRACTION_OF = _FRACTIONS
 SMALL_NUMBERS = {
@@ -135,12 +140,12 @@ SMALL_NUMBERS = {
 }  # fmt: skip
 FRACTION = re.compile(
     r"(?i:(?<!first\s)(?<!second\s)(?<!latter\s)(?<!the\s)\b(?P<frac>half|(?:a|one|two|three|four)[\s-]"
-    r"(?:thirds?|quarters?|fifths?|tenths?))\s+of\s+"
+    r"(?:thirds?|quarters?|fourths?|fifths?|tenths?))\s+of\s+"
     r"(?!(?:the\s+|an?\s+)?(?:year|month|week|day|hour|minute|decade|century|period|mile|20\d\d)\b)"
-    r"|\b(?P<num>one|two|three|four|five|six|seven|eight|nine)\s+(?:in|out\s+of)\s+"
+    r"|\b(?P<num>one|two|three|four|five|six|seven|eight|nine)\s+(?:in(?:\s+every)?|out\s+of)\s+"
     r"(?P<den>two|three|four|five|six|seven|eight|nine|ten)\b(?!\s+(?:years?|months?|days?)\b))"
 )
-_FRACTION_WORD = r"(?:half|(?:a|one|two|three|four)[\s-](?:thirds?|quarters?|fifths?|tenths?))"
+_FRACTION_WORD = r"(?:half|(?:a|one|two|three|four)[\s-](?:thirds?|quarters?|fourths?|fifths?|tenths?))"
 # A share in words without "of": one its bracket states ("a quarter (26%) employ ..."), or a change by a
 # share ("grew by more than a fifth")
 FRACTION_BARE = re.compile(
@@ -208,6 +213,8 @@ _CURRENCY_SUFFIXES = [
 # A figure written with 元 and no currency named beside it (after FULLWIDTH): "18,000元", "约3亿元"
 BARE_YUAN = re.compile(r"(?:(?!人民币|RMB|CNY|港|美|澳).)*(?<![港美币])元")
 CURRENCY_SUFFIX = [(re.compile(p), code) for p, code in _CURRENCY_SUFFIXES]
+# "1元创新坊", "10元店": a few 元 glued to the noun they name are a name, not an amount
+YUAN_NAME = re.compile(r"(?:[1-9]|10)元(?=[\u4e00-\u9fff])(?![人以左的至到每一起上钱及和或不内])")
 # Where a bare 元 is written on a traditional-Chinese page, the place a figure is about says whose 元 it is
 YUAN_OF_PLACE = {
     "Hong Kong": "HKD", "Macao": "MOP", "Qianhai": "CNY", "Hengqin": "CNY", "Nansha": "CNY",
@@ -242,7 +249,7 @@ _UNITS = [
     (r"[\s-](?i:kilomet(?:er|re)s?)\b|[\s-]?km\b|公里|千米", "km"),
     (r"[\s-](?i:met(?:er|re)s?)\b|米", "m"),
     (r"[\s-](?i:miles?)\b", "mi"),
-    (r"\s*(?i:(?:metric\s+)?tonnes?|tons?)\b|吨", "tonnes"),
+    (r"\s*(?i:(?:metric\s+)?tonnes?|tons?)\b|公吨|吨", "tonnes"),
     (r"\s*(?i:kilo(?:gram)?s?)\b|\s*kg\b|公斤|千克", "kg"),
     (r"\s*TEUs?\b|\s*(?i:twenty-foot equivalent units?|standard\s+containers?)\b|标准箱|标箱", "TEU"),
     (r"\s*(?i:gigawatt[\s-]hours?)\b|\s*GWh\b", "GWh"),
@@ -300,14 +307,16 @@ MULTIPLE_LEAD = re.compile(
     r"(?i:\b(?:gr[eo]w[sn]?|growing|increas(?:e|es|ed|ing)|r[io]s(?:e|es|en)|rising|expand(?:s|ed|ing)?|"
     r"jump(?:s|ed|ing)?|surg(?:e|es|ed|ing)|up)\s+(?:by\s+)?"
     r"|\b(?:increase|growth|rise|expansion|jump|surge)\s+of\s+)$"
-    r"|(?:增长|增加|提高|扩大)了?$"
+    r"|(?:增长|增加|提高|扩大|上升|上涨|大增|激增|急升|飙升|猛增)了?[超逾近约]?$"
+    # "117倍和93倍": a pair of multiples
+    r"|(?:倍|(?i:times|[\s-]fold))\s*(?:和|及|与|、|，|,|\s(?i:and|or)\s)\s*$"
 )
 # "是2015年的2.3倍", "达到去年的3倍": a level as a multiple of another (为 not inside 因为, 作为, 认为, 成为)
 ZH_MULTIPLE_OF = re.compile(r"(?:是|(?<![因作认以成])为|达到|相当于)[^，,；;。]*的$")
 MULTIPLE_THAN = re.compile(
     r"\s+(?:(?:that|those)\s+of\b|the\s+(?:[\w'’-]+\s+){0,2}?"  # "the level of", "the 2019 level"
-    r"(?:level|size|scale|value|volume|amount|number|total|figure|average)\b|"
-    r"as\s+(?:large|big|high|much|many|fast)\s+as\b|(?:higher|larger|bigger|greater)\s+than\b)"
+    r"(?:level|size|scale|value|volume|amount|number|total|figure|average|area|population|length|capacity)\b|"
+    r"as\s+(?:large|big|high|much|many|fast)\s+as\b|(?:higher|larger|bigger|greater|more)\s+than\b)"
     r"|于"
 )
 # "was increased 3 times" (someone raised it, three times), "showed up 3 times": occurrences, not multiples
@@ -322,7 +331,7 @@ MULTIPLE_NOT_LEAD = re.compile(
 FREQUENCY_AFTER = re.compile(
     r"(?i:\s+(?:a|an|per|each|every)\s+(?:day|week|month|year|quarter|fortnight|season|decade|hour|minute|"
     r"night|session|trip|visit|person|head|capita)\b|\s+in\s+(?:a\s+row|succession)\b|\s+(?:running|straight|"
-    r"consecutively|daily|weekly|monthly|annually|yearly|over\s+again|faster|slower|quicker|more|less|fewer|"
+    r"consecutively|daily|weekly|monthly|annually|yearly|over\s+again|faster|slower|quicker|(?:more|less|fewer)(?!\s+than)|"
     r"lower|smaller|cheaper|likelier|as\s+(?:often|likely|fast))\b|\s*[×*=+]|\s*x?\s*\d)"
 )
 # "rose 3 times since 2022", "increased 2 times this year": with a whole number these count occurrences
@@ -383,6 +392,15 @@ _MASKS = [
     r"\(\s*\d{4,6}\s*\.\s*(?:HK|SZ|SH|SS)\s*\)|\b\d{4,6}\.(?:HK|SZ|SH|SS)\b|(?:HK|SZ|SH|HKEX|SEHK)[:：]\s*\d+",
     r"^\s*[(（]?\d{1,2}[)）、]|^\s*\d{1,2}\.(?=\s)|[(（]\d{1,2}[)）]",
     r"\b(?:19|20)\d{2}s\b|\b(?:19|20)\d{2}[-–/](?:19|20)?\d{2}\b|'\d{2}\b",
+    # a rank ("跻身全球前13名", "前10位"), and the Bay Area's own make-up, which is no news: its 9 Mainland
+    # cities and 2 special administrative regions ("大湾区9个内地城市", "the nine Pearl River Delta cities")
+    r"前\d+(?:名|位)",
+    r"(?:9|九|11|十一)个(?:内地|珠三角|湾区)?城市|(?:2|两)个特别行政区|"
+    r"(?i:\b(?:9|11)\s+(?:mainland\s+|Pearl\s+River\s+Delta\s+|PRD\s+|Greater\s+Bay\s+Area\s+|GBA\s+)?cities)",
+    # a policy named by its count of articles: “金融30条”, 《海关18条措施》
+    r"[“\"「『《][\u4e00-\u9fff]{0,8}\d+条(?:措施)?[”\"」』》]",
+    # an exchange rate stated in passing: "(1 pataca equals 0.12 U.S. dollar)"
+    r"(?i:\b1\s+[A-Za-z.$ ]{1,24}?\s+(?:equals|=|is\s+worth|is\s+equal\s+to)\s+(?:about\s+)?[\d.]+)",
     # arithmetic: "4 times 5 equals 20", "3 × 4 = 12"
     r"\b\d+(?:\.\d+)?\s*(?:(?i:times|multiplied\s+by)|×)\s*\d+(?:\.\d+)?(?:\s*(?:(?i:equals|is)|=)\s*\d+(?:\.\d+)?)?",
 ]
@@ -476,7 +494,8 @@ NP_BAD_HEADS = frozenset([
 LEFT_LINKS = re.compile(
     r"(?i:(?:\s+(?:has|have|had|is|are|was|were|will|would|to|been|be|now|also|already|further|further|only|"
     r"currently|recently|reportedly|respectively|approximately|some|a\s+total\s+of|total|totaling|totalling|"
-    r"reach(?:ed|ing|es)?|hit(?:ting|s)?|total(?:ed|led|ing|ling|s)?|stood\s+at|standing\s+at|stands\s+at|"
+    r"reach(?:ed|ing|es)?|hit(?:ting|s)?|total(?:ed|led|ing|ling|s)?|averag(?:ed|ing|es)|stood\s+at|"
+    r"standing\s+at|stands\s+at|"
     r"amount(?:ed|ing|s)?\s+to|came\s+to|coming\s+to|rose|rise|rising|rises|grew|grow|growing|increas(?:ed|ing|es)|"
     r"jump(?:ed|ing)?|surg(?:ed|ing)|climb(?:ed|ing)?|fell|fall|falling|dropp(?:ed|ing)|declin(?:ed|ing)|"
     r"decreas(?:ed|ing)|gain(?:ed|ing)?|expand(?:s|ed|ing)?|soar(?:ed|ing)|of|at|to|by|from|up|down|with|about|"
@@ -586,7 +605,7 @@ ZH_MEASURES = {
     "数量": "{}", "总数": "{}", "家数": "{}",
 }
 ZH_MEASURE = re.compile(
-    r"(?P<m>人次|辆次|车次|家|名|个|位|人|项|所|座|艘|架|辆|套|件|宗|笔|批|条|台|款|场|户|只|种|间|栋|张|份|支|组|处|例|趟|班|列|单(?![日个位次]))"
+    r"(?P<m>人次|辆次|车次|架次|艘次|家|名|个|位|人|项|所|座|艘|架|辆|套|件|宗|笔|批|条|台|款|场|户|只|种|间|栋|张|份|支|组|处|例|趟|班|列|单(?![日个位次]))"
 )
 ZH_MEASURE_UNIT = {
     "家": "entities",
@@ -596,6 +615,8 @@ ZH_MEASURE_UNIT = {
     "人次": "person-times",
     "辆次": "vehicle-trips",
     "车次": "train-trips",
+    "架次": "flights",
+    "艘次": "vessel-trips",
     "项": "items",
     "个": "units",
     "所": "institutions",
@@ -613,7 +634,7 @@ ZH_SELF_UNITS = frozenset(
 )  # these measure words need no noun
 # a noun after a measure word never ends inside a number ("0家0100100000" names nothing)
 ZH_NOUN = re.compile(
-    r"(?![以左上多余])[\u4e00-\u9fffA-Za-z0-9]{1,10}(?<!\d)(?!\d)|(?![以左上多余])[\u4e00-\u9fffA-Za-z]{1,10}"
+    r"(?![以左上多余])(?:[\u4e00-\u9fffA-Za-z]|(?<=[A-Za-z])\d)(?:[\u4e00-\u9fffA-Za-z]|(?<=[A-Za-z])\d){0,9}"
 )
 ZH_HEAD = re.compile(
     r"专业人士|人士|企业|公司|机构|人才|项目|团队|居民|港人|澳人|学生|青年|人员|员工|平台|基站|园区|银行|基金|"
@@ -624,10 +645,10 @@ ZH_NOUN_STOP = re.compile(
 )
 ZH_LEFT_TRIM = re.compile(
     r"(?:吸引|获得|引进|带动|拉动|拥有|已有|共有|已经|已|累计|共计|共|总计|合计|达到|达|为|是|至|到|超过|超|突破|实现|完成|同比|增长|增加|扩大|"
-    r"下降|减少|提高|增至|降至|仅|有|占|了|按年|按月|按季|同期|多出|数量|总数|人数)+$"
+    r"下降|减少|提高|增至|降至|仅|有|占|了|按年|按月|按季|同期|多出|数量|总数|人数|录得|则|均|分别)+$"
 )
 ZH_LEFT_LEAD = re.compile(
-    r"^(?:其中|目前|同时|此外|另外|全年|全区|全市|今年|去年|截至|累计|共有|共|已有|已|拥有|有|该区|该市|当地|"
+    r"^(?:其中|目前|同时|同期|此外|另外|全年|全区|全市|今年|去年|截至|累计|共有|共|已有|已|拥有|有|该区|该市|当地|"
     r"注册(?!资本|资金)|设立|落户|入驻|聚集|集聚|引进|吸引|获得|带动|拉动|完成|实现|新区|合作区|自贸区|"
     r"[市区省县](?![民域])|已)+"
 )
@@ -653,8 +674,8 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 
 # --- the context around a number ---------------------------------------------------------------------
 MAYBE_NUMBER = re.compile(
-    r"[0-9０-９]|(?i:half|thirds?|quarters?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in|out\s+of)\s+(?i:three|four|five|ten)\b"
-    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion)|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
+    r"[0-9０-９]|(?i:half|thirds?|quarters?|fourths?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in(?:\s+every)?|out\s+of)\s+(?i:three|four|five|ten)\b"
+    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet|times\s+(?:the|that|those|as)\b)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
 )
 NUM2 = re.compile(
     r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
@@ -724,7 +745,7 @@ CHANGE_OF_BEFORE = re.compile(
 LEVEL_LEAD = re.compile(r"(?:(?i:\bto)|至|到)\s*$")
 TO_LEVEL = re.compile(r"(?i:\bto)\s*$")
 COUNT_LINK = re.compile(
-    r"(?i:\b(?:totall?ed|totall?ing|numbered|numbering|stood\s+at|standing\s+at|reached|reaching|"
+    r"(?i:\b(?:totall?ed|totall?ing|numbered|numbering|averaged|averaging|stood\s+at|standing\s+at|reached|reaching|"
     r"amounted\s+to|came\s+to)\s+(?:a\s+total\s+of\s+|some\s+|about\s+|around\s+|nearly\s+|over\s+|"
     r"more\s+than\s+)?)$"
 )
@@ -732,8 +753,44 @@ INHERIT_GAP = re.compile(
     r"[\s\x00,]*(?:(?i:year[\s-]on[\s-]year|from|to|or|up|down|reaching|hitting|increased|decreased|rose|fell|"
     r"grew|declined|dropped|jumped|climbed|by|an?|increase|decrease|rise|of|which|was)[\s\x00,]*)*"
     r"|[，,]?(?:同比|环比|按年|按月|比|较)?(?:去年|上年|上半年|上季度)?(?:同期)?"
-    r"(?:增加|增长|下降|减少|提高|上升|回落|多出|多|少)?了?[约近逾超]?"
+    r"(?:增加|增长|下降|减少|提高|上升|上涨|大增|激增|回落|多出|多|少)?了?[约近逾超]?"
 )
+# A count sharing the noun of the number after it: "433 000 and 455 000 passengers respectively"
+SHARED_NEXT = re.compile(
+    r"(?:\s*,\s*|\s+(?i:and|or)\s+)(?:(?i:about|around|some|nearly|almost|over|more\s+than)\s+)?"
+    r"(?:" + _grouped("sepn") + r"|\d+(?:\.\d+)?)(?![\d.,%])"
+)
+# "forecast to handle 2.67 million passengers, a daily average of about 223 000": the average of that noun
+AVERAGE_OF = re.compile(
+    r"(?i:\b(?:an?|the)\s+(?P<per>daily|weekly|monthly|yearly|annual)?\s*average\s+of\s*)$"
+)
+# "612,323 people arrived and 936,081 left": a count doing what the sentence's counted noun does
+COUNT_VERB_AFTER = re.compile(
+    r"\s+(?:had\s+|have\s+|has\s+|were\s+)?(?i:left|arrived|departed|came\s+in|entered|exited|crossed|"
+    r"travell?ed|visited|returned|signed\s+up|registered|applied|joined)\b"
+    # "... and more than 150,000 via the Spur Line", "with 532,337 (17.3%)": the same count at another place
+    r"|\s+(?i:via|through|by\s+way\s+of)\s|\s*\(\s*\d+(?:\.\d+)?\s?%\s*\)"
+)
+# "accounted for 78.6% of them (451 440)", "49% of them, or 942,000": a count after a share of one said before
+SHARE_BRACKET = re.compile(
+    r"(?:%|(?i:\s(?:per\s*cent|percent)))\s*(?i:of\s+(?:them|those|these|the\s+total)\s*)?(?:\(|,\s*or)\s*"
+    r"(?i:(?:about|around|some|nearly|almost|over|more\s+than)\s+)?$"
+)
+# "22.4 million visits, or about 900,000 every week": the same count restated
+OR_RESTATED = re.compile(r",\s*or\s+(?i:(?:about|around|some|nearly|almost|over|more\s+than)\s+)?$")
+# "visitors from Hong Kong (564,700) and Taiwan (88,300)": a count in brackets after the place it is from
+NOUN_FROM_BRACKET = re.compile(
+    r"(?i:\b(?P<noun>[a-z][\w-]*s)\s+(?:from|in|at)\s+)(?:the\s+)?(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$"
+)
+AND_BRACKET = re.compile(r"\)\s*(?:,|(?i:and|or))\s+(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$")
+# A number in words opening a sentence (house styles spell those out): "Twenty-one major projects started"
+OPENING_WORD = re.compile(
+    r"(?P<word>(?:" + "|".join(_TENS) + r")(?:-(?:" + "|".join(SMALL_NUMBERS) + r"))?|"
+    + "|".join(sorted(_TEENS, key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
+# What is left of a Chinese clause that names nothing: 分别为…的117倍, 同比大增10.4倍, 当中8成
+ZH_NO_SUBJECT = re.compile(r"[和与及同则为的并而且共有是比]{1,3}|分别|当中|其中|[按同]比")
 WORD = re.compile(r"\s*([A-Za-z][A-Za-z'’&-]*)")
 CLAUSE_BREAK = re.compile(r"[,;:()\[\]\"“”—–\t\n，；：（）、。]|\s-\s")
 CONVERSION_GAP = re.compile(
@@ -741,7 +798,12 @@ CONVERSION_GAP = re.compile(
 )
 RIGHT_SUBJECT = re.compile(r"\s+(?:worth\s+of\s+|of\s+(?:the\s+|new\s+)?|in\s+(?:new\s+)?)(?!the\b)")
 LEFT_NUMBER_OF = re.compile(
-    r"(?i:(?:number|total)\s+of\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
-    r"[^,;]{0,100}$)|(?P<zh>[\u4e00-\u9fff]{2,8}?)(?:数量|总数|人数|户数)[^，。；]{0,6}$"
+    r"(?i:(?:number|total|count|tally)\s+of\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
+    r"[^,;]{0,100}$)"
+    # "The number of companies registered in Qianhai, the zone on ..., grew to 124,000 ... from 100,000"
+    r"|(?i:(?:number|total|count|tally)\s+of\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
+    r"[^;]{0,160}?\b(?:to|from|reached|hit|totall?ed|stood\s+at)\s+$)"
+    # "its population will have grown to 280,000 from 5,000": a population counts people
+    r"|\b(?i:(?P<people>population))\b(?:[^,;.]|(?<=\d)[,.](?=\d)){0,60}\b(?i:to|from|of|at|reached|hit|hits|reaches|topped)\s+$|(?P<zh>[\u4e00-\u9fff]{2,8}?)(?:数量|总数|人数|户数)[^，。；]{0,6}$"
 )
 # fmt: on

@@ -4,8 +4,10 @@
 engine from the settings: a TinyDB file (``storage.path``, the default) or a PostgreSQL database
 (``storage.url``). No module outside this package knows which one runs.
 
-TinyDB engine: ``_store`` is its ``Store``; ``_document`` shares the in-memory document between threads and
-writes staged polls together; ``_file`` is the atomic JSON storage; ``_schema`` migrates older files.
+TinyDB engine: ``_store`` is its ``Store``, on ``TinyDB(path, storage=BatchingMiddleware(AtomicJSONStorage))``
+(``_batching``: the document in memory, one atomic write per poll shared by threads; ``_file``: the atomic
+orjson storage); ``_writes`` hands a change's rows to TinyDB's tables; ``_lookups`` keeps the doc_id maps a
+poll's look-ups use; ``_schema`` migrates older files.
 PostgreSQL engine: ``_postgres`` (reads, the pool), ``_pg_writes`` (a poll's transaction), ``_pg_claims``
 (several workers), ``_pg_schema`` (versioned migrations). Both turn records into the same rows with
 ``_rows`` and ``_edits``; ``_copy`` copies a store from one engine to the other. ``_heartbeat`` is the

@@ -1,7 +1,7 @@
-"""What a poll changes in the document, row by row, keeping the lookups current. Private to ``store``.
+"""What a poll and an operator change, row by row: each function returns a new row, the same in both engines.
 
-Each function edits the document in place inside ``SharedDocument.changing``: rows are replaced whole (never
-mutated: the storage reuses the bytes of unchanged rows), and every insert goes through ``Index.put``.
+Private to ``store``. The TinyDB engine writes these rows through its tables (``store._writes``), the
+PostgreSQL engine in its transactions (``store._pg_writes``).
 """
 
 from __future__ import annotations
@@ -11,36 +11,18 @@ from datetime import datetime, timedelta
 
 from ..records import Alert, Delivery, Observation, Sighting, Story, key_figures
 from ._rows import (
-    Index,
     Row,
-    canon,
     cells,
     figure_extras,
     iso,
-    metric_row,
     parse_datetime,
     row_of,
     sources_of,
     sparse,
     with_source,
 )
-from ._schema import Document
 
 PRUNE_EVERY = timedelta(hours=1)  # with retention_days, save_poll prunes at most this often
-
-
-def save_story(doc: Document, index: Index, story: Story) -> None:
-    """The story's article row, and its figures unless this same content was stored before."""
-    old_id = index.keys["articles"].get(story.url)
-    old = doc["articles"][old_id] if old_id is not None else {}
-    index.put(doc, "articles", article_row(story, old))
-    if story.content_hash and old.get("content_hash") == story.content_hash:
-        return
-    for row in figure_rows(story):
-        index.put(doc, "figures", row)
-    for row in summary_rows(story):
-        summary = index.keys["metrics"].get(row["metric"])
-        index.put(doc, "metrics", metric_row(doc["metrics"][summary] if summary else None, row))
 
 
 def article_row(story: Story, old: Row) -> Row:
@@ -77,13 +59,6 @@ def summary_rows(story: Story) -> list[Row]:
     return [row_of(Observation.of(story, figure)) for figure in key_figures(story.figures)]
 
 
-def refresh_story(doc: Document, index: Index, story: Story) -> None:
-    """A stored story read again with no new figures: its content fingerprint, updated time and title."""
-    doc_id = index.keys["articles"].get(story.url)
-    if doc_id is not None:
-        index.put(doc, "articles", refreshed_row(doc["articles"][doc_id], story))
-
-
 def refreshed_row(old: Row, story: Story) -> Row:
     """The stored article row ``old`` after its story was read again with no new figures."""
     row = old | cells(
@@ -92,13 +67,6 @@ def refreshed_row(old: Row, story: Story) -> Row:
         fetched_at=story.fetched_at,
     )
     return row | cells(title=story.title) if story.feed == old.get("feed") else row
-
-
-def add_source(doc: Document, index: Index, sighting: Sighting) -> None:
-    """One more source of a stored story (nothing when that feed already listed it under that URL)."""
-    doc_id = index.keys["articles"].get(sighting.article_url)
-    if doc_id is not None:  # else pruned meanwhile
-        index.put(doc, "articles", sighted_row(doc["articles"][doc_id], sighting))
 
 
 def sighted_row(row: Row, sighting: Sighting) -> Row:
@@ -186,26 +154,8 @@ class OperatorEdits:
         return self._edit_unsent(keys, lambda row: dropped_row(row, now))
 
 
-def prune_due(doc: Document, now: datetime) -> bool:
-    """True when the document was never pruned, or last pruned PRUNE_EVERY or more before ``now``."""
-    pruned_at = doc["meta"]["1"].get("pruned_at")
+def prune_due(meta: Row, now: datetime) -> bool:
+    """True when the store was never pruned, or last pruned PRUNE_EVERY or more before ``now`` (its meta row
+    says when)."""
+    pruned_at = meta.get("pruned_at")
     return pruned_at is None or now - parse_datetime(pruned_at) >= PRUNE_EVERY
-
-
-def prune(doc: Document, index: Index, cutoff: datetime, *, now: datetime) -> tuple[int, int]:
-    """Drop figures observed and articles fetched before ``cutoff``, keeping each metric's latest figure and
-    the articles figures still cite. Returns (articles, figures) removed; the caller must build the lookups
-    again (they only know how to add rows)."""
-    limit = iso(cutoff)
-    keep = {index.latest_id(doc, metric) for metric in index.by_metric}
-    figures = {i: r for i, r in doc["figures"].items() if i in keep or canon(r["observed_at"]) >= limit}
-    cited = {row.get("article_url") for row in figures.values()}
-    articles = {
-        i: r
-        for i, r in doc["articles"].items()
-        if r["url"] in cited or canon(r.get("fetched_at") or limit) >= limit
-    }
-    removed = (len(doc["articles"]) - len(articles), len(doc["figures"]) - len(figures))
-    doc["articles"], doc["figures"] = articles, figures
-    doc["meta"]["1"] = doc["meta"]["1"] | {"pruned_at": iso(now)}
-    return removed

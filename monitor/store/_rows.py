@@ -1,19 +1,16 @@
-"""The store's rows: records ↔ JSON rows, and the lookups (``Index``) built over one loaded document.
+"""The store's rows: records turned into JSON rows and back, the same way in both engines.
 
 Private to ``store``: nothing else reads rows.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping
 from dataclasses import fields, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, overload
 
-from ..records import Figure, Observation, Source, StoredArticle, figure_rank, fold_headline
-from ._schema import Document, unreadable
+from ..records import Figure, Observation, Source, StoredArticle
 
 KEY_FIELDS = {"feeds": "name", "metrics": "key", "alerts": "key", "articles": "url"}
 # Row fields holding dates (stored as text, read back as aware datetimes).
@@ -39,123 +36,6 @@ SPARSE_ALERT_FIELDS: dict[str, Any] = {
     "reply_to": None,
 }
 MIN_HEADLINE_CHARS = 12  # shorter folded headlines ("Market wrap") say too little to identify a story
-
-
-NEWEST_KEPT = 50  # per metric, the newest observations kept as records (what a poll's conflict check reads)
-
-
-class Index:
-    """Lookups over one loaded version of the document, built in one pass and kept current by put()."""
-
-    def __init__(self, path: Path, doc: Document) -> None:
-        table, doc_id = "meta", "1"  # where we are, for the error message
-        try:
-            self.next_id = {name: max(map(int, rows), default=0) + 1 for name, rows in doc.items()}
-            self.keys: dict[str, dict[str, str]] = {}
-            for table, field in KEY_FIELDS.items():
-                found = self.keys[table] = {}
-                for doc_id, row in doc[table].items():
-                    found[key_text(row[field])] = doc_id
-            self.guids: dict[str, str] = {}
-            self.aliases: dict[str, str] = {}  # URLs and GUIDs of later sightings → the stored story
-            self.alias_guids: dict[str, str] = {}
-            self.hashes: dict[str, str] = {}
-            self.headlines: dict[str, list[str]] = {}
-            table = "articles"
-            for doc_id, row in doc["articles"].items():
-                self._add_article(doc_id, row)
-            table = "figures"
-            by_metric: dict[str, list[str]] = {}
-            for doc_id, row in doc["figures"].items():  # 100,000 rows: keep this loop lean
-                metric, observed, published = row["metric"], row["observed_at"], row.get("published")
-                if metric in by_metric:
-                    by_metric[metric].append(doc_id)
-                else:
-                    by_metric[key_text(metric)] = [doc_id]
-                if not (type(observed) is str and len(observed) == 32 and observed[26:] == "+00:00"):
-                    canon(observed)
-                if published is not None and not (len(published) == 32 and published[26:] == "+00:00"):
-                    canon(published)
-            self.by_metric = by_metric
-        except (KeyError, TypeError, ValueError) as exc:
-            problem = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
-            raise unreadable(path, f"{table} row {doc_id}: {problem}") from None
-        self.latest: dict[
-            str, tuple[str, int, bool, int, str]
-        ] = {}  # metric → rank (see rank()), filled lazily
-        # metric → its figures in history order (see history_key), built on first use and kept sorted by
-        # put(): a poll asks for the newest few of each metric it saw, and an alert for a sparkline; sorting
-        # the whole series again each time cost more than the rest of telling the changes.
-        self.history: dict[str, list[tuple[str, str, int, str]]] = {}
-        # metric → its newest observations as records, by id: building them was most of the rest. Figure rows
-        # are only ever added or pruned (pruning builds a new Index), so a kept record never goes stale.
-        self.newest_kept: dict[str, dict[str, Observation]] = {}
-
-    def put(self, doc: Document, table: str, row: Row) -> str:
-        """Insert ``row``, or replace the row with the same key; returns its id."""
-        field = KEY_FIELDS.get(table)
-        doc_id = self.keys[table].get(row[field]) if field else None
-        if doc_id is None:
-            doc_id = str(self.next_id[table])
-            self.next_id[table] += 1
-            if field:
-                self.keys[table][row[field]] = doc_id
-        doc[table][doc_id] = row
-        if table == "articles":
-            self._add_article(doc_id, row)
-        if table == "figures":
-            self.by_metric.setdefault(row["metric"], []).append(doc_id)
-            if row["metric"] in self.history:
-                bisect.insort(self.history[row["metric"]], history_key(row, doc_id))
-            rank = self.rank(row, doc_id)
-            if row["metric"] in self.latest and rank > self.latest[row["metric"]]:
-                self.latest[row["metric"]] = rank
-        return doc_id
-
-    def _add_article(self, doc_id: str, row: Row) -> None:
-        """Index an article row by GUID, content fingerprint, folded headline, and its sources' URLs/GUIDs."""
-        if row.get("guid") is not None:
-            self.guids[row["guid"]] = doc_id
-        if row.get("content_hash"):
-            self.hashes.setdefault(row["content_hash"], doc_id)
-        headline = fold_headline(row.get("title") or "")
-        if len(headline) >= MIN_HEADLINE_CHARS and doc_id not in self.headlines.get(headline, ()):
-            self.headlines.setdefault(headline, []).append(doc_id)
-        for source in row.get("sources") or ():
-            self.aliases.setdefault(source["url"], doc_id)
-            if source.get("guid") is not None:
-                self.alias_guids.setdefault(source["guid"], doc_id)
-
-    def rank(self, row: Row, doc_id: str) -> tuple[str, int, bool, int, str]:
-        """How a figure ranks as its metric's latest value: newest observed_at, then the later article, then
-        within one article as ``records.figure_rank`` ranks a story's figures ("10,577 enterprises" over a
-        later "over 10,000")."""
-        article = self.keys["articles"].get(row.get("article_url") or "")
-        within = figure_rank(row.get("qualifier") or "", int(doc_id))
-        return (canon(row["observed_at"]), int(article or 0), *within, doc_id)
-
-    def newest(self, doc: Document, metric: str, limit: int) -> list[Observation]:
-        """The metric's newest ``limit`` observations in history order (newest first, see ``history_key``)."""
-        order = self.history.get(metric)
-        if order is None:
-            figures = doc["figures"]
-            ids = self.by_metric.get(metric, ())
-            order = self.history[metric] = sorted(history_key(figures[i], i) for i in ids)
-        kept = self.newest_kept.get(metric, {})
-        tail = [doc_id for *_, doc_id in reversed(order[-max(limit, NEWEST_KEPT) :])]
-        fresh = {i: kept.get(i) or observation_of(doc["figures"][i]) for i in tail}
-        self.newest_kept[metric] = fresh  # only the newest: a long-running process must not keep them all
-        return list(fresh.values())[:limit]
-
-    def latest_id(self, doc: Document, metric: str) -> str | None:
-        """The id of the metric's latest figure (see ``rank``)."""
-        if metric not in self.latest:
-            ids = self.by_metric.get(metric)
-            if not ids:
-                return None
-            figures = doc["figures"]
-            self.latest[metric] = max(self.rank(figures[i], i) for i in ids)
-        return self.latest[metric][-1]
 
 
 # --- rows ↔ records ----------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The store document's shape and versions: what a readable store looks like, and the migrations that lift
-an older one to ours. The private helper of ``store._file``.
+an older one to ours. The private helper of ``store._batching`` and ``store._file``.
 
 Each document carries ``meta.schema_version``. An older document is migrated in memory on read (the store
 writes it back, after keeping a copy of the older file); a newer one, or one not shaped like TinyDB's tables,
