@@ -3,6 +3,9 @@
 One ``Outbox`` per process, built by the shell (CLI or scheduler) beside the poll's ``Deps`` and called after
 each round of polls or each scheduled poll; its lock keeps two feed jobs from posting the same alert at once.
 It needs only the store, the settings and a clock: it knows nothing of polling.
+
+Each channel is delivered under the store's claim on that channel (``MonitorStore.delivering``): workers
+sharing a store deliver one channel one at a time, so its pacing and order hold, and two channels at once.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TextIO
@@ -19,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from .clock import utc_now
 from .records import Alert, Delivery
-from .settings import QuietHours, Settings
+from .settings import FeedSettings, QuietHours, Settings
 from .slack import (
     RESENT_NOTE,
     Sender,
@@ -42,6 +46,7 @@ from .telemetry import emit
 log = logging.getLogger("monitor.outbox")
 
 BLOCKED_RETRY = timedelta(hours=1)  # alerts held by a permanent Slack error are tried again this often
+MAX_CHANNELS_AT_ONCE = 4  # channels one worker delivers side by side (each holds a store connection)
 
 
 @dataclass
@@ -55,54 +60,116 @@ class Outbox:
     sleep: Callable[[float], None] = time.sleep  # Slack pacing waits (tests pass a no-op)
     _delivering: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @property
+    def _feeds(self) -> dict[str, FeedSettings]:
+        """Feed name → its settings as they are now (a reload may change a feed's channel)."""
+        return {feed.name: feed for feed in self.settings.feeds}
+
     def deliver(self) -> list[Delivery]:
-        """Post the outbox, oldest first (one digest per channel and period with ``slack.digest``), and
-        record what happened to each alert; returns one Delivery per alert attempted.
+        """Post the outbox, oldest first in each channel (one digest per channel and period with
+        ``slack.digest``), and record what happened to each alert; returns one Delivery per alert attempted.
 
         Each post is recorded as soon as Slack accepts it, and marked as under way just before, so a crash in
         between leaves the alert pending and "in doubt": it is posted again, saying it may repeat (at least
         once). Alerts a permanent error holds (bad token, unknown channel) wait, untried, until the Slack
         settings change, or an hour passes; the error is logged once, when it first happens.
         """
-        # Two feed jobs finishing together, or two workers sharing the store, must not post an alert twice.
-        with self._delivering, self.store.delivering():
-            interrupted = self.store.recover_interrupted()
-            if interrupted:
-                log.warning(
-                    "deliver interrupted=%d (posted again, each saying it may repeat)", len(interrupted)
-                )
-            pending = self.store.pending_alerts()
-            deliveries = self._post(pending) if pending else []
+        # Two feed jobs finishing together must not post an alert twice; workers sharing the store take
+        # turns per channel (the store's claims).
+        with self._delivering:
+            waiting = self.store.pending_alerts()
+            pending, deliveries = self._deliver_all(waiting) if waiting else ([], [])
         if pending:
             _log_deliveries(pending, deliveries)
         _count(pending, deliveries)
         return deliveries
 
-    def _post(self, pending: Sequence[Alert]) -> list[Delivery]:
+    def _deliver_all(self, waiting: Sequence[Alert]) -> tuple[list[Alert], list[Delivery]]:
+        """Deliver every channel that has alerts ``waiting``: the alerts attempted and their deliveries."""
+        with make_sender(self.settings.slack, stream=self.stream) as sender:
+            pending, deliveries, stale = self._each_channel(list(self._by_channel(waiting, sender)), sender)
+            if not stale:
+                return pending, deliveries
+            # A post left under way in these channels by a worker that died. Counting it as interrupted needs
+            # no post under way anywhere (another worker's is not in doubt): the whole outbox, briefly.
+            with self.store.delivering():
+                interrupted = self.store.recover_interrupted()
+            if interrupted:
+                log.warning(
+                    "deliver interrupted=%d (posted again, each saying it may repeat)", len(interrupted)
+                )
+            more, more_deliveries, _ = self._each_channel(stale, sender)
+            return [*pending, *more], [*deliveries, *more_deliveries]
+
+    def _each_channel(
+        self, channels: Sequence[str], sender: Sender
+    ) -> tuple[list[Alert], list[Delivery], list[str]]:
+        """Deliver each channel under its claim: the alerts attempted, their deliveries, and the channels
+        where a post was left under way (their alerts wait for ``recover_interrupted``)."""
+        if len(channels) > 1 and sender.min_interval_s > 0:
+            # Pacing is per channel: channels delivered side by side wait for Slack at the same time.
+            with ThreadPoolExecutor(min(len(channels), MAX_CHANNELS_AT_ONCE), "deliver") as pool:
+                done = list(pool.map(lambda channel: self._deliver_channel(channel, sender), channels))
+        else:
+            done = [self._deliver_channel(channel, sender) for channel in channels]
+        pending = [alert for alerts, _, _ in done for alert in alerts]
+        deliveries = [d for _, channel_deliveries, _ in done for d in channel_deliveries]
+        return (
+            pending,
+            deliveries,
+            [channel for channel, (_, _, stale) in zip(channels, done, strict=True) if stale],
+        )
+
+    def _deliver_channel(self, channel: str, sender: Sender) -> tuple[list[Alert], list[Delivery], bool]:
+        """Hold ``channel``, then post what waits for it (read again under the claim: another worker may have
+        posted it meanwhile). Returns the alerts attempted, their deliveries, and whether a post was left
+        under way (a crash): then nothing is posted until it is counted as interrupted, so that it still goes
+        out first."""
+        with self.store.delivering(channel):
+            waiting = self._by_channel(self.store.pending_alerts(), sender).get(channel, [])
+            if any(alert.sending_at is not None for alert in waiting):
+                return [], [], True
+            return waiting, self._post(waiting, sender) if waiting else [], False
+
+    def _by_channel(self, pending: Sequence[Alert], sender: Sender) -> dict[str, list[Alert]]:
+        """The pending alerts by the channel they go to now, oldest first; a story's moves go with the story
+        (they are told in its message)."""
+        feeds = self._feeds
+        channels = {alert.key: sender.channel_of(self._routed(alert, feeds)) for alert in pending}
+        for alert in pending:
+            for key in alert.carries:
+                if key in channels and key != alert.key:
+                    channels[key] = channels[alert.key]
+        grouped: dict[str, list[Alert]] = {}
+        for alert in pending:
+            grouped.setdefault(channels[alert.key], []).append(alert)
+        return grouped
+
+    def _post(self, pending: Sequence[Alert], sender: Sender) -> list[Delivery]:
         store, slack = self.store, self.settings.slack
-        with make_sender(slack, stream=self.stream) as sender:
-            prepared = [self._prepared(alert) for alert in pending]
-            ready = unblocked(prepared, sender, now=self.now(), retry=BLOCKED_RETRY)
-            quiet = self.settings.alerts.quiet_hours
-            ready, held, quieted = (
-                after_quiet_hours(ready, sender.channel_of, now=self.now(), quiet=quiet)
-                if quiet
-                else (ready, [], {})
-            )
-            posts, members = self._messages(ready, sender)
-            if slack.digest_s:
-                posts, digests = plan_digests(posts, sender, now=self.now(), period_s=slack.digest_s)
-                members = merged(digests, members)
-            posts, members = [*held, *posts], members | quieted
-            keeps = sender.keeps_posts  # two store writes per post: the price of at-least-once
-            deliveries = deliver(
-                posts,
-                sender,
-                sleep=self.sleep,
-                thread_ts_for=store.thread_ts_in if slack.threads else None,
-                before_post=(lambda a: _mark_sending(store, members.get(a.key, (a.key,)))) if keeps else None,
-                on_sent=(lambda d: store.record_deliveries(per_alert([d], members))) if keeps else None,
-            )
+        feeds = self._feeds
+        prepared = [self._prepared(alert, feeds) for alert in pending]
+        ready = unblocked(prepared, sender, now=self.now(), retry=BLOCKED_RETRY)
+        quiet = self.settings.alerts.quiet_hours
+        ready, held, quieted = (
+            after_quiet_hours(ready, sender.channel_of, now=self.now(), quiet=quiet)
+            if quiet
+            else (ready, [], {})
+        )
+        posts, members = self._messages(ready, sender)
+        if slack.digest_s:
+            posts, digests = plan_digests(posts, sender, now=self.now(), period_s=slack.digest_s)
+            members = merged(digests, members)
+        posts, members = [*held, *posts], members | quieted
+        keeps = sender.keeps_posts  # two store writes per post: the price of at-least-once
+        deliveries = deliver(
+            posts,
+            sender,
+            sleep=self.sleep,
+            thread_ts_for=store.thread_ts_in if slack.threads else None,
+            before_post=(lambda a: _mark_sending(store, members.get(a.key, (a.key,)))) if keeps else None,
+            on_sent=(lambda d: store.record_deliveries(per_alert([d], members))) if keeps else None,
+        )
         deliveries = per_alert(deliveries, members)
         # What each post's own bookkeeping did not record: failures, and everything the console printed.
         store.record_deliveries([d for d in deliveries if not (d.ok and sender.keeps_posts)])
@@ -122,14 +189,18 @@ class Outbox:
         posts, folded = folded_moves(posts, sender.channel_of, limit=slack.max_moves)
         return posts, merged(folded, members)
 
-    def _prepared(self, alert: Alert) -> Alert:
+    def _routed(self, alert: Alert, feeds: Mapping[str, FeedSettings]) -> Alert:
+        """The alert to its feed's current channel (ops alerts to the ops channel), unless routed."""
+        slack = self.settings.slack
+        if alert.is_ops:
+            return replace(alert, channel=slack.ops_channel or slack.channel)
+        feed = feeds.get(alert.feed or "")
+        return replace(alert, channel=feed.channel) if feed is not None and not alert.routed else alert
+
+    def _prepared(self, alert: Alert, feeds: Mapping[str, FeedSettings]) -> Alert:
         """The alert as it goes out now: to its feed's current channel, with every source of its story, and
         saying it may repeat when an earlier post of it was interrupted."""
-        slack, feeds = self.settings.slack, {feed.name: feed for feed in self.settings.feeds}
-        if alert.is_ops:
-            alert = replace(alert, channel=slack.ops_channel or slack.channel)
-        elif alert.feed in feeds and not alert.routed:
-            alert = replace(alert, channel=feeds[alert.feed].channel)
+        alert = self._routed(alert, feeds)
         if alert.story_url is not None:
             article = self.store.find_article(guid=None, url=alert.story_url)
             alert = with_sources(alert, article.sources) if article is not None else alert

@@ -383,10 +383,15 @@ def test_two_sources_that_disagree_are_one_conflict_not_a_change_back_and_forth(
 
     texts = [m.text for m in world.slack.messages]
     disagree = "Sources disagree on Hong Kong-funded enterprises in Qianhai"
-    assert [t.split(":")[0] for t in texts] == [f"{HEADLINE} — Bay Herald", "Hong Kong companies keep "
-                                                "coming to Qianhai — GBA Daily", disagree, "Qianhai business "
-                                                "zone marks a milestone — Bay Herald"]  # fmt: skip
-    assert texts[2].endswith("10,500 Hong Kong-funded enterprises (daily) vs 10,577 Hong Kong-funded "
+    told = {channel: [m.text.split(":")[0] for m in world.slack.messages if m.channel == channel]
+            for channel in ("gba", "policy")}  # fmt: skip
+    assert told == {  # in order in each channel (channels are delivered side by side)
+        "gba": [f"{HEADLINE} — Bay Herald", "Qianhai business zone marks a milestone — Bay Herald"],
+        "policy": ["Hong Kong companies keep coming to Qianhai — GBA Daily", disagree],
+    }
+    assert len(texts) == 4
+    [conflict] = [t for t in texts if t.startswith(disagree)]
+    assert conflict.endswith("10,500 Hong Kong-funded enterprises (daily) vs 10,577 Hong Kong-funded "
                              "enterprises (herald)")  # fmt: skip
     assert not any("(was " in t for t in texts), "a conflict is not a change, nor is its end"
 

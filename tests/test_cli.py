@@ -240,12 +240,45 @@ def test_a_broken_config_exits_2_with_one_line_and_no_traceback(world: World) ->
     world.config.write_text(
         "feeds:\n  - name: a\n    url: https://x.example/f\n    interval: soon\n", encoding="utf-8"
     )
-    for command in (("run", "--once"), ("check",), ("history",)):
+    for command in (("run", "--once"), ("check",)):
         result = entry_point(world.env, world.config.parent, *command, "--config", str(world.config))
         assert result.returncode == 2
         assert "Traceback" not in result.stderr
         assert result.stderr.strip().count("\n") == 0
         assert 'feeds.yaml:4 feeds[0].interval: "soon" is not a duration' in result.stderr
+    world.config.write_text("storage: {path: s.json, retention: 30}\nfeeds: []\n", encoding="utf-8")
+    result = entry_point(world.env, world.config.parent, "history", "--config", str(world.config))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    unknown = "storage.retention: unknown key (check its spelling; see the README for the keys)"
+    assert result.stderr == f"gba-monitor: {world.config}:1 {unknown}\n"
+
+
+def test_a_command_that_only_reads_the_store_checks_only_the_storage_section(world: World) -> None:
+    """history, metrics and articles read the store: a mistake elsewhere in the file (this feed's interval)
+    is for the commands that poll to report, and does not keep anyone from reading what is stored."""
+    world.publish(OCTOBER)
+    assert world.cli("run", "--once").exit_code == 0
+    text = world.config.read_text(encoding="utf-8")
+    world.config.write_text(text.replace("interval: 15m", "interval: soon"), encoding="utf-8")
+    assert world.cli("check").exit_code == 2
+    assert {row["value"] for row in world.stored()} >= {10577}
+    for command in ("metrics", "articles"):
+        result = world.cli(command, "--format", "json")
+        assert result.exit_code == 0 and json.loads(result.stdout), result.stderr
+
+
+def test_extract_checks_the_metrics_and_fetch_sections_only(world: World) -> None:
+    """A page's figures need the tracked metrics (and how to fetch): a bad feed term is not extract's
+    business, a bad metric is."""
+    text = world.config.read_text(encoding="utf-8")
+    world.config.write_text(text.replace("keywords: [Qianhai,", "keywords: ['/(/', Qianhai,"), "utf-8")
+    assert world.cli("check").exit_code == 2
+    result = world.cli("extract", str(PAGES / "qianhai-october.html"))
+    assert result.exit_code == 0, result.stderr
+    assert "qianhai.hk-funded-enterprises" in {f["metric"] for f in json.loads(result.stdout)}
+    world.config.write_text(text.replace("key: qianhai.hk-funded-enterprises", "key: Qianhai!"), "utf-8")
+    result = world.cli("extract", str(PAGES / "qianhai-october.html"))
+    assert result.exit_code == 2 and "metrics[0].key" in result.stderr
 
 
 def test_check_summarizes_a_valid_config(world: World) -> None:

@@ -3,6 +3,9 @@ and a poll's record as one transaction. The behaviour both engines share is test
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import psycopg
@@ -77,3 +80,40 @@ def test_a_poll_that_fails_midway_leaves_nothing_behind(database_url: str, tmp_p
         assert store.history() == [] and store.articles() == [] and store.feed_states() == []
         [queued] = store.save_poll(PollRecord(FeedState("qianhai"), alerts=(alert("k"),)))
         assert queued.key == "k"  # the failed poll enqueued nothing
+
+
+def taking(claim: Callable[[], AbstractContextManager[None]]) -> threading.Event:
+    """An event set once ``claim``, taken in a thread of its own (and released at once), was held."""
+    taken = threading.Event()
+
+    def take() -> None:
+        with claim():
+            taken.set()
+
+    threading.Thread(target=take, daemon=True).start()
+    return taken
+
+
+def test_a_channel_of_the_outbox_is_held_by_one_worker_and_the_whole_outbox_waits_for_every_channel(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Two workers: #b while the first holds #a; #a and the whole outbox once it lets go (not before)."""
+    with open_database(database_url, tmp_path) as first, open_database(database_url, tmp_path) as second:
+        with first.delivering("#a"):
+            assert taking(lambda: second.delivering("#b")).wait(30)
+            same_channel, whole = taking(lambda: second.delivering("#a")), taking(second.delivering)
+            assert not same_channel.wait(0.5) and not whole.is_set()
+        assert same_channel.wait(30) and whole.wait(30)
+
+
+def test_a_worker_reads_again_the_articles_another_worker_changed(database_url: str, tmp_path: Path) -> None:
+    """A store keeps the articles it parsed by row version: another worker's revision of one is read again,
+    and its new ones are read."""
+    with open_database(database_url, tmp_path) as first, open_database(database_url, tmp_path) as second:
+        first.save_poll(record(story("https://n.example.com/a")))
+        assert [a.content_hash for a in first.articles()] == ["c1"]
+        second.save_poll(record(story("https://n.example.com/a", content_hash="c2")))
+        second.save_poll(record(story("https://n.example.com/b", content_hash="c3")))
+        hashes = {a.url: a.content_hash for a in first.articles()}
+        assert hashes == {"https://n.example.com/a": "c2", "https://n.example.com/b": "c3"}
+        assert first.articles() == second.articles()

@@ -18,7 +18,7 @@ import click
 
 from .. import output, query
 from ..clock import utc_now
-from ..settings import Settings
+from ..settings import FetchSettings, TrackedMetric
 from ..sparkline import sparkline
 from ._ops import check, health, init, outbox, prune
 from ._run import backfill, run
@@ -31,6 +31,7 @@ from ._shared import (
     format_option,
     handles_errors,
     load,
+    load_storage,
     parse_date,
     window_options,
 )
@@ -81,13 +82,8 @@ for command in (run, backfill, check, health, init, prune, outbox, store):
 @handles_errors
 def extract(target: str, config_file: str | None, selector: str | None, fmt: str) -> None:
     """Print the figures of one article page."""
-    settings = _optional_settings(config_file)
-    rows = query.extract(
-        target,
-        selector=selector,
-        metrics=settings.metrics if settings else (),
-        fetch=settings.fetch if settings else None,
-    )
+    metrics, fetch = _optional_reading(config_file)
+    rows = query.extract(target, selector=selector, metrics=metrics, fetch=fetch)
     if fmt == "table":
         rows = [{**row, "value": output.format_value(row["value"])} for row in rows]
     output.write_rows(rows, query.FIGURE_COLUMNS, fmt, sys.stdout, empty="no figures found")
@@ -107,13 +103,8 @@ def extract(target: str, config_file: str | None, selector: str | None, fmt: str
 def preview(target: str, config_file: str | None, previous: float | None, fmt: str) -> None:
     """Print the Slack message the bot would post for one article page: Block Kit JSON (paste it into
     Slack's Block Kit Builder) or, with --format text, the notification's fallback line."""
-    settings = _optional_settings(config_file)
-    alert = query.preview(
-        target,
-        previous=previous,
-        metrics=settings.metrics if settings else (),
-        fetch=settings.fetch if settings else None,
-    )
+    metrics, fetch = _optional_reading(config_file)
+    alert = query.preview(target, previous=previous, metrics=metrics, fetch=fetch)
     if fmt == "text":
         click.echo(alert.text)
     else:
@@ -140,11 +131,9 @@ def history(
     limit: int | None,
 ) -> None:
     """Stored figures, newest first."""
-    settings = load(config_file)
+    storage = load_storage(config_file)
     since_at, until_at = parse_date(since, "--since"), parse_date(until, "--until")
-    rows = query.history(
-        settings.storage, metric=metric, since=since_at, until=until_at, feed=feed, limit=limit
-    )
+    rows = query.history(storage, metric=metric, since=since_at, until=until_at, feed=feed, limit=limit)
     output.write_rows(rows, query.HISTORY_COLUMNS, fmt, sys.stdout, empty="no figures stored yet")
 
 
@@ -157,12 +146,12 @@ def history(
 @handles_errors
 def metrics(key: str | None, config_file: str | None, fmt: str) -> None:
     """Every tracked metric with its latest value, change and trend; with KEY, that metric's full series."""
-    settings = load(config_file)
+    storage = load_storage(config_file)
     if key is None:
-        rows = query.metrics(settings.storage)
+        rows = query.metrics(storage)
         output.write_rows(rows, query.METRIC_COLUMNS, fmt, sys.stdout, empty="no metrics stored yet")
         return
-    rows = query.history(settings.storage, metric=key)
+    rows = query.history(storage, metric=key)
     if not rows:
         fail(f"no stored figures for metric {key!r} (see `gba-monitor metrics` for the keys)", EXIT_FAILED)
     if fmt == "table":
@@ -186,9 +175,9 @@ def articles(
     limit: int | None,
 ) -> None:
     """Stored stories, newest first, with their outlet and number of figures."""
-    settings = load(config_file)
+    storage = load_storage(config_file)
     since_at, until_at = parse_date(since, "--since"), parse_date(until, "--until")
-    rows = query.articles(settings.storage, since=since_at, until=until_at, feed=feed, limit=limit)
+    rows = query.articles(storage, since=since_at, until=until_at, feed=feed, limit=limit)
     output.write_rows(rows, query.ARTICLE_COLUMNS, fmt, sys.stdout, empty="no stories stored yet")
 
 
@@ -218,10 +207,11 @@ def status(config_file: str | None, fmt: str) -> None:
         )
 
 
-def _optional_settings(config_file: str | None) -> Settings | None:
-    """The settings when a config is given or present; extract also works without one."""
-    from ..config import config_path
+def _optional_reading(config_file: str | None) -> tuple[tuple[TrackedMetric, ...], FetchSettings | None]:
+    """The tracked metrics and fetch settings when a config is given or present (extract and preview also
+    work without one); the rest of the config is not checked."""
+    from ..config import config_path, load_reading
 
     if config_file is None and not config_path(None).exists():
-        return None
-    return load(config_file)
+        return (), None
+    return load_reading(config_path(config_file))

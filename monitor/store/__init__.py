@@ -15,13 +15,35 @@ scheduler's heartbeat file, beside ``storage.path`` whatever the engine (``read_
 opening the store).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._copy import copy_store, scratch_copy, store_info
-from ._file import AtomicJSONStorage
 from ._heartbeat import read_heartbeat
 from ._open import describe, has_store, open_store, storage_at
 from ._protocol import MonitorStore, Staged, StoreInfo
-from ._schema import SCHEMA_VERSION
-from ._store import Store
+
+if TYPE_CHECKING:
+    from ._file import AtomicJSONStorage
+    from ._schema import SCHEMA_VERSION
+    from ._store import Store
+
+
+def __getattr__(name: str) -> Any:
+    """The TinyDB engine's names, loaded on first use: a command on a PostgreSQL store never loads TinyDB."""
+    if name == "Store":
+        from ._store import Store
+
+        return Store
+    if name == "AtomicJSONStorage":
+        from ._file import AtomicJSONStorage
+
+        return AtomicJSONStorage
+    if name == "SCHEMA_VERSION":
+        from ._schema import SCHEMA_VERSION
+
+        return SCHEMA_VERSION
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -10,7 +10,6 @@ from pathlib import Path
 from ..clock import utc_now
 from ..settings import StorageSettings
 from ._protocol import MonitorStore
-from ._store import Store
 
 
 def open_store(
@@ -22,7 +21,8 @@ def open_store(
 ) -> MonitorStore:
     """The store the settings name: PostgreSQL at ``storage.url`` when set, else the TinyDB file at
     ``storage.path``. StoreError when it cannot be opened (unreachable, broken, newer). ``worker`` names this
-    process in a shared database (default host:pid)."""
+    process in a shared database (default host:pid); ``max_connections=1``: a short-lived command's store
+    (PostgreSQL: one plain connection, no pool)."""
     if storage.url:
         from ._postgres import PostgresStore  # psycopg loads only for a PostgreSQL store
 
@@ -34,6 +34,8 @@ def open_store(
             worker=worker,
             heartbeat=storage.path,
         )
+    from ._store import Store  # TinyDB loads only for a TinyDB store
+
     return Store(storage.path, now=now, retention_days=storage.retention_days)
 
 

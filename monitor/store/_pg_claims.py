@@ -1,5 +1,5 @@
-"""Several workers on one PostgreSQL store: feeds claimed one poll at a time, the outbox one delivery at a
-time. Private to ``store``; ``PostgresStore`` inherits it.
+"""Several workers on one PostgreSQL store: feeds claimed one poll at a time, the outbox one delivery per
+channel at a time. Private to ``store``; ``PostgresStore`` inherits it.
 
 Each claim holds a session-level advisory lock on a connection of its own, outside the pool (a poll needs
 pooled connections while it holds its feed): a worker that dies ends its sessions, and the server releases its
@@ -16,6 +16,10 @@ from typing import Any
 import psycopg
 
 from ..errors import StoreError
+
+# The outbox's lock: the key earlier versions held to deliver the whole outbox, so they wait for this one's
+# channel claims (and it for theirs) while both run during an upgrade.
+OUTBOX = "gba-monitor outbox"
 
 
 class WorkerClaims:
@@ -63,10 +67,20 @@ class WorkerClaims:
             yield
 
     @contextmanager
-    def delivering(self) -> Iterator[None]:
-        """Wait for, then hold, the outbox's lock: one worker at a time delivers (pacing and order hold)."""
+    def delivering(self, channel: str | None = None) -> Iterator[None]:
+        """Wait for, then hold, ``channel`` of the outbox (``None``: the whole outbox): one worker at a time
+        delivers a channel (its pacing and order hold); two workers deliver two channels at once.
+
+        A channel's claim is the outbox's lock, shared, and the channel's own lock; the whole outbox is the
+        outbox's lock alone, exclusive, so it waits for every channel's claim to end (and, queued, keeps new
+        ones waiting). A worker holds one claim at a time, so two workers never wait for each other in a
+        circle."""
         with self._session() as conn:
-            conn.execute("SELECT pg_advisory_lock(hashtextextended('gba-monitor outbox', 0))")
+            if channel is None:
+                conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (OUTBOX,))
+            else:
+                conn.execute("SELECT pg_advisory_lock_shared(hashtextextended(%s, 0))", (OUTBOX,))
+                conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"{OUTBOX} {channel}",))
             yield
 
     def feed_workers(self) -> dict[str, str]:

@@ -2,22 +2,26 @@
 
 Each poll's record is one transaction; the rows are those of the TinyDB file (``_rows``, ``_edits``), kept in
 ``data`` beside the columns the store looks up by (see ``_pg_schema``). Connections come from a pool shared by
-the process's threads. The only user of psycopg and psycopg_pool.
+the process's threads; a short-lived command (``max_connections=1``) uses one plain connection instead, and
+never loads psycopg_pool. The only user of psycopg and psycopg_pool.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool, PoolTimeout
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
 
 from ..clock import utc_now
 from ..errors import StoreError
@@ -57,6 +61,7 @@ from ._rows import (
 # How figures rank as history, newest first (see ``_rows.history_key``).
 HISTORY_ORDER = "coalesce(f.published, f.observed_at) DESC, f.observed_at DESC, f.id DESC"
 RETRIES = 3  # a deadlock between two workers' polls aborts one of them: it runs again
+PARSED_ARTICLES = 5_000  # parsed articles kept between reads (a few KB each, with their body signature)
 
 
 def redacted(url: str) -> str:
@@ -89,24 +94,22 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         self._now = now
         # One connection first: an unreachable server is one clear error at once, not a pool retrying.
         try:
-            with psycopg.connect(url, connect_timeout=10, autocommit=True) as conn:
-                self.schema_version = migrate(conn, self.where)
+            first = psycopg.connect(url, connect_timeout=10, autocommit=True)
         except psycopg.OperationalError as exc:
             raise StoreError(f"store: cannot connect to {self.where} ({reason(exc)})") from None
-        self._pool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=max_connections,
-            kwargs={"autocommit": True},
-            check=ConnectionPool.check_connection,
-            open=False,
-            name="gba-monitor",
-        )
         try:
-            self._pool.open(wait=True, timeout=10)
-        except PoolTimeout:
-            self._pool.close()
-            raise StoreError(f"store: cannot connect to {self.where} (timed out)") from None
+            self.schema_version = migrate(first, self.where)
+        except BaseException:
+            first.close()
+            raise
+        self._pool: ConnectionPool | None = None
+        self._only: psycopg.Connection | None = first
+        self._taking_turns = threading.RLock()  # the threads of a one-connection store (an outbox's channels)
+        self._parsed: dict[int, tuple[str, StoredArticle]] = {}  # article id → (row version, article)
+        self._parsing = threading.Lock()
+        if max_connections > 1:
+            first.close()
+            self._only, self._pool = None, _pool(url, max_connections, self.where)
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -115,21 +118,42 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         self.close()
 
     def close(self) -> None:
-        """Close every connection of the pool (each poll is already committed)."""
-        self._pool.close()
+        """Close every connection (each poll is already committed)."""
+        if self._pool is not None:
+            self._pool.close()
+        if self._only is not None:
+            self._only.close()
 
     def lock_scheduler(self) -> None:
         """Nothing to claim: any number of workers share a database (feeds are claimed one by one)."""
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection; a database error becomes StoreError naming the store."""
+        """A pooled connection (or the one connection, in turn); a database error becomes StoreError naming
+        the store."""
+        failures: tuple[type[Exception], ...] = (psycopg.Error,)
+        if self._pool is not None:
+            from psycopg_pool import PoolTimeout  # loaded with the pool
+
+            failures = (psycopg.Error, PoolTimeout)
         try:
+            with self._borrowed() as conn:
+                yield conn
+        except failures as exc:
+            text = str(exc).strip()
+            raise StoreError(
+                f"store: {self.where}: {text.splitlines()[0] if text else type(exc).__name__}"
+            ) from None
+
+    @contextmanager
+    def _borrowed(self) -> Iterator[psycopg.Connection]:
+        if self._pool is not None:
             with self._pool.connection() as conn:
                 yield conn
-        except (psycopg.Error, PoolTimeout) as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreError(f"store: {self.where}: {detail}") from None
+            return
+        with self._taking_turns:
+            assert self._only is not None
+            yield self._only
 
     def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         with self.connection() as conn:
@@ -248,8 +272,28 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         where, params = _filters(
             ("feed = %s", feed), ("stamp >= %s", iso(since)), ("(stamp < %s OR stamp IS NULL)", iso(until))
         )
-        sql = f"SELECT data FROM articles {where} ORDER BY stamp DESC NULLS LAST, id DESC LIMIT %s"
-        return [stored_article(data) for (data,) in self._rows(sql, (*params, limit))]
+        sql = f"SELECT id, xmin::text FROM articles {where} ORDER BY stamp DESC NULLS LAST, id DESC LIMIT %s"
+        return self._read_articles(self._rows(sql, (*params, limit)))
+
+    def _read_articles(self, found: list[tuple[Any, ...]]) -> list[StoredArticle]:
+        """The articles of these (id, row version) pairs, each parsed once per version.
+
+        Each new story's poll looks for a near twin among the articles of its week (``identity``): reading
+        and parsing those rows again for every story made a poll's cost grow with the store. Only the row
+        versions travel now; a row another worker changed has a new version and is read again.
+        """
+        with self._parsing:
+            have = {i: self._parsed[i][1] for i, version in found if self._parsed.get(i, ("",))[0] == version}
+        missing = [i for i, _ in found if i not in have]
+        if missing:
+            rows = self._rows("SELECT id, xmin::text, data FROM articles WHERE id = ANY(%s)", (missing,))
+            parsed = {i: (version, stored_article(data)) for i, version, data in rows}
+            have |= {i: article for i, (_, article) in parsed.items()}
+            with self._parsing:
+                if len(self._parsed) + len(parsed) > PARSED_ARTICLES:
+                    self._parsed.clear()  # bounded memory: later reads parse their rows again
+                self._parsed.update(parsed)
+        return [have[i] for i, _ in found if i in have]  # (one pruned meanwhile is gone)
 
     def feed_totals(self) -> dict[str, tuple[int, int]]:
         """Feed name → (articles, figures) stored from it."""
@@ -391,6 +435,27 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         """Add rows copied from another store, in one transaction."""
         with self.connection() as conn, conn.transaction():
             load_rows(conn, tables)
+
+
+def _pool(url: str, max_connections: int, where: str) -> ConnectionPool:
+    """An open pool of up to ``max_connections``; StoreError when none connects within 10 s."""
+    from psycopg_pool import ConnectionPool, PoolTimeout
+
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_connections,
+        kwargs={"autocommit": True},
+        check=ConnectionPool.check_connection,
+        open=False,
+        name="gba-monitor",
+    )
+    try:
+        pool.open(wait=True, timeout=10)
+    except PoolTimeout:
+        pool.close()
+        raise StoreError(f"store: cannot connect to {where} (timed out)") from None
+    return pool
 
 
 def _filters(*conditions: tuple[str, Any]) -> tuple[str, list[Any]]:

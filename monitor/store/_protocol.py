@@ -67,8 +67,10 @@ class MonitorStore(Protocol):
         """Hold the right to tell stories' identity and store them: workers sharing the store take turns, so
         a story two feeds carry is stored once."""
 
-    def delivering(self) -> AbstractContextManager[None]:
-        """Hold the outbox: one worker at a time delivers it (so pacing and order hold)."""
+    def delivering(self, channel: str | None = None) -> AbstractContextManager[None]:
+        """Wait for, then hold, ``channel`` of the outbox (``None``: the whole outbox, while no channel is
+        held): one worker at a time delivers a channel (so its pacing and order hold), two workers deliver
+        two channels at once."""
 
     def feed_workers(self) -> dict[str, str]:
         """Feed name → the worker that polled it last (empty when one process owns the store)."""

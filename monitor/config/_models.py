@@ -1,18 +1,15 @@
-"""feeds.yaml + environment → frozen Settings. The only reader of YAML and of os.environ.
+"""feeds.yaml's schema, declared once as pydantic models, and the Settings a valid document resolves to.
 
-Every mistake is a ConfigError whose message names the file, the line and the key path, e.g.
-``feeds.yaml:14 feeds[2].interval: "5 minutes" is not a duration (use 30s, 15m, 1h, 1d or 1h30m)``.
-Unknown keys and duplicate keys are errors: a silently ignored typo is a feed silently not polled.
+Private to ``config``: only ``load_settings`` loads it (pydantic costs a fifth of a second of start-up).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,16 +23,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from . import charsets
-from .durations import parse_duration
-from .errors import ConfigError
-from .matching import term_pattern
-from .redaction import redact
-from .settings import (
+from ..durations import parse_duration
+from ..errors import ConfigError
+from ..settings import (
     DEFAULT_INTERVAL_S,
     DEFAULT_MATCH_IN,
     DEFAULT_TZ,
@@ -51,28 +42,24 @@ from .settings import (
     Route,
     Settings,
     SlackSettings,
-    StorageSettings,
     TrackedMetric,
 )
+from ._document import MAX_CONFIG_VALUES, TooManyValues, line_of, plain, storage_settings
 
-CONFIG_ENV = "GBA_MONITOR_CONFIG"
-DATABASE_URL_ENV = "GBA_MONITOR_DATABASE_URL"  # wins over storage.url: a password stays out of the file
 DIGEST_PERIODS_S = {"15m": 900, "1h": 3600, "daily": 86400}
-DEFAULT_CONFIG = "feeds.yaml"
+_Checked = TypeVar("_Checked", bound=BaseModel)
 
 # The defaults, declared once in ``settings`` (a slotted dataclass's class attributes are descriptors, not
 # values, so they are read off instances).
 _FETCH, _HEALTH, _SLACK = FetchSettings(), HealthSettings(), SlackSettings()
-# A YAML alias repeated inside an alias multiplies: 436 bytes expanded to 1.2 GB in 71 s. A real config is a
-# few thousand values; past this budget the expansion stops.
-MAX_CONFIG_VALUES = 50_000
-_LONG_NUMBER = re.compile(r"\d{4000,}")
 
 
 Duration = Annotated[int, BeforeValidator(parse_duration)]
 
 
 def _term(term: str) -> str:
+    from ..matching import term_pattern  # loaded by the commands that check terms (feeds, routes) only
+
     term_pattern(term)  # raises ValueError with the sentence users read
     return term
 
@@ -100,27 +87,8 @@ _ALERTS, _MIN_CHANGE = AlertSettings(), MinChange()
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class _Storage(_Model):
-    path: str = "storage/monitor.json"
-    url: str | None = None  # a PostgreSQL store instead of the file (also $GBA_MONITOR_DATABASE_URL)
-    retention_days: int | None = Field(default=None, gt=0)
-
-    @field_validator("url")
-    @classmethod
-    def _database_url(cls, url: str | None) -> str | None:
-        return _database_url(url) if url is not None else None
-
-
-def _database_url(url: str) -> str:
-    """``url`` when it names a PostgreSQL database; ValueError otherwise (the message never shows it whole:
-    it may hold a password)."""
-    if not url.startswith(("postgresql://", "postgres://")):
-        scheme = url.split("://", 1)[0] if "://" in url else url[:12]
-        raise ValueError(f'"{scheme}" is not a PostgreSQL URL (use postgresql://user@host:5432/dbname)')
-    return url
+    # Each schema is built when first used: a command that reads a few sections builds only theirs.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class _Slack(_Model):
@@ -179,6 +147,8 @@ class _Feed(_Model):
     @field_validator("encoding")
     @classmethod
     def _known_charset(cls, encoding: str | None) -> str | None:
+        from .. import charsets  # loaded when a feed names an encoding
+
         if encoding is not None and charsets.codec_of(encoding) is None:
             raise ValueError(f'"{encoding}" is not a charset Python knows (e.g. gbk, big5, utf-8)')
         return encoding
@@ -241,7 +211,7 @@ class _QuietHours(_Model):
 
 
 class _Alerts(_Model):
-    min_change: _MinChange = _MinChange()
+    min_change: _MinChange = Field(default_factory=_MinChange)
     quiet_hours: _QuietHours | None = None
 
 
@@ -262,96 +232,54 @@ class _Route(_Model):
 
 
 class _Config(_Model):
-    alerts: _Alerts = _Alerts()
+    alerts: _Alerts = Field(default_factory=_Alerts)
     routes: list[_Route] = []
-    storage: _Storage = _Storage()
-    slack: _Slack = _Slack()
-    fetch: _Fetch = _Fetch()
-    health: _Health = _Health()
-    defaults: _Defaults = _Defaults()
+    storage: Any = None  # checked by ``storage_settings``, which commands that only read the store use alone
+    slack: _Slack = Field(default_factory=_Slack)
+    fetch: _Fetch = Field(default_factory=_Fetch)
+    health: _Health = Field(default_factory=_Health)
+    defaults: _Defaults = Field(default_factory=_Defaults)
     feeds: list[_Feed] = Field(min_length=1)
     metrics: list[_Metric] = []
 
 
-def config_path(option: str | os.PathLike[str] | None) -> Path:
-    """The config file to use: the --config option, else $GBA_MONITOR_CONFIG, else ./feeds.yaml."""
-    return Path(option or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+class _Reading(_Model):
+    """What reading one page needs of the file (``extract``, ``preview``): its other sections are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    fetch: _Fetch = Field(default_factory=_Fetch)
+    metrics: list[_Metric] = []
 
 
-def load_settings(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read, validate and resolve a config file; raise ConfigError with a one-line message on any mistake."""
-    path = Path(path)
-    environ = os.environ if environ is None else environ
-    document = _read_yaml(path)
-    if not isinstance(document, Mapping):
-        raise ConfigError(f"{path}:1 the file must be a mapping with at least a 'feeds' list")
+def validated(path: Path, document: Any, environ: Mapping[str, str]) -> Settings:
+    """The settings of the YAML ``document`` read from ``path``; ConfigError with a one-line message on any
+    mistake."""
+    return _resolve(path, document, _valid(_Config, path, document), environ)
+
+
+def validated_reading(path: Path, document: Any) -> tuple[tuple[TrackedMetric, ...], FetchSettings]:
+    """The tracked metrics and fetch settings of the YAML ``document``, its other sections unchecked."""
+    reading = _valid(_Reading, path, document)
+    return _tracked(reading.metrics), _fetch(reading.fetch)
+
+
+def _valid(model: type[_Checked], path: Path, document: Any) -> _Checked:
     try:
-        config = _Config.model_validate(_plain(document, [MAX_CONFIG_VALUES]))
-    except _TooManyValues:
+        return model.model_validate(plain(document, [MAX_CONFIG_VALUES]))
+    except TooManyValues:
         raise ConfigError(
             f"{path}: the config expands to more than {MAX_CONFIG_VALUES} values "
             "(YAML aliases repeating aliases?); write the values out"
         ) from None
     except ValidationError as exc:
         raise ConfigError(_describe(path, document, exc.errors()[0])) from None
-    return _resolve(path, document, config, environ)
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file (pass --config or set {CONFIG_ENV})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc})") from None
-    try:
-        return YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = (exc.problem or exc.context or "invalid YAML").strip()
-        if "duplicate key" in problem:
-            problem = f"{problem} (each key may appear once)"
-        raise ConfigError(f"{path}:{line} {problem}") from None
-    except YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    except ValueError:  # Python refuses to convert an integer of more than 4300 digits
-        if (number := _LONG_NUMBER.search(text)) is None:
-            raise
-        line = text.count("\n", 0, number.start()) + 1
-        digits = len(number[0])
-        raise ConfigError(
-            f"{path}:{line} a number of {digits} digits (numbers past 4300 digits are refused)"
-        ) from None
-
-
-class _TooManyValues(Exception):
-    """The document, its aliases expanded, holds more than MAX_CONFIG_VALUES values."""
-
-
-def _plain(node: Any, budget: list[int]) -> Any:
-    """ruamel's commented containers and scalar subclasses → plain dicts, lists, str, int, float; each value
-    expanded spends one of ``budget[0]`` (aliases are expanded as often as they are used)."""
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise _TooManyValues
-    if isinstance(node, Mapping):
-        return {str(k): _plain(v, budget) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v, budget) for v in node]
-    if isinstance(node, bool) or node is None:
-        return node
-    for kind in (str, int, float):
-        if isinstance(node, kind):
-            return kind(node)
-    return node
 
 
 def _describe(path: Path, document: Any, error: Mapping[str, Any]) -> str:
     """One line: file:line key.path: what is wrong."""
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     key_path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "(top)"
-    line = _line_of(document, loc)
+    line = line_of(document, loc)
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
         message = "unknown key (check its spelling; see the README for the keys)"
@@ -364,34 +292,6 @@ def _describe(path: Path, document: Any, error: Mapping[str, Any]) -> str:
     elif "input" in error and kind not in ("missing",):
         message = f"{message} (got {error['input']!r})"
     return f"{path}:{line} {key_path}: {message}"
-
-
-def _line_of(document: Any, loc: tuple[Any, ...]) -> int:
-    """The 1-based line of the deepest part of ``loc`` that exists in the YAML document."""
-    line, node = 1, document
-    for part in loc:
-        try:
-            if isinstance(part, int) and isinstance(node, CommentedSeq):
-                line = node.lc.item(part)[0] + 1
-                node = node[part]
-            elif isinstance(node, CommentedMap) and part in node:
-                line = node.lc.key(part)[0] + 1
-                node = node[part]
-            else:
-                break
-        except (AttributeError, IndexError, KeyError, TypeError):
-            break
-    return line
-
-
-def _storage(base: Path, storage: _Storage, environ: Mapping[str, str]) -> StorageSettings:
-    url = storage.url
-    if environ.get(DATABASE_URL_ENV):
-        try:
-            url = _database_url(environ[DATABASE_URL_ENV])
-        except ValueError as exc:
-            raise ConfigError(f"{DATABASE_URL_ENV}: {exc}") from None
-    return StorageSettings(path=base / storage.path, retention_days=storage.retention_days, url=url)
 
 
 def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, str]) -> Settings:
@@ -410,7 +310,7 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
     feeds: list[FeedSettings] = []
     seen: dict[str, int] = {}
     for index, feed in enumerate(config.feeds):
-        where = f"{path}:{_line_of(document, ('feeds', index))} feeds[{index}]"
+        where = f"{path}:{line_of(document, ('feeds', index))} feeds[{index}]"
         if feed.name in seen:
             raise ConfigError(f'{where}.name: "{feed.name}" is already the name of feeds[{seen[feed.name]}]')
         seen[feed.name] = index
@@ -426,28 +326,13 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
                 f"{where}.channel: no channel for this feed (set slack.channel or feeds[].channel)"
             )
         feeds.append(_feed(feed, url, channel, config.defaults, slack))
-    fetch = config.fetch
     return Settings(
         source=path,
-        storage=_storage(base, config.storage, environ),
+        storage=storage_settings(path, document, environ),
         slack=slack,
-        fetch=FetchSettings(
-            user_agent=fetch.user_agent,
-            timeout_s=float(fetch.timeout),
-            deadline_s=float(fetch.deadline),
-            max_feed_bytes=fetch.max_feed_bytes,
-            max_page_bytes=fetch.max_page_bytes,
-            max_concurrency=fetch.max_concurrency,
-            max_per_host=fetch.max_per_host,
-            respect_robots=fetch.respect_robots,
-            read_processes=fetch.read_processes,
-        ),
+        fetch=_fetch(config.fetch),
         feeds=tuple(feeds),
-        metrics=tuple(
-            TrackedMetric(m.key, m.label or m.key, tuple(m.patterns), m.place, m.unit)
-            for m in config.metrics
-            if m.patterns
-        ),
+        metrics=_tracked(config.metrics),
         health=HealthSettings(
             config.health.alert_after_failures,
             config.health.max_failing,
@@ -459,6 +344,28 @@ def _resolve(path: Path, document: Any, config: _Config, environ: Mapping[str, s
         routes=tuple(
             Route(r.channel, tuple(r.match.keywords), tuple(r.match.metrics)) for r in config.routes
         ),
+    )
+
+
+def _fetch(fetch: _Fetch) -> FetchSettings:
+    return FetchSettings(
+        user_agent=fetch.user_agent,
+        timeout_s=float(fetch.timeout),
+        deadline_s=float(fetch.deadline),
+        max_feed_bytes=fetch.max_feed_bytes,
+        max_page_bytes=fetch.max_page_bytes,
+        max_concurrency=fetch.max_concurrency,
+        max_per_host=fetch.max_per_host,
+        respect_robots=fetch.respect_robots,
+        read_processes=fetch.read_processes,
+    )
+
+
+def _tracked(metrics: list[_Metric]) -> tuple[TrackedMetric, ...]:
+    return tuple(
+        TrackedMetric(m.key, m.label or m.key, tuple(m.patterns), m.place, m.unit)
+        for m in metrics
+        if m.patterns
     )
 
 
@@ -523,27 +430,3 @@ def _webhook_url(url: str | None) -> str | None:
             "SLACK_WEBHOOK_URL: not an http(s) URL with a host (its value is a secret and is not shown)"
         )
     return url
-
-
-def likely_mistakes(settings: Settings) -> list[str]:
-    """Valid but probably unintended settings, for `check` to point out."""
-    found = []
-    urls: dict[str, str] = {}
-    for feed in settings.feeds:
-        if feed.url in urls:
-            found.append(f"feeds {urls[feed.url]} and {feed.name} poll the same url {redact(feed.url)}")
-        urls.setdefault(feed.url, feed.name)
-        if feed.interval_s < 60:
-            found.append(
-                f"feed {feed.name} polls every {feed.interval_s}s: under a minute is impolite to most sites"
-            )
-    channels = sorted({feed.channel for feed in settings.feeds if feed.channel})
-    if channels and not (settings.slack.token or settings.slack.webhook_url):
-        found.append(
-            f"alerts for {', '.join(channels)} will only be printed: set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL"
-        )
-    if settings.slack.webhook_url and any(
-        f.channel and f.channel != settings.slack.channel for f in settings.feeds
-    ):
-        found.append("per-feed channels are ignored with SLACK_WEBHOOK_URL (a webhook posts to one channel)")
-    return found
