@@ -21,7 +21,7 @@ from ._edits import (
 )
 from ._rows import MIN_HEADLINE_CHARS, Row, iso, json_text, metric_row, parse_datetime, row_of, sources_of
 
-# How a metric's figures rank as its latest value (see ``_rows.Index.rank``; within one article, as
+# How a metric's figures rank as its latest value (see ``_lookups.Lookups.rank``; within one article, as
 # ``records.figure_rank``: an exact figure first, then the earlier).
 LATEST_ORDER = "f.observed_at DESC, coalesce(a.id, 0) DESC, coalesce(f.qualifier = 'exact', false) DESC, f.id"
 
