@@ -70,6 +70,11 @@ def settings_for(
     tmp_path: Path, site: Site, slack: SlackStandIn, database_url: str, count: int = FEEDS
 ) -> tuple[Path, dict]:
     feeds = "".join(f'  - {{name: f{n}, url: "{site.url(f"/f{n}.xml")}"}}\n' for n in range(count))
+    return _written(tmp_path, feeds, slack, database_url)
+
+
+def _written(tmp_path: Path, feeds: str, slack: SlackStandIn, database_url: str) -> tuple[Path, dict]:
+    """A config of these feeds (YAML lines) posting to the stand-in, and the environment naming the store."""
     config = tmp_path / "feeds.yaml"
     config.write_text(
         'slack: {channel: "#gba", on_first_run: post}\n'
@@ -266,18 +271,7 @@ def channel_settings(
         for channel, numbers in channels.items()
         for n in numbers
     )
-    config = tmp_path / "feeds.yaml"
-    config.write_text(
-        'slack: {channel: "#gba", on_first_run: post}\n'
-        "fetch: {timeout: 30s, deadline: 60s, respect_robots: false}\n"
-        f"defaults: {{interval: {INTERVAL_S}s, keywords: [Qianhai]}}\nfeeds:\n{feeds}",
-        encoding="utf-8",
-    )
-    env = {
-        "SLACK_BOT_TOKEN": slack.token,
-        "SLACK_API_URL": slack.api_url,
-        "GBA_MONITOR_DATABASE_URL": database_url,
-    }
+    config, env = _written(tmp_path, feeds, slack, database_url)
     return load_settings(config, environ=env)
 
 
