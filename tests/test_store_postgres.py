@@ -117,3 +117,28 @@ def test_a_worker_reads_again_the_articles_another_worker_changed(database_url: 
         hashes = {a.url: a.content_hash for a in first.articles()}
         assert hashes == {"https://n.example.com/a": "c2", "https://n.example.com/b": "c3"}
         assert first.articles() == second.articles()
+
+
+def test_connections_the_server_drops_cost_one_failed_call_and_the_pool_opens_new_ones(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A database restart or an idle timeout closes the pool's connections under it: a call on a dropped one
+    fails as a StoreError (the poll records it and retries), and the next calls get fresh connections."""
+    with open_database(database_url, tmp_path) as store:
+        store.save_poll(record(feed="bay"))
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        failures = 0
+        for _ in range(10):  # the pool holds at most a handful; each dropped one fails once, then is replaced
+            try:
+                assert store.feed_state("bay").name == "bay"
+                break
+            except StoreError:
+                failures += 1
+        else:
+            pytest.fail("the store never recovered from its connections being dropped")
+        assert failures <= 8
+        assert all(store.feed_state("bay").name == "bay" for _ in range(5))
