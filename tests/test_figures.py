@@ -572,6 +572,7 @@ def test_numbers_sharing_one_noun_and_counts_standing_for_a_noun_said_before() -
     )
     assert [(f.value, f.unit) for f in population] == [(150000, "people"), (9000, "people")]
     assert figures_in("In 2023 and 2024 projects were delayed.") == []
+    assert figures_in("The new town's population density of 7,000 per square km is high.") == []
 
 
 def test_land_in_words_and_a_few_yuan_naming_a_place_are_read_as_a_reader_would() -> None:
@@ -704,6 +705,7 @@ def test_a_count_at_another_place_or_restated_takes_the_noun_counted_before() ->
         (2.1e6, "crossings"),
         (402118, "crossings"),
     ]
+    assert [f.value for f in figures_in("It has 3,000 firms; output rose to 1,234 (5.6%).")] == [3000, 5.6]
     via = figures_in("By noon 84,000 people had left via Lo Wu and more than 61,000 via the Spur Line.")
     assert [(f.value, f.unit) for f in via] == [(84000, "people"), (61000, "people")]
     share = figures_in("The survey found 207,000 residents. About 31 per cent (about 64 200) were retired.")

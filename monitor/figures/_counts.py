@@ -176,7 +176,10 @@ def count_shared(text: str, pos: int, q: Quantity) -> bool:
 def count_doing(text: str, m: re.Match[str], pos: int, q: Quantity, earlier: Quantity | None) -> bool:
     """A count written with separators, standing for the noun counted before it in its sentence and doing
     what that noun does: "612,323 people arrived in the city and 936,081 left"."""
-    if earlier is None or not m.group("sep") or not w.COUNT_VERB_AFTER.match(text, pos):
+    if earlier is None or not m.group("sep"):
+        return False
+    with_share = w.SHARE_AFTER.match(text, pos) and w.WITH_SHARE.search(text, max(0, q.start - 12), q.start)
+    if not (w.COUNT_VERB_AFTER.match(text, pos) or with_share):
         return False
     q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
     return True

@@ -768,9 +768,12 @@ AVERAGE_OF = re.compile(
 COUNT_VERB_AFTER = re.compile(
     r"\s+(?:had\s+|have\s+|has\s+|were\s+)?(?i:left|arrived|departed|came\s+in|entered|exited|crossed|"
     r"travell?ed|visited|returned|signed\s+up|registered|applied|joined)\b"
-    # "... and more than 150,000 via the Spur Line", "with 532,337 (17.3%)": the same count at another place
-    r"|\s+(?i:via|through|by\s+way\s+of)\s|\s*\(\s*\d+(?:\.\d+)?\s?%\s*\)"
+    # "... and more than 150,000 via the Spur Line": the same count at another place
+    r"|\s+(?i:via|through|by\s+way\s+of)\s"
 )
+# "followed by the Bridge Port with 532,337 (17.3%)": a count, with its share, of what the sentence counts
+WITH_SHARE = re.compile(r"(?i:\bwith)\s+(?:\x00|\s)*$")
+SHARE_AFTER = re.compile(r"\s*\(\s*\d+(?:\.\d+)?\s?%\s*\)")
 # "accounted for 78.6% of them (451 440)", "49% of them, or 942,000": a count after a share of one said before
 SHARE_BRACKET = re.compile(
     r"(?:%|(?i:\s(?:per\s*cent|percent)))\s*(?i:of\s+(?:them|those|these|the\s+total)\s*)?(?:\(|,\s*or)\s*"
@@ -804,6 +807,6 @@ LEFT_NUMBER_OF = re.compile(
     r"|(?i:(?:number|total|count|tally)\s+of\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
     r"[^;]{0,160}?\b(?:to|from|reached|hit|totall?ed|stood\s+at)\s+$)"
     # "its population will have grown to 280,000 from 5,000": a population counts people
-    r"|\b(?i:(?P<people>population))\b(?:[^,;.]|(?<=\d)[,.](?=\d)){0,60}\b(?i:to|from|of|at|reached|hit|hits|reaches|topped)\s+$|(?P<zh>[\u4e00-\u9fff]{2,8}?)(?:数量|总数|人数|户数)[^，。；]{0,6}$"
+    r"|\b(?i:(?P<people>population)(?!\s+(?:density|growth|share|ratio|rate|of\s+(?:over|under|aged)\b)))\b(?:[^,;.]|(?<=\d)[,.](?=\d)){0,60}\b(?i:to|from|of|at|reached|hit|hits|reaches|topped)\s+$|(?P<zh>[\u4e00-\u9fff]{2,8}?)(?:数量|总数|人数|户数)[^，。；]{0,6}$"
 )
 # fmt: on
