@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from monitor.identity import (
+from monitor.signatures import (
     MINHASH_PERMUTATIONS,
     NEAR_DUPLICATE_SIMILARITY,
     body_signature,

@@ -28,7 +28,7 @@ from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, parse_entries, screen_entry, unique_guids
 from .fetch import Fetcher, RateLimited
 from .figures import EXTRACTOR_VERSION
-from .identity import Found, body_signature, identify, thread_replies, worth_reading
+from .identity import Found, identify, thread_replies, worth_reading
 from .reading import Reading, ReadPool
 from .records import (
     Alert,
@@ -358,7 +358,7 @@ def _story(
     """The story an entry and its article make, with the article's figures."""
     assert entry.link is not None
     article = reading.article
-    signature = body_signature(article.text)
+    signature = reading.signature
     return Story(
         feed=feed.name,
         outlet=feed.outlet or feed.name,

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from .errors import ArticleError
 from .records import Article, Fetched, Figure
 from .settings import TrackedMetric
+from .signatures import BodySignature, body_signature
 
 log = logging.getLogger("monitor.reading")
 
@@ -49,10 +50,11 @@ _WATCH_EVERY_S = 0.1
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """What one page says: its article, and the figures the article states."""
+    """What one page says: its article, the figures the article states, and its body's signature."""
 
     article: Article
     figures: tuple[Figure, ...]
+    signature: BodySignature
 
 
 def read_page(page: Fetched, selector: str | None = None, metrics: Sequence[TrackedMetric] = ()) -> Reading:
@@ -62,7 +64,8 @@ def read_page(page: Fetched, selector: str | None = None, metrics: Sequence[Trac
     from .figures import extract_figures
 
     article = read_article(page, selector=selector)
-    return Reading(article, tuple(extract_figures(article, metrics=metrics)))
+    # signed here, on a reader process: datasketch (numpy, scipy) and its CPU stay off the poller
+    return Reading(article, tuple(extract_figures(article, metrics=metrics)), body_signature(article.text))
 
 
 ReadPage = Callable[[Fetched, str | None, Sequence[TrackedMetric]], Reading]

@@ -15,7 +15,18 @@ PACKAGE = Path(__file__).parent.parent / "monitor"
 # The layers, bottom up. A unit is a top-level module or package of ``monitor``.
 LEAVES = {"records", "settings", "errors", "sparkline", "clock", "durations", "telemetry"}
 LEAVES |= {"charsets", "redaction", "controls", "matching"}
-STEPS = {"config", "fetch", "feeds", "articles", "figures", "changes", "store", "slack", "output"}
+STEPS = {
+    "config",
+    "fetch",
+    "feeds",
+    "articles",
+    "figures",
+    "signatures",
+    "changes",
+    "store",
+    "slack",
+    "output",
+}
 ORCHESTRATION = {"identity", "reading", "rules", "poll", "outbox", "query", "health", "probe"}
 SHELLS = {"scheduler", "cli", "exporter", "logs", "__main__", "__init__"}
 
