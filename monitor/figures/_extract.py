@@ -123,8 +123,7 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             if q.bare_dollar:
                 q.unit = dollar
             elif id(q) in bare:
-                name = w.YUAN_NAME.match(norm, q.start)
-                q.unit = "" if name and name.end() == q.end else _yuan(yuan, named, place) or ""
+                q.unit = _yuan(yuan, named, place) or ""
                 if not q.unit:
                     continue  # whose 元 it is cannot be told: a wrong currency is a wrong figure
             if periods is None:

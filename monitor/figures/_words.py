@@ -213,8 +213,6 @@ _CURRENCY_SUFFIXES = [
 # A figure written with 元 and no currency named beside it (after FULLWIDTH): "18,000元", "约3亿元"
 BARE_YUAN = re.compile(r"(?:(?!人民币|RMB|CNY|港|美|澳).)*(?<![港美币])元")
 CURRENCY_SUFFIX = [(re.compile(p), code) for p, code in _CURRENCY_SUFFIXES]
-# "1元创新坊", "10元店": a few 元 glued to the noun they name are a name, not an amount
-YUAN_NAME = re.compile(r"(?:[1-9]|10)元(?=[\u4e00-\u9fff])(?![人以左的至到每一起上钱及和或不内])")
 # Where a bare 元 is written on a traditional-Chinese page, the place a figure is about says whose 元 it is
 YUAN_OF_PLACE = {
     "Hong Kong": "HKD", "Macao": "MOP", "Qianhai": "CNY", "Hengqin": "CNY", "Nansha": "CNY",
@@ -399,6 +397,8 @@ _MASKS = [
     r"(?i:\b(?:9|11)\s+(?:mainland\s+|Pearl\s+River\s+Delta\s+|PRD\s+|Greater\s+Bay\s+Area\s+|GBA\s+)?cities)",
     # a policy named by its count of articles: “金融30条”, 《海关18条措施》
     r"[“\"「『《][\u4e00-\u9fff]{0,8}\d+条(?:措施)?[”\"」』》]",
+    # "1元创新坊", "10元店": a few 元 glued to the noun they name are a name, not an amount
+    r"(?<![\d.,])(?:[1-9]|10)元(?=[\u4e00-\u9fff])(?![人以左的至到每一起上钱及和或不内])",
     # an exchange rate stated in passing: "(1 pataca equals 0.12 U.S. dollar)"
     r"(?i:\b1\s+[A-Za-z.$ ]{1,24}?\s+(?:equals|=|is\s+worth|is\s+equal\s+to)\s+(?:about\s+)?[\d.]+)",
     # arithmetic: "4 times 5 equals 20", "3 × 4 = 12"
@@ -755,10 +755,14 @@ INHERIT_GAP = re.compile(
     r"|[，,]?(?:同比|环比|按年|按月|比|较)?(?:去年|上年|上半年|上季度)?(?:同期)?"
     r"(?:增加|增长|下降|减少|提高|上升|上涨|大增|激增|回落|多出|多|少)?了?[约近逾超]?"
 )
+# A rough qualifier a count may carry where the patterns below look beside it: "or about", "and some"
+_ROUGHLY = r"(?:(?i:about|around|some|nearly|almost|over|more\s+than)\s+)?"
 # A count sharing the noun of the number after it: "433 000 and 455 000 passengers respectively"
 SHARED_NEXT = re.compile(
-    r"(?:\s*,\s*|\s+(?i:and|or)\s+)(?:(?i:about|around|some|nearly|almost|over|more\s+than)\s+)?"
-    r"(?:" + _grouped("sepn") + r"|\d+(?:\.\d+)?)(?![\d.,%])"
+    r"(?:\s*,\s*|\s+(?i:and|or)\s+)"
+    + _ROUGHLY
+    + r"(?:"
+    + _grouped("sepn") + r"|\d+(?:\.\d+)?)(?![\d.,%])"
 )
 # "forecast to handle 2.67 million passengers, a daily average of about 223 000": the average of that noun
 AVERAGE_OF = re.compile(
@@ -777,10 +781,11 @@ SHARE_AFTER = re.compile(r"\s*\(\s*\d+(?:\.\d+)?\s?%\s*\)")
 # "accounted for 78.6% of them (451 440)", "49% of them, or 942,000": a count after a share of one said before
 SHARE_BRACKET = re.compile(
     r"(?:%|(?i:\s(?:per\s*cent|percent)))\s*(?i:of\s+(?:them|those|these|the\s+total)\s*)?(?:\(|,\s*or)\s*"
-    r"(?i:(?:about|around|some|nearly|almost|over|more\s+than)\s+)?$"
+    + _ROUGHLY
+    + r"$"
 )
 # "22.4 million visits, or about 900,000 every week": the same count restated
-OR_RESTATED = re.compile(r",\s*or\s+(?i:(?:about|around|some|nearly|almost|over|more\s+than)\s+)?$")
+OR_RESTATED = re.compile(r",\s*or\s+" + _ROUGHLY + r"$")
 # "visitors from Hong Kong (564,700) and Taiwan (88,300)": a count in brackets after the place it is from
 NOUN_FROM_BRACKET = re.compile(
     r"(?i:\b(?P<noun>[a-z][\w-]*s)\s+(?:from|in|at)\s+)(?:the\s+)?(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$"
