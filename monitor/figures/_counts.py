@@ -93,13 +93,17 @@ def count_from_table(text: str, q: Quantity) -> bool:
 
 
 def count_from_earlier(text: str, q: Quantity, earlier: Quantity | None, before: Quantity | None) -> bool:
-    """A number standing for a noun said before: "179 companies, including 63 from ...", "Of those, 6,200"."""
+    """A number standing for a noun said before: "179 companies, including 63 from ...", "Of those, 6,200",
+    "a daily average of 223 000", "22.4 million visits, or about 900,000 a week"."""
     lead = text[: q.start]
     if qualifier := w.QUALIFIER_BEFORE.search(lead, max(0, q.start - 30)):
         lead = lead[: qualifier.start()]
     if earlier is not None and (average := w.AVERAGE_OF.search(lead)):
         per = f"{average.group('per').lower()} " if average.group("per") else ""
         q.kind, q.unit, q.subject = "count", earlier.unit, f"{per}average {earlier.subject}"
+        return True
+    if earlier is not None and w.OR_RESTATED.search(lead):
+        q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
         return True
     source = earlier if earlier is not None and w.ELLIPSIS.search(lead) else None
     if source is None and (opening := w.OPENING.fullmatch(lead)):
@@ -200,9 +204,6 @@ def count_in_brackets(
         return True
     if earlier is not None and w.AND_BRACKET.search(lead):
         q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject  # "... and Taiwan (88,300)"
-        return True
-    if earlier is not None and w.OR_RESTATED.search(lead):
-        q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
         return True
     if earlier is None or not w.SHARE_BRACKET.search(lead):
         return False

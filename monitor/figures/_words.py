@@ -785,7 +785,7 @@ SHARE_BRACKET = re.compile(
     + r"$"
 )
 # "22.4 million visits, or about 900,000 every week": the same count restated
-OR_RESTATED = re.compile(r",\s*or\s+" + _ROUGHLY + r"$")
+OR_RESTATED = re.compile(r",\s*or\s+$")  # (the lead without the count's own qualifier)
 # "visitors from Hong Kong (564,700) and Taiwan (88,300)": a count in brackets after the place it is from
 NOUN_FROM_BRACKET = re.compile(
     r"(?i:\b(?P<noun>[a-z][\w-]*s)\s+(?:from|in|at)\s+)(?:the\s+)?(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$"
