@@ -148,7 +148,7 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
         if unit and caption and unit is not caption and unit.kind == caption.kind and unit.scale == 1.0:
             # "单位：千人" above a "人数" column: thousands of people
             unit = replace(unit, scale=caption.scale)
-        if unit is None or (unit is table.caption and unit.several and not _LEVEL_HEADER.search(header)):
+        if unit is None or (unit is caption and unit.several and not _LEVEL_HEADER.search(header)):
             continue  # a caption of several units, and the column does not say it holds the level
         m = _CELL.match(cell)
         assert m is not None

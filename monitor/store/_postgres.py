@@ -278,9 +278,9 @@ class PostgresStore(WorkerClaims, OperatorEdits):
     def _read_articles(self, found: list[tuple[Any, ...]]) -> list[StoredArticle]:
         """The articles of these (id, row version) pairs, each parsed once per version.
 
-        Each new story's poll looks for a near twin among the articles of its week (``identity``): reading
-        and parsing those rows again for every story made a poll's cost grow with the store. Only the row
-        versions travel now; a row another worker changed has a new version and is read again.
+        Each feed's poll looks for near twins among the articles of its week (``identity``): reading and
+        parsing those rows again for every poll made its cost grow with the store. Only the row versions
+        travel now; a row another worker changed has a new version and is read again.
         """
         with self._parsing:
             have = {i: self._parsed[i][1] for i, version in found if self._parsed.get(i, ("",))[0] == version}
