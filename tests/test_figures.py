@@ -631,6 +631,50 @@ def test_a_count_of_ten_or_more_spelt_out_to_open_a_sentence_is_a_figure_a_small
     ]
 
 
+def test_institutions_counted_in_words_below_ten_are_figures_other_small_counts_are_not() -> None:
+    """Radio and government news write small counts in words: "Six dental clinics" and "three new
+    universities" are what a scheme added, "Four of them" a part of that count; "the two hospitals" (said
+    before), "a few banks", "three pillars" and "Two sides" count nothing a reader tracks."""
+    found = page_figures(
+        "<p>Six dental clinics in the Greater Bay Area joined the voucher scheme on Monday, staff said.</p>"
+        "<p>Four of them are in Shenzhen, where three new universities also opened campuses this year.</p>"
+        "<p>The two hospitals named last year stay in the scheme, and a few banks will take part.</p>"
+        "<p>Two sides agreed that three pillars will support the zone from next year.</p>"
+    )
+    assert [(f.value, f.unit, f.text) for f in found] == [
+        (6, "clinics", "Six dental clinics"),
+        (4, "clinics", "Four of them"),
+        (3, "universities", "three new universities"),
+    ]
+
+
+def test_a_count_keeps_its_noun_across_a_sentence_naming_it_and_places_take_it_in_turn() -> None:
+    """ "Ten of them" after a sentence about "the projects" is ten of the projects counted before; "Lo Wu
+    followed with 22,421" and "Hung Hom handled 9,127" count the crossings of the sentence before; "Visitors
+    ... rose 12% to 612,000" counts the visitors the sentence opens with; "21 service points" are places,
+    where "21 points" is a score."""
+    projects = figures_in(
+        "The city started 21 projects this week.",
+        "The projects lie between the port and the border.",
+        "Ten of them, costing CNY12bn in total, are in the port zone.",
+    )
+    assert [(f.value, f.unit) for f in projects if f.unit != "CNY"] == [(21, "projects"), (10, "projects")]
+    ports = figures_in(
+        "The airport recorded 35,118 crossings on Sunday.",
+        "Lo Wu followed with 22,421, while Hung Hom handled 9,127.",
+    )
+    assert [(f.value, f.unit) for f in ports] == [
+        (35118, "crossings"),
+        (22421, "crossings"),
+        (9127, "crossings"),
+    ]
+    visitors = figures_in("Visitors from the nine cities rose 12% from a year before to 612,000.")
+    assert [(f.value, f.unit) for f in visitors] == [(12, "%"), (612000, "visitors")]
+    points = figures_in("The scheme now has 21 service points.")
+    assert [(f.value, f.unit) for f in points] == [(21, "points")]
+    assert figures_in("The index rose 21 points on Friday.") == []
+
+
 def test_shares_in_words_with_every_and_a_half_before_its_bracket() -> None:
     """ "one in every four residents" is 25%; "逾半（53.1%）" is more than half, then 53.1%."""
     assert [(f.value, f.qualifier) for f in figures_in("Almost one in every four residents is over 65.")] == [

@@ -48,12 +48,17 @@ def counted(text: str, pos: int, q: Quantity) -> int:
         if _plural(low):
             head = len(words) - 1
         at = m.end()
-    if head < 0 or words[head][2].lower() in w.NP_BAD_HEADS:
+    if head < 0 or (words[head][2].lower() in w.NP_BAD_HEADS and not _named_points(words, head)):
         return pos
     q.kind, q.unit = "count", canonical_en(words[head][2]).lower()
     q.noun = (words[0][0], words[head][1])
     q.subject = text[q.noun[0] : q.noun[1]]
     return q.noun[1]
+
+
+def _named_points(words: list[tuple[int, int, str]], head: int) -> bool:
+    """ "21 service points" are places; "21 points" or "21 percentage points" are not."""
+    return words[head][2].lower() == "points" and head > 0 and words[head - 1][2].lower() not in w.POINT_KINDS
 
 
 def _plural(word: str) -> bool:
@@ -133,10 +138,15 @@ def count_after_link(
         q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject  # the level the change led to
         return True
     level = last is not None and last.aspect == "level"  # a goal's or a change's rate leads to no level
-    if last is not None and level and last.kind in ("pct", "pp") and last.subject and w.TO_LEVEL.search(lead):
+    if last is not None and level and last.kind in ("pct", "pp") and w.TO_LEVEL.search(lead):
         head = re.findall(r"[A-Za-z]+", last.subject)
+        subject = last.subject
+        opening = w.SUBJECT_OPENING.match(text)
+        if opening and (opening.group("from") or not (head and _plural(head[-1].lower()))):
+            subject = opening.group("np")  # "Visitors from the nine cities jumped 36% to 855,000"
+            head = subject.split()
         if head and _plural(head[-1].lower()):
-            q.kind, q.subject, q.unit = "count", last.subject, canonical_en(head[-1]).lower()
+            q.kind, q.subject, q.unit = "count", subject, canonical_en(head[-1]).lower()
             return True
     if w.COUNT_LINK.search(lead):
         q.kind, q.unit = "count", ""
@@ -177,15 +187,22 @@ def count_shared(text: str, pos: int, q: Quantity) -> bool:
     return False
 
 
-def count_doing(text: str, m: re.Match[str], pos: int, q: Quantity, earlier: Quantity | None) -> bool:
-    """A count written with separators, standing for the noun counted before it in its sentence and doing
-    what that noun does: "612,323 people arrived in the city and 936,081 left"."""
-    if earlier is None or not m.group("sep"):
+def count_doing(
+    text: str, m: re.Match[str], pos: int, q: Quantity, earlier: Quantity | None, before: Quantity | None
+) -> bool:
+    """A count written with separators, standing for the noun counted before it and doing what that noun
+    does: "612,323 people arrived in the city and 936,081 left"; or the same count at another place, in its
+    sentence or after the previous one ("West Kowloon recorded 35,113 entries. Lo Wu followed with 22,421,
+    while Heung Yuen Wai handled 9,127")."""
+    if not m.group("sep"):
         return False
+    source = earlier
     with_share = w.SHARE_AFTER.match(text, pos) and w.WITH_SHARE.search(text, max(0, q.start - 12), q.start)
-    if not (w.COUNT_VERB_AFTER.match(text, pos) or with_share):
-        return False
-    q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
+    if source is None or not (w.COUNT_VERB_AFTER.match(text, pos) or with_share):
+        source = earlier or before
+        if source is None or not w.PLACE_WITH.search(text, max(0, q.start - 60), q.start):
+            return False
+    q.kind, q.unit, q.subject = "count", source.unit, source.subject
     return True
 
 
@@ -219,17 +236,18 @@ def count_in_words(text: str, before: Quantity | None) -> Quantity | None:
     """A count of ten or more spelt out because it opens the sentence (style guides write it in digits
     anywhere else): "Twenty-one major projects started", "Ten of them are in Qianhai" (of the count said
     before). Below ten a number in words is the house style for small numbers anywhere ("Three pillars
-    support ..."), and such a number is no figure."""
+    support ..."), and such a number is no figure unless it is a part of a count ("Five of them offer")."""
     start = m.end() if (m := w.DATELINE.match(text)) else 0
     word = w.OPENING_WORD.match(text, start)
     if not word or not text[start].isupper() or len(text[start:].split()) < 5:
         return None  # "Three takeaways": a heading, not a count
     parts = word.group("word").lower().split("-")
     q = Quantity(start, word.end(), float(sum(w.WORD_VALUE[p] for p in parts)), "", "")
-    if q.value < 10:
+    small = q.value < 10
+    if small and not w.OF_THEM.match(text, word.end()):
         return None
     end = counted(text, word.end(), q)
-    if q.kind == "count" and q.unit not in w.NP_BAD_HEADS:
+    if not small and q.kind == "count" and q.unit not in w.NP_BAD_HEADS:
         q.end = end
         return q
     them = w.OF_THEM.match(text, word.end())

@@ -73,7 +73,10 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # "单位：人次"); 百万 captions; numbers sharing the noun after them; a share's count in brackets; "a daily
 # average of"; populations; areas in words; multiples beside 上升/大增 and in pairs; "N成为"; "1元创新坊" is
 # a name.
-EXTRACTOR_VERSION = "figures-5"
+# figures-6: institutions counted in words below ten ("Seven medical institutions"), "Five of them", a count
+# kept across a sentence naming its noun, places taking the count before in turn ("Lo Wu followed with
+# 22,421"), the level a sentence's opening noun changed to, "21 service points".
+EXTRACTOR_VERSION = "figures-6"
 
 
 def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) -> list[Figure]:
@@ -97,7 +100,8 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             capped.add("figures_per_page" if numbers_left > 0 else "numbers_per_page")
             break
         if not w.MAYBE_NUMBER.search(sentence):
-            last_count = None
+            if last_count is not None and not _names(sentence, last_count):
+                last_count = None  # "Ten of them" may follow "The projects are spread ..."
             tables.read_line(sentence.translate(w.FULLWIDTH), table)  # a caption or a header
             continue
         norm = w.FULLWIDTH_GROUP.sub(",", sentence).translate(w.FULLWIDTH)
@@ -164,6 +168,11 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             "figures capped url=%s caps=%s figures=%d", article.url, ",".join(sorted(capped)), len(figures)
         )
     return figures[:MAX_FIGURES_PER_PAGE]
+
+
+def _names(sentence: str, q: Quantity) -> bool:
+    """The sentence names what ``q`` counts ("The projects are spread between ..." after "21 projects")."""
+    return q.unit.isascii() and re.search(rf"(?i:\b{re.escape(q.unit)}\b)", sentence) is not None
 
 
 def _bare_yuan(norm: str, q: Quantity) -> bool:
@@ -269,7 +278,16 @@ def _read_quantity(
     ):
         q.subject = keys.modified_noun(text, pos)  # "a 106-sq-km zone", "a HK$2.5-billion fund": the noun
     if m.group("word") and not scale and q.kind not in ("physical", "times"):
-        return None, pos  # "four cities": a small number in words counts nothing a reader tracks
+        # "four cities": a small number in words counts nothing a reader tracks, unless it counts
+        # institutions not said before ("five pilot medical institutions", not "the two hospitals")
+        end = counted(text, pos, q)
+        if (
+            q.value < 2  # "a few banks"
+            or q.unit not in w.INSTITUTIONS
+            or w.DETERMINED.search(text, max(0, m.start() - 12), m.start())
+        ):
+            return None, pos
+        pos = end
     if not q.kind:
         pos = counted(text, pos, q)
     if not q.kind and not (
@@ -279,7 +297,7 @@ def _read_quantity(
         or count_after_link(text, m, q, counted_before, last)
         or count_of_them(text, pos, q, counted_before, before)
         or count_shared(text, pos, q)
-        or count_doing(text, m, pos, q, counted_before)
+        or count_doing(text, m, pos, q, counted_before, before)
         or count_in_brackets(text, m, q, counted_before or before, last)
     ):
         if not scale and not m.group("zh"):

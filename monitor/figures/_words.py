@@ -105,6 +105,16 @@ FRAGMENT_LEFT = re.compile(r"(?:(?P<glue>\d[,'’.，])|(?<![\d,'’.，])\d{1,3
 FRAGMENT_RIGHT = re.compile(r"[,'’.，]\d|[ \u00a0\u2009\u202f]\d{3}(?!\d)")
 
 _WORDS = "|".join(sorted((re.escape(w) for w in EN_WORD_NUMBERS), key=len, reverse=True))
+# Institutions and facilities that a scheme adds or a zone hosts. News writes their counts in words below ten
+# ("Seven medical institutions", "five new general hospitals") and such a count is a figure, where "two
+# sides", "three pillars" or "four cities" are not.
+INSTITUTIONS = frozenset([
+    "institutions", "hospitals", "clinics", "laboratories", "labs", "universities", "banks", "insurers",
+    "stations", "checkpoints", "ports", "airports",
+])  # fmt: skip
+_INSTITUTIONS_AHEAD = r"\s+(?:[A-Za-z][\w'’-]*\s+){0,3}(?i:" + "|".join(sorted(INSTITUTIONS)) + r")\b"
+# A determiner makes a count in words one said before ("the two hospitals", "its five stations")
+DETERMINED = re.compile(r"(?i:\b(?:the|its|their|these|those|other|all|every|first|last|our)\s+)$")
 
 # A number, with the currency sign that may stand before it. Not glued to a word (G20, A380), not the tail
 # of a name (COVID-19), not the second half of a decimal or a masked span.
@@ -119,7 +129,8 @@ NUMBER = re.compile(
     r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b"
     # "about one square kilometre", "a five-square-kilometre site": a land area or length in words
     r"|[\s-]+(?i:square[\s-]+(?:kilomet|met|mile)|hectares?\b|kilomet(?:er|re)s?\b)"
-    r"|\s+(?i:times\s+(?:the|that|those|as)\b))"  # "three times the area of Macau": a multiple
+    r"|\s+(?i:times\s+(?:the|that|those|as)\b)"  # "three times the area of Macau": a multiple
+    r"|" + _INSTITUTIONS_AHEAD + r")"  # "five pilot medical institutions"
     r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*|(?<=[逾近超过约])[百千])"
     r"(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
@@ -487,6 +498,7 @@ PERIOD_WORDS = frozenset([
     "first", "second", "third", "fourth", "last", "past", "latest", "final", "half", "quarter", "year",
     "years", "period", "month", "months",
 ])
+POINT_KINDS = frozenset(["percentage", "basis", "index", "bonus", "credit", "match"])
 NP_BAD_HEADS = frozenset([
     "times", "others", "ones", "years", "months", "days", "hours", "weeks", "percent", "points", "cents",
     "terms", "ways", "degrees", "minutes", "seconds", "decades",
@@ -676,6 +688,7 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 MAYBE_NUMBER = re.compile(
     r"[0-9０-９]|(?i:half|thirds?|quarters?|fourths?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in(?:\s+every)?|out\s+of)\s+(?i:three|four|five|ten)\b"
     r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet|times\s+(?:the|that|those|as)\b)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
+    r"|\b(?:Two|Three|Four|Five|Six|Seven|Eight|Nine)\s+of\b|(?i:" + "|".join(sorted(INSTITUTIONS)) + r")\b"
 )
 NUM2 = re.compile(
     r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
@@ -744,6 +757,10 @@ CHANGE_OF_BEFORE = re.compile(
 # "rose to 3.1%", "增至3.1%": the level a rate reached, not its change
 LEVEL_LEAD = re.compile(r"(?:(?i:\bto)|至|到)\s*$")
 TO_LEVEL = re.compile(r"(?i:\bto)\s*$")
+# The plural noun a sentence opens with, its subject: "Visitors from ...", "The Mainland visitors ..."
+SUBJECT_OPENING = re.compile(
+    r"\s*(?:The\s+)?(?P<np>(?:[A-Z][a-z-]+\s+)?[A-Za-z][a-z-]+s)\b(?!['’])(?P<from>\s+(?:from|of|in|at)\b)?"
+)
 COUNT_LINK = re.compile(
     r"(?i:\b(?:totall?ed|totall?ing|numbered|numbering|averaged|averaging|stood\s+at|standing\s+at|reached|reaching|"
     r"amounted\s+to|came\s+to)\s+(?:a\s+total\s+of\s+|some\s+|about\s+|around\s+|nearly\s+|over\s+|"
@@ -777,6 +794,11 @@ COUNT_VERB_AFTER = re.compile(
 )
 # "followed by the Bridge Port with 532,337 (17.3%)": a count, with its share, of what the sentence counts
 WITH_SHARE = re.compile(r"(?i:\bwith)\s+(?:\x00|\s)*$")
+# "Lo Wu followed with 22,421", "while Heung Yuen Wai handled 9,127": a place's count of the noun before
+PLACE_WITH = re.compile(
+    r"\b(?:[A-Z][\w'’.-]*\s+){1,5}(?:(?i:followed|came\s+next|was\s+next)\s+)?"
+    r"(?i:with|handled|recorded|received|saw)\s+$"
+)
 SHARE_AFTER = re.compile(r"\s*\(\s*\d+(?:\.\d+)?\s?%\s*\)")
 # "accounted for 78.6% of them (451 440)", "49% of them, or 942,000": a count after a share of one said before
 SHARE_BRACKET = re.compile(
@@ -794,7 +816,7 @@ AND_BRACKET = re.compile(r"\)\s*(?:,|(?i:and|or))\s+(?:[A-Z][\w'’.-]*\s*){1,4}
 # A number in words opening a sentence (house styles spell those out): "Twenty-one major projects started"
 OPENING_WORD = re.compile(
     r"(?P<word>(?:" + "|".join(_TENS) + r")(?:-(?:" + "|".join(SMALL_NUMBERS) + r"))?|"
-    + "|".join(sorted(_TEENS, key=len, reverse=True)) + r")\b",
+    + "|".join(sorted(_TEENS, key=len, reverse=True)) + r"|two|three|four|five|six|seven|eight|nine)\b",
     re.IGNORECASE,
 )
 # What is left of a Chinese clause that names nothing: 分别为…的117倍, 同比大增10.4倍, 当中8成
