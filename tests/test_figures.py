@@ -675,6 +675,57 @@ def test_a_count_keeps_its_noun_across_a_sentence_naming_it_and_places_take_it_i
     assert figures_in("The index rose 21 points on Friday.") == []
 
 
+def test_tables_counting_people_and_captions_stating_a_share_are_read() -> None:
+    """A "Number of young people" header counts people, a "Population" row label counts people (its
+    density does not), and a caption "(% of GDP)" makes its cells shares."""
+    found = page_figures(
+        "<p>The bureau set out the scheme and the city's profile in three tables this week.</p>"
+        "<table><tr><th>Item</th><th>Number of young people</th></tr>"
+        "<tr><td>Placed with employers</td><td>2 318</td></tr></table>"
+        "<table><tr><th>Indicator</th><th>Value</th></tr><tr><td>Population</td><td>1 204 500</td></tr>"
+        "<tr><td>Population density</td><td>6 412</td></tr></table>"
+        "<table><caption>Table 2. Economic structure (% of GDP)</caption>"
+        "<tr><th>Sector</th><th>Share</th></tr>"
+        "<tr><td>Services</td><td>88.4</td></tr></table>"
+    )
+    assert [(f.value, f.unit, f.text) for f in found] == [
+        (2318, "people", "2 318"),
+        (1204500, "people", "1 204 500"),
+        (88.4, "%", "88.4"),
+    ]
+
+
+def test_counts_of_a_noun_said_before_in_more_ways() -> None:
+    """ "318 of the 540 who completed" both count the trainees named before; "Of the X, ... 7,200 of them"
+    counts X; "the quota for X has grown to N" counts X; "… and 1,269 from Y" counts what the sentence's
+    count before it counts; "the previous high of N" the count of the sentence before."""
+    trainees = figures_in("The scheme placed 1 200 trainees, and 318 of the 540 who completed it stayed on.")
+    assert [(f.value, f.unit) for f in trainees] == [(1200, "trainees"), (318, "trainees"), (540, "trainees")]
+    them = figures_in("Of the Macao residents in the zone, 70 percent drive, and 7,200 of them own a car.")
+    assert [(f.value, f.unit) for f in them] == [(70, "%"), (7200, "residents")]
+    quota = figures_in("The quota for single-plate vehicles has grown to 12,000 since the scheme began.")
+    assert [(f.value, f.unit) for f in quota] == [(12000, "vehicles")]
+    sources = figures_in(
+        "The poll drew 9,000 replies.", "Of these, 8,100 came from workers and 3,250 from students."
+    )
+    assert [(f.value, f.unit) for f in sources] == [(9000, "replies"), (8100, "replies"), (3250, "replies")]
+    record = figures_in(
+        "The port saw 91,500 crossings on Friday.", "The previous high of 89,000 stood for a year."
+    )
+    assert [(f.value, f.unit) for f in record] == [(91500, "crossings"), (89000, "crossings")]
+    assert [f.value for f in figures_in("Output rose to 1,234 from last year.")] == []
+
+
+def test_multiples_larger_than_and_chinese_fractions() -> None:
+    """ "three times larger than" is a multiple; 三分之一 is a third, as a percentage; 百分之 stays a
+    percentage."""
+    assert [(f.value, f.unit) for f in figures_in("The zone is three times larger than the old port.")] == [
+        (3, "times")
+    ]
+    zh = figures_in("約四分之三受訪者表示會再來，百分之十二計劃長住。", lang="zh")
+    assert [(f.value, f.unit, f.qualifier) for f in zh] == [(75, "%", "approx"), (12, "%", "exact")]
+
+
 def test_shares_in_words_with_every_and_a_half_before_its_bracket() -> None:
     """ "one in every four residents" is 25%; "逾半（53.1%）" is more than half, then 53.1%."""
     assert [(f.value, f.qualifier) for f in figures_in("Almost one in every four residents is over 65.")] == [

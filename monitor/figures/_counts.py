@@ -110,6 +110,9 @@ def count_from_earlier(text: str, q: Quantity, earlier: Quantity | None, before:
     if earlier is not None and w.OR_RESTATED.search(lead):
         q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
         return True
+    if (source := earlier or before) is not None and w.HIGH_OF.search(lead):
+        q.kind, q.unit, q.subject = "count", source.unit, source.subject  # "the previous high of 86,000"
+        return True
     source = earlier if earlier is not None and w.ELLIPSIS.search(lead) else None
     if source is None and (opening := w.OPENING.fullmatch(lead)):
         if opening.group("np") and _plural(opening.group("np").split()[-1].lower()):
@@ -157,10 +160,24 @@ def count_after_link(
 def count_of_them(
     text: str, pos: int, q: Quantity, earlier: Quantity | None, before: Quantity | None
 ) -> bool:
-    """A part of a count said before: "1 250 of them are start-ups", "about 40 of which"; or of a count named
-    after it: "some 3,000 of the applicants"."""
+    """A part of a count said before: "1 250 of them are start-ups", "about 40 of which", "464 of the 632 who
+    finished" (both), or of the noun the sentence opens with ("Of the residents polled, ... 900 of them");
+    or of a count named after it: "some 3,000 of the applicants"."""
+    source = earlier or before
+    if source is not None and (
+        w.OF_THE_COUNT.match(text, pos)
+        or (
+            w.COUNT_WHO.match(text, pos)
+            and re.search(r"(?i:\bof\s+the)\s+$", text[max(0, q.start - 10) : q.start])
+        )
+    ):
+        q.kind, q.subject, q.unit, q.aspect = "count", source.subject, source.unit, source.aspect
+        return True
     if m := w.OF_THEM.match(text, pos):
-        source = earlier or before
+        if not m.group("np") and (opening := w.OF_THE_OPENING.match(text)):
+            noun = opening.group("np")
+            q.kind, q.subject, q.unit = "count", noun, canonical_en(noun.split()[-1]).lower()
+            return True
         if m.group("np"):
             noun = m.group("np")
             q.kind, q.subject, q.unit = "count", noun, canonical_en(noun.split()[-1]).lower()
@@ -196,6 +213,14 @@ def count_doing(
     while Heung Yuen Wai handled 9,127")."""
     if not m.group("sep"):
         return False
+    lead = text[max(0, q.start - 8) : q.start]
+    if earlier is not None and w.AND_FROM.match(text, pos) and re.search(r"(?:\band|,)\s+$", lead):
+        q.kind, q.unit, q.subject = (
+            "count",
+            earlier.unit,
+            earlier.subject,
+        )  # "20,000 came from X and 1,269 from Y"
+        return True
     source = earlier
     with_share = w.SHARE_AFTER.match(text, pos) and w.WITH_SHARE.search(text, max(0, q.start - 12), q.start)
     if source is None or not (w.COUNT_VERB_AFTER.match(text, pos) or with_share):

@@ -75,7 +75,9 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # a name.
 # figures-6: institutions counted in words below ten ("Seven medical institutions"), "Five of them", a count
 # kept across a sentence naming its noun, places taking the count before in turn ("Lo Wu followed with
-# 22,421"), the level a sentence's opening noun changed to, "21 service points".
+# 22,421"), the level a sentence's opening noun changed to, "21 service points"; tables counting people
+# ("Number of young people", a "Population" row), "(% of GDP)" captions, a header after data rows opening the
+# next table; "464 of the 632 who", "the quota for X ... to N", "the previous high of N", 三分之一.
 EXTRACTOR_VERSION = "figures-6"
 
 

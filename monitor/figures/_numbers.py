@@ -26,6 +26,14 @@ def fractions(text: str, found: list[Quantity]) -> list[Quantity]:
         q = Quantity(m.start(), end, float(f"{value:.4g}"), "%", "pct")
         q.qualifier = qualifier_before(text, q) or "exact"
         shares.append(q)
+    for m in w.ZH_FRACTION.finditer(text):
+        if any(q.start <= m.start() < q.end for q in found):
+            continue
+        num, den = zh_number(m.group("num")), zh_number(m.group("den"))
+        if 0 < num < den:
+            q = Quantity(m.start(), m.end(), float(f"{100 * num / den:.4g}"), "%", "pct")
+            q.qualifier = qualifier_before(text, q) or "exact"
+            shares.append(q)
     return shares + _shares_without_of(text, [*found, *shares])
 
 

@@ -55,7 +55,9 @@ _LEVEL_HEADER = re.compile(
 # what a count column or row counts: "Number of travel bookings", "(persons)", "学生人数", "（个）",
 # "单位：人次"
 _COUNTED = re.compile(
-    r"(?i:\b(?:number|no\.)\s+of\s+(?:[a-z][\w'’-]*\s+){0,3}?(?P<en>[a-z][\w'’-]*s)\b"
+    r"(?i:\b(?:number|no\.)\s+of\s+(?:[a-z][\w'’-]*\s+){0,3}?(?P<en>[a-z][\w'’-]*s|"
+    + "|".join(sorted(w.NP_HEAD_IRREGULAR))
+    + r")\b"
     r"|[(（]\s*(?P<paren>[a-z]+s)\s*[)）])"
     r"|(?P<people>人数)|(?:[(（]|单位[：:]\s*)" + w.ZH_MEASURE.pattern + r"\s*(?:[)）]|$)"
 )
@@ -63,6 +65,10 @@ _PERIOD_CELL = re.compile(r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}(?:\s*[—–~-]\s
 # a row label that is only a period: "2019/20", "2023", "Q1 2024", "1-6月"
 _PERIOD_LABEL = re.compile(
     r"\s*(?:(?:19|20)\d\d(?:/\d\d)?|Q[1-4]\s*(?:19|20)\d\d|\d{1,2}(?:\s*[—–~-]\s*\d{1,2})?月)\s*"
+)
+# a row that counts a place's people: "Population", "常住人口" (not its density or growth)
+_POPULATION = re.compile(
+    r"(?i:^(?:resident\s+|total\s+)?population\b(?!\s+(?:density|growth|share|ratio|rate)))|^(?:常住|户籍)?人口$"
 )
 # fmt: on
 
@@ -119,7 +125,7 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
     if "\t" not in sentence:
         if table.rows:  # the table ended
             table.caption, table.headers, table.rows = None, [], 0
-        if _CAPTION.search(sentence) and len(sentence) < 160 and (unit := unit_of(sentence, pct=False)):
+        if _CAPTION.search(sentence) and len(sentence) < 160 and (unit := _caption_unit(sentence)):
             several = unit.kind != "pct" and bool(re.search(r"[,，、/]\s*%|%\s*[,，、/]", sentence))
             table.caption = replace(unit, several=several)
         return None
@@ -131,12 +137,16 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
     ]  # "2043" under a "上半年" header is an amount for that period, not a year
     if not found:
         if not any(re.search(r"\d", _PERIOD_CELL.sub("", c)) for c in cells[1:]):
+            if table.rows:  # a header after data rows opens the next table
+                table.caption, table.headers, table.rows = None, [], 0
             table.headers.append(cells)  # a header: no figures in its cells, only names and periods
         return None
     table.rows += 1
     label = cells[0].strip()
     paren = re.search(r"[(（]", label)
     row_unit = unit_of(label[paren.start() :], pct=True) if paren else None
+    if row_unit is None and _POPULATION.search(label):
+        row_unit = Unit("count", "people")
     quantities = []
     offset = [0]
     for cell in cells:
@@ -170,6 +180,14 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
             period = next((p.strip() for p in periods if _PERIOD.search(p)), None)
         quantities.append((q, period, unit.kind == "pct" and bool(_GROWTH.search(header))))
     return quantities
+
+
+def _caption_unit(caption: str) -> Unit | None:
+    """The unit a caption states: a currency, scale, physical unit or count, or a share in brackets
+    ("Industrial structure (% of GDP)"); words such as "growth" in a caption's title make no unit."""
+    if unit := unit_of(caption, pct=False):
+        return unit
+    return Unit("pct", "%") if re.search(r"[(（]\s*%", caption) else None
 
 
 def _header(table: Table, i: int, width: int) -> str:

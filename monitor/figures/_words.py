@@ -129,7 +129,8 @@ NUMBER = re.compile(
     r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b"
     # "about one square kilometre", "a five-square-kilometre site": a land area or length in words
     r"|[\s-]+(?i:square[\s-]+(?:kilomet|met|mile)|hectares?\b|kilomet(?:er|re)s?\b)"
-    r"|\s+(?i:times\s+(?:the|that|those|as)\b)"  # "three times the area of Macau": a multiple
+    # "three times the area of Macau", "two times larger": a multiple
+    r"|\s+(?i:times\s+(?:the|that|those|as|larger|bigger|greater|higher|smaller)\b)"
     r"|" + _INSTITUTIONS_AHEAD + r")"  # "five pilot medical institutions"
     r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*|(?<=[逾近超过约])[百千])"
     r"(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
@@ -145,6 +146,10 @@ _FRACTIONS = {
     "one fourth": 25.0, "three fourths": 75.0,
 }  # fmt: skip
 FRACTION_OF = _FRACTIONS
+# 三分之一 (one in three), 4分之3: a share, as %; 百分之 is read as a percentage by NUMBER
+ZH_FRACTION = re.compile(
+    r"(?<![百千万\d])(?P<den>[二三四五六七八九十]|\d{1,2})分之(?P<num>[一二三四五六七八九]|\d{1,2})(?![\d十百])"
+)
 SMALL_NUMBERS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10,
@@ -389,7 +394,8 @@ _MASKS = [
     r"minutes?|mins?|seconds?|secs?|decades?|nights?)\b(?:[\s-](?i:old|of\s+age))?",
     r"(?i:\baged?\s+(?:of\s+|between\s+)?\d+(?:\s*(?:to|-|–|and)\s*\d+)?)",
     r"\b\d+(?:st|nd|rd|th)\b|(?i:\bNo\.?\s*\d+)|#\d+|第[\d一二三四五六七八九十百千零〇两]+|(?i:\btop[\s-]\d+)",
-    r"(?i:\b(?:rank(?:s|ed|ing)?|placed|position)\s+(?:No\.?\s*)?\d+)",
+    # "ranked 3", "placed 12" (not "placed 1,200 trainees": a count)
+    r"(?i:\b(?:rank(?:s|ed|ing)?|placed|position)\s+(?:No\.?\s*)?\d{1,3}(?![\d,  ]|\s+[a-z][\w-]*s\b))",
     r"\b(?:Article|Section|Chapter|Clause|Phase|Line|Route|Terminal|Gate|Building|Tower|Hall|Room|Block|Floor|"
     r"Level|Stage|Round|Part|Vol\.?|Volume|Issue|Item|Paragraph|Batch|Version|Exit|Platform|Berth|Pier|Grade|"
     r"Class|Season|Episode|Figure|Fig\.|Table|Chart|Appendix|Annex|Rule|Step|Goal|Group|Team|Unit|Flat|Shop|Plot|"
@@ -687,8 +693,9 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 # --- the context around a number ---------------------------------------------------------------------
 MAYBE_NUMBER = re.compile(
     r"[0-9０-９]|(?i:half|thirds?|quarters?|fourths?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in(?:\s+every)?|out\s+of)\s+(?i:three|four|five|ten)\b"
-    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet|times\s+(?:the|that|those|as)\b)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
-    r"|\b(?:Two|Three|Four|Five|Six|Seven|Eight|Nine)\s+of\b|(?i:" + "|".join(sorted(INSTITUTIONS)) + r")\b"
+    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet|times\s+(?:the|that|those|as|larger|bigger|greater|higher|smaller)\b)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
+    r"|分之|\b(?:Two|Three|Four|Five|Six|Seven|Eight|Nine)\s+of\b"
+    r"|(?i:" + "|".join(sorted(INSTITUTIONS)) + r")\b"
 )
 NUM2 = re.compile(
     r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
@@ -728,6 +735,17 @@ TRAILING_BETWEEN = re.compile(
 )
 AFTER_PLUS = re.compile(r"-?plus\b|\+|-odd\b|[多余](?=[\u4e00-\u9fff])")
 # "40 of which", "1 250 of them", "3,000 of the applicants": a part of a count
+# "464 of the 632 who finished": both count the noun counted before
+OF_THE_COUNT = re.compile(r"\s+(?i:of\s+the)\s+\d[\d,  ]*\s+(?i:who|whom|that|which)\b")
+COUNT_WHO = re.compile(r"\s+(?i:who|whom|that|which)\b")
+# "Of the Macao residents living there, 90 percent ..., and 100,000 of them": what "them" are
+OF_THE_OPENING = re.compile(
+    r"\s*(?i:of|among)\s+(?i:the|its|their|these|those)\s+(?P<np>(?:[A-Za-z][\w'’-]*\s+){0,3}?[A-Za-z][\w'’-]*s)\b"
+)
+# "That beat the previous high of 86,000": the count said before, at its record
+HIGH_OF = re.compile(r"(?i:\b(?:high|record|peak|low)\s+of)\s+$")
+# "20,000 came from residents ... and 1,269 from Macau residents": the count before, from another source
+AND_FROM = re.compile(r"\s+(?i:from)\s+(?:the\s+)?(?![A-Za-z$]{0,4}\s?\d)[A-Za-z]")
 OF_THEM = re.compile(
     r"\s+(?i:of)\s+(?:(?i:them|which|whom|those|these)\b|the\s+(?P<np>(?:[a-z][\w-]*\s+)?[a-z][\w-]*s)\b)"
 )
@@ -828,7 +846,7 @@ CONVERSION_GAP = re.compile(
 )
 RIGHT_SUBJECT = re.compile(r"\s+(?:worth\s+of\s+|of\s+(?:the\s+|new\s+)?|in\s+(?:new\s+)?)(?!the\b)")
 LEFT_NUMBER_OF = re.compile(
-    r"(?i:(?:number|total|count|tally)\s+of\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
+    r"(?i:(?:(?:number|total|count|tally)\s+of|quota\s+for)\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
     r"[^,;]{0,100}$)"
     # "The number of companies registered in Qianhai, the zone on ..., grew to 124,000 ... from 100,000"
     r"|(?i:(?:number|total|count|tally)\s+of\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
