@@ -91,6 +91,9 @@ def count_from_table(text: str, q: Quantity) -> bool:
     if words and _plural(words[-1].lower()) and words[-1].lower() not in w.NP_BAD_HEADS:
         q.kind, q.subject, q.unit = "count", first.strip(), canonical_en(words[-1]).lower()
         return True
+    if done := w.COUNTED_ROW.match(first):  # "Closed Road Permits issued (as at end-March)"
+        q.kind, q.subject, q.unit = "count", done.group("np"), canonical_en(done.group("head")).lower()
+        return True
     if head := w.ZH_HEAD.search(first):
         q.kind, q.subject, q.unit = "count", first.strip(), zh_unit(head.group(), head.group())
         return True

@@ -77,7 +77,9 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # kept across a sentence naming its noun, places taking the count before in turn ("Lo Wu followed with
 # 22,421"), the level a sentence's opening noun changed to, "21 service points"; tables counting people
 # ("Number of young people", a "Population" row), "(% of GDP)" captions, a header after data rows opening the
-# next table; "464 of the 632 who", "the quota for X ... to N", "the previous high of N", 三分之一.
+# next table; "464 of the 632 who", "the quota for X ... to N", "the previous high of N", 三分之一; ranges
+# written high to low, "(Unit: persons)" captions, "Permits issued" rows, multiples in words after a
+# change verb.
 EXTRACTOR_VERSION = "figures-6"
 
 
@@ -346,6 +348,8 @@ def _range_after_unit(text: str, pos: int, q: Quantity, prefix: str | None, star
     if other.unit != q.unit or (after == end and not prefix):
         return pos
     high = scaled(high, scale)
+    if high < q.value and w.BETWEEN.search(text, max(0, start - 24), start):
+        q.value, high = high, q.value  # "between 143,000 patacas and 33,000 patacas": written high to low
     q.high = high if high > q.value else None
     return after if q.high is not None else pos
 

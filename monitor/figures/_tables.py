@@ -58,7 +58,7 @@ _COUNTED = re.compile(
     r"(?i:\b(?:number|no\.)\s+of\s+(?:[a-z][\w'’-]*\s+){0,3}?(?P<en>[a-z][\w'’-]*s|"
     + "|".join(sorted(w.NP_HEAD_IRREGULAR))
     + r")\b"
-    r"|[(（]\s*(?P<paren>[a-z]+s)\s*[)）])"
+    r"|[(（]\s*(?P<paren>[a-z]+s)\s*[)）]|\bunits?\s*[:：]\s*(?P<per>[a-z]+s)\b)"
     r"|(?P<people>人数)|(?:[(（]|单位[：:]\s*)" + w.ZH_MEASURE.pattern + r"\s*(?:[)）]|$)"
 )
 _PERIOD_CELL = re.compile(r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}(?:\s*[—–~-]\s*\d{1,2})?月")
@@ -113,7 +113,7 @@ def unit_of(text: str, *, pct: bool = True) -> Unit | None:
         if pattern.search(text):
             return Unit("physical", unit, scale)
     if c := _COUNTED.search(text):
-        if noun := c.group("en") or c.group("paren"):
+        if noun := c.group("en") or c.group("paren") or c.group("per"):
             return Unit("count", canonical_en(noun).lower(), scale)
         return Unit("count", "people" if c.group("people") else w.ZH_MEASURE_UNIT.get(c["m"], c["m"]), scale)
     return Unit("count", "", scale) if scale != 1.0 or re.search(r"(?i:\(number\))|数量", text) else None

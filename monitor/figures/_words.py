@@ -8,6 +8,31 @@ Text reaching these patterns has been through ``FULLWIDTH`` (０-９ → 0-9 and
 from __future__ import annotations
 
 import re
+from typing import cast
+
+
+class _Lazy:
+    """A regular expression compiled when first used.
+
+    ``gba-monitor extract`` is meant to start in under 0.4 s, and compiling every pattern of this module takes
+    about 90 ms (large CJK ranges are compiled character by character), of which an English page uses about
+    half. After the first use the compiled pattern's methods are this object's own attributes, so a call
+    costs what a call on the pattern costs; ``pattern`` (the source) composes others without compiling.
+    """
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern, self._flags = pattern, flags
+
+    def __getattr__(self, name: str) -> object:
+        compiled = re.compile(self.pattern, self._flags)
+        for method in ("search", "match", "fullmatch", "finditer", "findall", "sub", "split", "groupindex"):
+            setattr(self, method, getattr(compiled, method))
+        return getattr(compiled, name)
+
+
+def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return cast("re.Pattern[str]", _Lazy(pattern, flags))
+
 
 # fmt: off
 
@@ -98,11 +123,11 @@ def _grouped(sep: str) -> str:
     return groups + rf"(?:\.\d+)?(?!\d|(?P={sep})\d)"
 
 
-FULLWIDTH_GROUP = re.compile(r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))")
+FULLWIDTH_GROUP = _compile(r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))")
 # The figure must be the whole number as written: a separator or decimal point with a digit beyond it
 # adjoining the number on either side makes what was read a fragment ("000" of "20 000").
-FRAGMENT_LEFT = re.compile(r"(?:(?P<glue>\d[,'’.，])|(?<![\d,'’.，])\d{1,3}[ \u00a0\u2009\u202f])$")
-FRAGMENT_RIGHT = re.compile(r"[,'’.，]\d|[ \u00a0\u2009\u202f]\d{3}(?!\d)")
+FRAGMENT_LEFT = _compile(r"(?:(?P<glue>\d[,'’.，])|(?<![\d,'’.，])\d{1,3}[ \u00a0\u2009\u202f])$")
+FRAGMENT_RIGHT = _compile(r"[,'’.，]\d|[ \u00a0\u2009\u202f]\d{3}(?!\d)")
 
 _WORDS = "|".join(sorted((re.escape(w) for w in EN_WORD_NUMBERS), key=len, reverse=True))
 # Institutions and facilities that a scheme adds or a zone hosts. News writes their counts in words below ten
@@ -114,11 +139,11 @@ INSTITUTIONS = frozenset([
 ])  # fmt: skip
 _INSTITUTIONS_AHEAD = r"\s+(?:[A-Za-z][\w'’-]*\s+){0,3}(?i:" + "|".join(sorted(INSTITUTIONS)) + r")\b"
 # A determiner makes a count in words one said before ("the two hospitals", "its five stations")
-DETERMINED = re.compile(r"(?i:\b(?:the|its|their|these|those|other|all|every|first|last|our)\s+)$")
+DETERMINED = _compile(r"(?i:\b(?:the|its|their|these|those|other|all|every|first|last|our)\s+)$")
 
 # A number, with the currency sign that may stand before it. Not glued to a word (G20, A380), not the tail
 # of a name (COVID-19), not the second half of a decimal or a masked span.
-NUMBER = re.compile(
+NUMBER = _compile(
     r"(?<![A-Za-z0-9_.\x00])(?<![A-Za-z]-)"
     r"(?:(?P<cur>US\s?\$|HK\$|MOP\$?|NT\$|A\$|S\$|C\$|RMB|CNY|USD|HKD|EUR|GBP|JPY|€|£|¥|￥|\$|人民币|港币|澳门币)\s?)?"
     r"(?P<neg>(?<![\w\x00])-(?=\d))?"
@@ -129,8 +154,8 @@ NUMBER = re.compile(
     r"|(?P<word>(?i:" + _WORDS + r")(?:\s+(?i:hundred))?)(?=\s+(?i:thousand|million|billion|trillion)\b"
     # "about one square kilometre", "a five-square-kilometre site": a land area or length in words
     r"|[\s-]+(?i:square[\s-]+(?:kilomet|met|mile)|hectares?\b|kilomet(?:er|re)s?\b)"
-    # "three times the area of Macau", "two times larger": a multiple
-    r"|\s+(?i:times\s+(?:the|that|those|as|larger|bigger|greater|higher|smaller)\b)"
+    # "three times the area of Macau", "grew by around three times": a multiple (its context decides)
+    r"|\s+(?i:times)\b"
     r"|" + _INSTITUTIONS_AHEAD + r")"  # "five pilot medical institutions"
     r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*|(?<=[逾近超过约])[百千])"
     r"(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
@@ -147,24 +172,25 @@ _FRACTIONS = {
 }  # fmt: skip
 FRACTION_OF = _FRACTIONS
 # 三分之一 (one in three), 4分之3: a share, as %; 百分之 is read as a percentage by NUMBER
-ZH_FRACTION = re.compile(
+ZH_FRACTION = _compile(
     r"(?<![百千万\d])(?P<den>[二三四五六七八九十]|\d{1,2})分之(?P<num>[一二三四五六七八九]|\d{1,2})(?![\d十百])"
 )
 SMALL_NUMBERS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10,
 }  # fmt: skip
-FRACTION = re.compile(
+FRACTION = _compile(
     r"(?i:(?<!first\s)(?<!second\s)(?<!latter\s)(?<!the\s)\b(?P<frac>half|(?:a|one|two|three|four)[\s-]"
     r"(?:thirds?|quarters?|fourths?|fifths?|tenths?))\s+of\s+"
     r"(?!(?:the\s+|an?\s+)?(?:year|month|week|day|hour|minute|decade|century|period|mile|20\d\d)\b)"
     r"|\b(?P<num>one|two|three|four|five|six|seven|eight|nine)\s+(?:in(?:\s+every)?|out\s+of)\s+"
-    r"(?P<den>two|three|four|five|six|seven|eight|nine|ten)\b(?!\s+(?:years?|months?|days?)\b))"
+    r"(?P<den>two|three|four|five|six|seven|eight|nine|ten)\b(?!\s+(?:years?|months?|days?)\b)"
+    r"(?!\s*(?:to|or|-|–)\s*(?:two|three|four|five|six|seven|eight|nine|ten|\d)))"  # "one in five to six"
 )
 _FRACTION_WORD = r"(?:half|(?:a|one|two|three|four)[\s-](?:thirds?|quarters?|fourths?|fifths?|tenths?))"
 # A share in words without "of": one its bracket states ("a quarter (26%) employ ..."), or a change by a
 # share ("grew by more than a fifth")
-FRACTION_BARE = re.compile(
+FRACTION_BARE = _compile(
     r"(?i:\b(?P<frac>" + _FRACTION_WORD + r")(?=\s*\(\s*\d+(?:\.\d+)?\s?%\s*\))"
     r"|\b(?:grew|rose|increased|jumped|climbed|surged|fell|dropped|declined|decreased|slid)\s+by\s+"
     r"(?:(?:more\s+than|over|almost|nearly|about|around|roughly|some|less\s+than)\s+)?"
@@ -176,19 +202,19 @@ _TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
           "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}  # fmt: skip
 WORD_VALUE = {**SMALL_NUMBERS, **_TEENS, **_TENS}
 # A percentage in words, as a sentence may open with one: "Fifty-five percent", "twelve per cent"
-WORD_PERCENT = re.compile(
+WORD_PERCENT = _compile(
     r"(?i:\b(?P<tens>" + "|".join(_TENS) + r")(?:-(?P<one>" + "|".join(SMALL_NUMBERS) + r"))?"
     r"|\b(?P<small>" + "|".join(sorted(WORD_VALUE, key=len, reverse=True)) + r"))"
     r"(?i:\s+(?:percent|per\s+cent)\b)"
 )
-RANGE_SEP = re.compile(r"\s*(?:-|–|—|~|(?i:to)\b|至|到)\s*")
-BETWEEN = re.compile(r"(?i:between)\s+$")
-RANGE_AND = re.compile(r"\s+(?i:and)\s+")
-EN_SCALE = re.compile(
+RANGE_SEP = _compile(r"\s*(?:-|–|—|~|(?i:to)\b|至|到)\s*")
+BETWEEN = _compile(r"(?i:between)\s+$")
+RANGE_AND = _compile(r"\s+(?i:and)\s+")
+EN_SCALE = _compile(
     r"(?:\s*(?i:(?P<w>thousand|million|billion|trillion)|(?P<a>bn|mn|mln|bln|tn|trn))\b)|(?P<g>[km]|K)\b"
 )
 # 千 is no scale in 千米 (km), 千瓦 (kW), 千克 (kg), 千瓦时: those are units
-ZH_SCALE = re.compile(r"[多余]?(?P<s>万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千(?![米瓦克]))")
+ZH_SCALE = _compile(r"[多余]?(?P<s>万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千(?![米瓦克]))")
 
 # --- units --------------------------------------------------------------------------------------------
 CURRENCY_PREFIX = {
@@ -227,8 +253,8 @@ _CURRENCY_SUFFIXES = [
     (r"\s*(?i:dollars?)\b", "USD"),
 ]
 # A figure written with 元 and no currency named beside it (after FULLWIDTH): "18,000元", "约3亿元"
-BARE_YUAN = re.compile(r"(?:(?!人民币|RMB|CNY|港|美|澳).)*(?<![港美币])元")
-CURRENCY_SUFFIX = [(re.compile(p), code) for p, code in _CURRENCY_SUFFIXES]
+BARE_YUAN = _compile(r"(?:(?!人民币|RMB|CNY|港|美|澳).)*(?<![港美币])元")
+CURRENCY_SUFFIX = [(_compile(p), code) for p, code in _CURRENCY_SUFFIXES]
 # Where a bare 元 is written on a traditional-Chinese page, the place a figure is about says whose 元 it is
 YUAN_OF_PLACE = {
     "Hong Kong": "HKD", "Macao": "MOP", "Qianhai": "CNY", "Hengqin": "CNY", "Nansha": "CNY",
@@ -241,13 +267,13 @@ NAMED_CURRENCY = {
     "人民币": "CNY", "RMB": "CNY", "港元": "HKD", "港币": "HKD", "HK$": "HKD", "澳门元": "MOP",
     "澳门币": "MOP", "MOP": "MOP", "葡币": "MOP",
 }  # fmt: skip
-NAMED_CURRENCIES = re.compile("|".join(re.escape(c) for c in NAMED_CURRENCY))
+NAMED_CURRENCIES = _compile("|".join(re.escape(c) for c in NAMED_CURRENCY))
 # Characters only traditional script writes (their simplified forms differ): a page mostly in them is
 # from Hong Kong, Macao or Taiwan, where a bare 元 is not renminbi by default
-TRADITIONAL = re.compile("[們個這說區與為會經發業國過實時際將對後來萬億從東門灣資產數認於開關]")
-SIMPLIFIED = re.compile("[们个这说区与为会经发业国过实时际将对后来万亿从东门湾资产数认于开关]")
-PERCENT = re.compile(r"\s?%|[\s-](?i:percent|per\s+cent|pct)\b")
-POINTS = re.compile(r"[\s-](?i:percentage[\s-]points?|pp|ppts?)\b|个?百分点")
+TRADITIONAL = _compile("[們個這說區與為會經發業國過實時際將對後來萬億從東門灣資產數認於開關]")
+SIMPLIFIED = _compile("[们个这说区与为会经发业国过实时际将对后来万亿从东门湾资产数认于开关]")
+PERCENT = _compile(r"\s?%|[\s-](?i:percent|per\s+cent|pct)\b")
+POINTS = _compile(r"[\s-](?i:percentage[\s-]points?|pp|ppts?)\b|个?百分点")
 _UNITS = [
     (
         r"[\s-]*(?i:square[\s-]+(?:kilomet(?:er|re)s?|km))\b|\s*sq\.?[\s-]?km\b|\s*km2\b|\s*km²|平方公里|平方千米",
@@ -274,7 +300,7 @@ _UNITS = [
     (r"\s*(?i:kilowatts?)\b|\s*kW\b|千瓦", "kW"),
     (r"\s*(?i:basis\s+points?)\b|\s*bps?\b|个基点|基点", "bp"),
 ]
-UNITS = [(re.compile(p), unit) for p, unit in _UNITS]
+UNITS = [(_compile(p), unit) for p, unit in _UNITS]
 
 # --- qualifiers ---------------------------------------------------------------------------------------
 _BEFORE = [
@@ -302,22 +328,22 @@ _BEFORE = [
         r"circa|approx\.?|约合|约为|约|大约|近|将近|接近|大概|预计",
     ),
 ]
-QUALIFIER_BEFORE = re.compile(
+QUALIFIER_BEFORE = _compile(
     r"(?:" + "|".join(f"(?P<{name}>(?<![A-Za-z])(?i:{words}))" for name, words in _BEFORE) + r")\s*(?:了)?$"
 )
 QUALIFIER_AFTER = [
-    ("more_than", re.compile(r"-?plus\b|\+|以上|多(?![万亿])|余")),
-    ("at_least", re.compile(r"\s+or\s+more\b|\s+or\s+above\b")),
-    ("approx", re.compile(r"-odd\b|\s+or\s+so\b|左右|上下|许")),
-    ("up_to", re.compile(r"\s+or\s+(?:less|fewer)\b|以内|以下")),
+    ("more_than", _compile(r"-?plus\b|\+|以上|多(?![万亿])|余")),
+    ("at_least", _compile(r"\s+or\s+more\b|\s+or\s+above\b")),
+    ("approx", _compile(r"-odd\b|\s+or\s+so\b|左右|上下|许")),
+    ("up_to", _compile(r"\s+or\s+(?:less|fewer)\b|以内|以下")),
 ]
 
 # --- multiples ("grew 2.5 times", "a 3.5-fold increase", "增长1.5倍", "是2015年的2.3倍") --------------
 # "times" is a multiple only in context (a growth verb before it, a comparison after it): alone it counts
 # occurrences ("three times a week") or names a paper (the Global Times). "-fold" says multiple on its own;
 # "倍" is read only after a growth verb, in 是……的N倍 or before 于, so that a stray one is left out.
-MULTIPLE = re.compile(r"(?P<fold>[\s-]fold\b)|(?P<times>\s+times\b)|(?P<bei>倍)")
-MULTIPLE_LEAD = re.compile(
+MULTIPLE = _compile(r"(?P<fold>[\s-]fold\b)|(?P<times>\s+times\b)|(?P<bei>倍)")
+MULTIPLE_LEAD = _compile(
     r"(?i:\b(?:gr[eo]w[sn]?|growing|increas(?:e|es|ed|ing)|r[io]s(?:e|es|en)|rising|expand(?:s|ed|ing)?|"
     r"jump(?:s|ed|ing)?|surg(?:e|es|ed|ing)|up)\s+(?:by\s+)?"
     r"|\b(?:increase|growth|rise|expansion|jump|surge)\s+of\s+)$"
@@ -326,15 +352,15 @@ MULTIPLE_LEAD = re.compile(
     r"|(?:倍|(?i:times|[\s-]fold))\s*(?:和|及|与|、|，|,|\s(?i:and|or)\s)\s*$"
 )
 # "是2015年的2.3倍", "达到去年的3倍": a level as a multiple of another (为 not inside 因为, 作为, 认为, 成为)
-ZH_MULTIPLE_OF = re.compile(r"(?:是|(?<![因作认以成])为|达到|相当于)[^，,；;。]*的$")
-MULTIPLE_THAN = re.compile(
+ZH_MULTIPLE_OF = _compile(r"(?:是|(?<![因作认以成])为|达到|相当于)[^，,；;。]*的$")
+MULTIPLE_THAN = _compile(
     r"\s+(?:(?:that|those)\s+of\b|the\s+(?:[\w'’-]+\s+){0,2}?"  # "the level of", "the 2019 level"
     r"(?:level|size|scale|value|volume|amount|number|total|figure|average|area|population|length|capacity)\b|"
     r"as\s+(?:large|big|high|much|many|fast)\s+as\b|(?:higher|larger|bigger|greater|more)\s+than\b)"
     r"|于"
 )
 # "was increased 3 times" (someone raised it, three times), "showed up 3 times": occurrences, not multiples
-MULTIPLE_NOT_LEAD = re.compile(
+MULTIPLE_NOT_LEAD = _compile(
     r"(?i:\b(?:is|are|was|were|be|been|being)\s+(?:increased|expanded|raised)\s+(?:by\s+)?|"
     r"\b(?:\w+ed|show|shows|turn|turns|pick|picks|come|comes|came|go|goes|went|set|sets|sign|signs|step|"
     r"steps|end|ends|take|takes|took|make|makes|made|put|puts|run|runs|ran|line|lines|open|opens|back|backs)"
@@ -342,26 +368,26 @@ MULTIPLE_NOT_LEAD = re.compile(
 )
 # "5 times a day", "2 times in a row", "2 times 3": a frequency, a streak or a formula; "3 times faster": a
 # comparison of speeds, not a multiple of the subject ("times more" is read as 3x by some and 4x by others)
-FREQUENCY_AFTER = re.compile(
+FREQUENCY_AFTER = _compile(
     r"(?i:\s+(?:a|an|per|each|every)\s+(?:day|week|month|year|quarter|fortnight|season|decade|hour|minute|"
     r"night|session|trip|visit|person|head|capita)\b|\s+in\s+(?:a\s+row|succession)\b|\s+(?:running|straight|"
     r"consecutively|daily|weekly|monthly|annually|yearly|over\s+again|faster|slower|quicker|(?:more|less|fewer)(?!\s+than)|"
     r"lower|smaller|cheaper|likelier|as\s+(?:often|likely|fast))\b|\s*[×*=+]|\s*x?\s*\d)"
 )
 # "rose 3 times since 2022", "increased 2 times this year": with a whole number these count occurrences
-OCCURRENCE_AFTER = re.compile(
+OCCURRENCE_AFTER = _compile(
     r"(?i:\s+(?:so\s+far|since|already|during|between|within|before|this\s+(?:year|month|week|quarter)|"
     r"last\s+(?:year|month|week|quarter)|in\s+(?:\d{4}|total|all|recent|the\s+(?:same|first|second|third|"
     r"fourth|last|latest)))\b)"
 )
 
 # --- direction (percentages and points) ----------------------------------------------------------------
-UP = re.compile(
+UP = _compile(
     r"(?i:\b(?:up|ris(?:e|es|ing)|rose|increas(?:e|ed|es|ing)|gr[eo]w(?:th|s|ing|n)?|gain(?:ed|s)?|"
     r"jump(?:ed|s)?|surg(?:e|ed|es)|climb(?:ed|s)?|higher|expand(?:ed|s)?|boost(?:ed)?|soar(?:ed)?)\b)"
     r"|增长|增加|上升|提高|上涨|提升|增幅|涨幅|增速|多出|扩大|增"
 )
-DOWN = re.compile(
+DOWN = _compile(
     r"(?i:\b(?:down|f[ae]ll(?:s|ing|en)?|drop(?:ped|s)?|declin(?:e|ed|es|ing)|decreas(?:e|ed|es)|"
     r"shr[ai]nk(?:s)?|shrunk|lower|contract(?:ed|ion)|sl[iu]d(?:e|es)?|slump(?:ed)?|dip(?:ped)?|"
     r"plung(?:e|ed)|tumbl(?:e|ed)|negative)\b)|下降|减少|下跌|回落|降低|下滑|降幅|收窄|减"
@@ -402,7 +428,9 @@ _MASKS = [
     r"Lot|Highway|Expressway|Metro|District|Measure|Signal|Category|Typhoon|Gen|Model|Series|Region|Zone|"
     r"Global|Fortune|Forbes|Top|Hang Seng|Index|Web|Industry|Plan|Vision|Agenda)\s+\d+(?:\.\d+)*",
     r"(?i:\bpages?\s+\d+(?:\s*(?:of|/)\s*\d+)?)|第?\d+页|共\d+页|(?<![\d.])\b\d+\s*/\s*\d+\b(?!\s*%)",
-    r"\b\d+\s+[A-Z][a-z]+\s+(?:Road|Rd|Street|St|Avenue|Ave|Boulevard|Blvd|Lane|Drive|Way|Square)\b",
+    # "18 Harbour Road", not "144 000 Closed Road Permits"
+    r"(?<![\d,  ])\b\d{1,4}\s+[A-Z][a-z]+\s+"
+    r"(?:Road|Rd|Street|St|Avenue|Ave|Boulevard|Blvd|Lane|Drive|Way|Square)\b(?!\s+[A-Za-z]+s\b)",
     r"\d+(?:号线|号楼|号|楼|栋|室|层|路|届|期|条款)(?![\d])",
     r"\(\s*\d{4,6}\s*\.\s*(?:HK|SZ|SH|SS)\s*\)|\b\d{4,6}\.(?:HK|SZ|SH|SS)\b|(?:HK|SZ|SH|HKEX|SEHK)[:：]\s*\d+",
     r"^\s*[(（]?\d{1,2}[)）、]|^\s*\d{1,2}\.(?=\s)|[(（]\d{1,2}[)）]",
@@ -421,7 +449,7 @@ _MASKS = [
     # arithmetic: "4 times 5 equals 20", "3 × 4 = 12"
     r"\b\d+(?:\.\d+)?\s*(?:(?i:times|multiplied\s+by)|×)\s*\d+(?:\.\d+)?(?:\s*(?:(?i:equals|is)|=)\s*\d+(?:\.\d+)?)?",
 ]
-MASK = re.compile("|".join(f"(?:{p})" for p in _MASKS), re.MULTILINE)
+MASK = _compile("|".join(f"(?:{p})" for p in _MASKS), re.MULTILINE)
 
 # --- periods --------------------------------------------------------------------------------------------
 _PART = (
@@ -452,8 +480,8 @@ _PERIODS = [
     r"(?:上半年|下半年|前三季度|首[一二三四]季度?|第[一二三四]季度|前\d{1,2}个月|1[-—–~至]\d{1,2}月|目前|至今|迄今)",
     r"(?<![\d年])\d{1,2}月(?:份|底|末)?(?![\d日号])",
 ]
-PERIOD = re.compile("|".join(f"(?:{p})" for p in _PERIODS))
-PERIOD_LEAD = re.compile(r"^(?i:as\s+(?:of|at)\s+|by\s+|in\s+|during\s+|over\s+|the\s+)+")
+PERIOD = _compile("|".join(f"(?:{p})" for p in _PERIODS))
+PERIOD_LEAD = _compile(r"^(?i:as\s+(?:of|at)\s+|by\s+|in\s+|during\s+|over\s+|the\s+)+")
 
 # --- places ---------------------------------------------------------------------------------------------
 # name → (rank, spellings); a higher rank is a more specific place and wins in a sentence naming several.
@@ -477,9 +505,9 @@ PLACES = {
     "GBA": (1, ("Greater Bay Area", "GBA", "Bay Area", "大湾区")),
 }
 _SPELLING = {s: name for name, (_, spellings) in PLACES.items() for s in spellings}
-PLACE = re.compile("|".join(sorted((re.escape(s) for s in _SPELLING), key=len, reverse=True)))
+PLACE = _compile("|".join(sorted((re.escape(s) for s in _SPELLING), key=len, reverse=True)))
 PLACE_OF = _SPELLING
-PLACE_MODIFIER = re.compile(r"(?:-(?!\s)|['’]s\s+(?:Special|SAR)|\s+(?:SAR|Special))")
+PLACE_MODIFIER = _compile(r"(?:-(?!\s)|['’]s\s+(?:Special|SAR)|\s+(?:SAR|Special))")
 
 # --- subjects and metric keys -----------------------------------------------------------------------------
 NP_STOP = frozenset([
@@ -509,7 +537,7 @@ NP_BAD_HEADS = frozenset([
     "times", "others", "ones", "years", "months", "days", "hours", "weeks", "percent", "points", "cents",
     "terms", "ways", "degrees", "minutes", "seconds", "decades",
 ])
-LEFT_LINKS = re.compile(
+LEFT_LINKS = _compile(
     r"(?i:(?:\s+(?:has|have|had|is|are|was|were|will|would|to|been|be|now|also|already|further|further|only|"
     r"currently|recently|reportedly|respectively|approximately|some|a\s+total\s+of|total|totaling|totalling|"
     r"reach(?:ed|ing|es)?|hit(?:ting|s)?|total(?:ed|led|ing|ling|s)?|averag(?:ed|ing|es)|stood\s+at|"
@@ -571,7 +599,7 @@ EN_SYNONYMS = {
     "macao-invested": "macao-funded",
     "hong kong-owned": "hong kong-funded",
 }
-EN_SYNONYM = re.compile(
+EN_SYNONYM = _compile(
     r"\b(?:" + "|".join(sorted((re.escape(k) for k in EN_SYNONYMS), key=len, reverse=True)) + r")\b", re.I
 )
 ZH_SUBJECTS = {
@@ -622,7 +650,7 @@ ZH_MEASURES = {
     "占地面积": "area", "土地面积": "area", "总面积": "area", "面积": "area",
     "数量": "{}", "总数": "{}", "家数": "{}",
 }
-ZH_MEASURE = re.compile(
+ZH_MEASURE = _compile(
     r"(?P<m>人次|辆次|车次|架次|艘次|家|名|个|位|人|项|所|座|艘|架|辆|套|件|宗|笔|批|条|台|款|场|户|只|种|间|栋|张|份|支|组|处|例|趟|班|列|单(?![日个位次]))"
 )
 ZH_MEASURE_UNIT = {
@@ -651,115 +679,120 @@ ZH_SELF_UNITS = frozenset(
     {"person-times", "vehicle-trips", "train-trips"}
 )  # these measure words need no noun
 # a noun after a measure word never ends inside a number ("0家0100100000" names nothing)
-ZH_NOUN = re.compile(
+ZH_NOUN = _compile(
     r"(?![以左上多余])(?:[\u4e00-\u9fffA-Za-z]|(?<=[A-Za-z])\d)(?:[\u4e00-\u9fffA-Za-z]|(?<=[A-Za-z])\d){0,9}"
 )
-ZH_HEAD = re.compile(
+ZH_HEAD = _compile(
     r"专业人士|人士|企业|公司|机构|人才|项目|团队|居民|港人|澳人|学生|青年|人员|员工|平台|基站|园区|银行|基金|"
     r"门店|商户|航线|班次|船舶|车辆|用户|家庭|学校|医院|床位|岗位|游客|旅客|人次|代表|客商|展商"
 )
-ZH_NOUN_STOP = re.compile(
+ZH_NOUN_STOP = _compile(
     r"[的在于已和与及并将从向对把被为是有让使由等达超共计累]|落户|入驻|进驻|注册|设立|实现|完成|参与|获得|通过|签约"
 )
-ZH_LEFT_TRIM = re.compile(
+ZH_LEFT_TRIM = _compile(
     r"(?:吸引|获得|引进|带动|拉动|拥有|已有|共有|已经|已|累计|共计|共|总计|合计|达到|达|为|是|至|到|超过|超|突破|实现|完成|同比|增长|增加|扩大|"
     r"下降|减少|提高|增至|降至|仅|有|占|了|按年|按月|按季|同期|多出|数量|总数|人数|录得|则|均|分别)+$"
 )
-ZH_LEFT_LEAD = re.compile(
+ZH_LEFT_LEAD = _compile(
     r"^(?:其中|目前|同时|同期|此外|另外|全年|全区|全市|今年|去年|截至|累计|共有|共|已有|已|拥有|有|该区|该市|当地|"
     r"注册(?!资本|资金)|设立|落户|入驻|聚集|集聚|引进|吸引|获得|带动|拉动|完成|实现|新区|合作区|自贸区|"
     r"[市区省县](?![民域])|已)+"
 )
-CHANGE_LEAD = re.compile(
+CHANGE_LEAD = _compile(
     r"(?i:\b(?:rose|rise|rising|risen|grew|grow|growing|grown|increased|increasing|jumped|climbed|fell|fallen|"
     r"falling|dropped|declined|decreased|up|down|added|adding|gained|shed|lost|cut)\s+(?:by\s+)?)$"
     r"|(?:增加|增长|减少|下降|提高|降低|多出|增|减|多|少)了?$"
 )
-ZH_PLACE_AND = re.compile(r"^[与和及同、](?=(?:" + PLACE.pattern + r"))")
+ZH_PLACE_AND = _compile(r"^[与和及同、](?=(?:" + PLACE.pattern + r"))")
 # 增长1.5倍，达到120亿元: the level a percentage or a multiple leads to (English "to" is in INHERIT_GAP)
-ZH_LEVEL_LINK = re.compile(r"\s*[，,]?\s*(?:达到|达|增至|升至|至)了?\s*")
-COMPARISON_CLAUSE = re.compile(r"[，,；;]\s*(?:同比|环比|按年|按月|比|较)[^，,；;。]*$")
-ZH_CONVERSION = re.compile(r"\s*[，,]\s*(?:约合|折合)")
-ZH_TOPIC_BREAK = re.compile(r".*(?:已|实现|力争|将)")
-ZH_COMPARISON = re.compile(r"(?:比(?!重|例)|较|按年|按月)[\u4e00-\u9fff\d]*$")
+ZH_LEVEL_LINK = _compile(r"\s*[，,]?\s*(?:达到|达|增至|升至|至)了?\s*")
+COMPARISON_CLAUSE = _compile(r"[，,；;]\s*(?:同比|环比|按年|按月|比|较)[^，,；;。]*$")
+ZH_CONVERSION = _compile(r"\s*[，,]\s*(?:约合|折合)")
+ZH_TOPIC_BREAK = _compile(r".*(?:已|实现|力争|将)")
+ZH_COMPARISON = _compile(r"(?:比(?!重|例)|较|按年|按月)[\u4e00-\u9fff\d]*$")
 # "HONG KONG, Nov 20 (Reuters) -", "新华社广州11月20日电": where the story was filed, not what it counts
-DATELINE = re.compile(
+DATELINE = _compile(
     r"\s*(?:[A-Z][A-Z .'-]+(?:,\s*[A-Z][A-Za-z .'-]+)?(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?"
     r"\s*(?:\([A-Za-z ]+\))?\s*[-–—]+\s*"
     r"|[\u4e00-\u9fff]{0,10}?\d{1,2}月\d{1,2}日电(?:（[^）]*）)?)"
 )
-CJK = re.compile(r"[\u3400-\u9fff]")
+CJK = _compile(r"[\u3400-\u9fff]")
 
 # --- the context around a number ---------------------------------------------------------------------
-MAYBE_NUMBER = re.compile(
+MAYBE_NUMBER = _compile(
     r"[0-9０-９]|(?i:half|thirds?|quarters?|fourths?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in(?:\s+every)?|out\s+of)\s+(?i:three|four|five|ten)\b"
-    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet|times\s+(?:the|that|those|as|larger|bigger|greater|higher|smaller)\b)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
+    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet|times\b)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
     r"|分之|\b(?:Two|Three|Four|Five|Six|Seven|Eight|Nine)\s+of\b"
     r"|(?i:" + "|".join(sorted(INSTITUTIONS)) + r")\b"
 )
-NUM2 = re.compile(
+NUM2 = _compile(
     r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
     r"(?![\d.]*[A-Za-z]{2})"
 )
 # A letter glued to a number is a name (5G, 3D, 19th, 1990s) unless it is a scale or a unit
-GLUED = re.compile(
+GLUED = _compile(
     r"(?!(?:bn|mn|mln|bln|tn|trn|k|m|K|km|km2|sq|sqm|m2|m3|kg|GW|MW|kW|kWh|GWh|MWh|TEUs?|ha|pct|pp|ppts?|bps?"
     r"|t|plus)\b)[A-Za-z]"
 )
-DIGITS = re.compile(r"\d+(?:[.,:/-]\d+)*")
-ELLIPSIS = re.compile(
+DIGITS = _compile(r"\d+(?:[.,:/-]\d+)*")
+ELLIPSIS = _compile(
     r"(?i:\b(?:including|of\s+which|of\s+whom|of\s+them|among\s+them|among\s+which|versus|"
     r"against|compared\s+with|(?:up|down|rising|falling|climbing|increasing|decreasing)\s+from|"
     r"(?:bringing|taking|raising|lifting|pushing)\s+(?:the|its|their)\s+(?:total|number|tally|count)\s+to))\s*$"
     r"|其中[^，。；]{0,6}$"
 )
-YEAR_LEAD = re.compile(
+YEAR_LEAD = _compile(
     r"(?i:\b(?:in|since|by|from|of|during|until|till|to|and|or|through|year|fiscal|early|late|mid|"
     r"before|after|for)[\s-]*)$"
 )
-OPENING = re.compile(
+OPENING = _compile(
     r"\s*(?i:(?:of|among)\s+(?:those|these|them|which|whom|the\s+total)"
     r"(?:\s+(?P<np>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}))?\s*,?\s*)|\s*其中\s*[，,]?\s*"
 )
-CHANGE = re.compile(r"(?i:\b(from|by)\s*(?:[A-Za-z$]{1,4}\s?\$?)?)$")
-TRAILING_WHERE = re.compile(
+CHANGE = _compile(r"(?i:\b(from|by)\s*(?:[A-Za-z$]{1,4}\s?\$?)?)$")
+TRAILING_WHERE = _compile(
     r"\s+(?i:in|at|across|within|for|during|of|over)\s+(?:the\s+)?(?:(?:" + PLACE.pattern + r")(?:['’]s)?|"
     r"(?i:(?:first|second|third|last|past)\s+\w+(?:\s+months)?(?:\s+of\s+(?:the\s+)?year)?|(?:this|last)\s+year)|"
     r"(?:(?:[A-Z][\w-]*(?:['’]s)?|district|zone|area|city|province|region|county|port|new|cooperation)\s*)+$)?"
     r"[\s,]*$"
 )
 # "trips between Hong Kong and Shenzhen reached": the places say where, the noun before them is the subject
-TRAILING_BETWEEN = re.compile(
+TRAILING_BETWEEN = _compile(
     r"\s+(?i:between|from)\s+(?:the\s+)?(?:" + PLACE.pattern + r")\s+(?i:and|to)\s+(?:the\s+)?(?:"
     + PLACE.pattern + r")[\s,]*$"
 )
-AFTER_PLUS = re.compile(r"-?plus\b|\+|-odd\b|[多余](?=[\u4e00-\u9fff])")
+AFTER_PLUS = _compile(r"-?plus\b|\+|-odd\b|[多余](?=[\u4e00-\u9fff])")
 # "40 of which", "1 250 of them", "3,000 of the applicants": a part of a count
 # "464 of the 632 who finished": both count the noun counted before
-OF_THE_COUNT = re.compile(r"\s+(?i:of\s+the)\s+\d[\d,  ]*\s+(?i:who|whom|that|which)\b")
-COUNT_WHO = re.compile(r"\s+(?i:who|whom|that|which)\b")
+OF_THE_COUNT = _compile(r"\s+(?i:of\s+the)\s+\d[\d,  ]*\s+(?i:who|whom|that|which)\b")
+COUNT_WHO = _compile(r"\s+(?i:who|whom|that|which)\b")
 # "Of the Macao residents living there, 90 percent ..., and 100,000 of them": what "them" are
-OF_THE_OPENING = re.compile(
+OF_THE_OPENING = _compile(
     r"\s*(?i:of|among)\s+(?i:the|its|their|these|those)\s+(?P<np>(?:[A-Za-z][\w'’-]*\s+){0,3}?[A-Za-z][\w'’-]*s)\b"
 )
+# A table row naming what it counts before what was done to them: "Permits issued", "Bookings per month"
+COUNTED_ROW = _compile(
+    r"\s*(?P<np>(?:[A-Za-z][\w'’-]*\s+){0,3}(?P<head>[A-Za-z][\w'’-]*s))\s+(?i:issued|made|received|approved|"
+    r"granted|registered|recorded|handled|processed|per\s+(?:day|week|month|year))\b"
+)
 # "That beat the previous high of 86,000": the count said before, at its record
-HIGH_OF = re.compile(r"(?i:\b(?:high|record|peak|low)\s+of)\s+$")
+HIGH_OF = _compile(r"(?i:\b(?:high|record|peak|low)\s+of)\s+$")
 # "20,000 came from residents ... and 1,269 from Macau residents": the count before, from another source
-AND_FROM = re.compile(r"\s+(?i:from)\s+(?:the\s+)?(?![A-Za-z$]{0,4}\s?\d)[A-Za-z]")
-OF_THEM = re.compile(
+AND_FROM = _compile(r"\s+(?i:from)\s+(?:the\s+)?(?![A-Za-z$]{0,4}\s?\d)[A-Za-z]")
+OF_THEM = _compile(
     r"\s+(?i:of)\s+(?:(?i:them|which|whom|those|these)\b|the\s+(?P<np>(?:[a-z][\w-]*\s+)?[a-z][\w-]*s)\b)"
 )
-TOTAL_TO = re.compile(r"(?i:\b(?:total|number|tally|count)\s+to)\s*$")
-PERCENT_OF = re.compile(r"\s+of\s+(?:the\s+|its\s+|their\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)\b")
+TOTAL_TO = _compile(r"(?i:\b(?:total|number|tally|count)\s+to)\s*$")
+PERCENT_OF = _compile(r"\s+of\s+(?:the\s+|its\s+|their\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)\b")
 # A goal or a forecast ("aims to attract 100 billion yuan by 2027", "力争突破1.5万家") gets a key of its own:
 # it must not read as the actual value having changed.
-TARGET_BEFORE = re.compile(
+TARGET_BEFORE = _compile(
     r"(?i:\b(?:aims?|aiming|aimed|targets?|targeting|targeted|goal|plans?\s+to|planning\s+to|expects?|expected\s+to|"
     r"forecasts?|projected|projects?\s+that|hopes?\s+to|seeks?\s+to|strives?\s+to|is\s+set\s+to)\b)"
     r"|力争|目标|计划|预计|预期|有望|争取|将达|将实现|将突破|到20\d\d年"
 )
-TARGET_AFTER = re.compile(r"[^\n]*?(?:(?i:\bby\s+(?:the\s+end\s+of\s+)?20\d\d\b)|的目标)")
-ONLY_LINKS = re.compile(
+TARGET_AFTER = _compile(r"[^\n]*?(?:(?i:\bby\s+(?:the\s+end\s+of\s+)?20\d\d\b)|的目标)")
+ONLY_LINKS = _compile(
     r"(?i:\s*(?:(?:provisionally|officially|initially|preliminarily)\s+)?(?:estimated|valued|put|pegged|set|"
     r"forecast|projected|reported)\s+(?:at|to\s+be)\s*)"
 )
@@ -768,23 +801,23 @@ VAGUE_SUBJECTS = frozenset([
     "year-on-year increase", "year-on-year rise", "year-on-year growth", "year-on-year decline",
     "year-on-year decrease",
 ])
-CHANGE_OF_BEFORE = re.compile(
+CHANGE_OF_BEFORE = _compile(
     r"(?i:\b(?:up|down|rising|falling|(?:an?\s+)?(?:year-on-year\s+)?(?:increase|rise|growth|decline|drop|"
     r"decrease|jump|gain|fall)\s+of)\s*)$"
 )
 # "rose to 3.1%", "增至3.1%": the level a rate reached, not its change
-LEVEL_LEAD = re.compile(r"(?:(?i:\bto)|至|到)\s*$")
-TO_LEVEL = re.compile(r"(?i:\bto)\s*$")
+LEVEL_LEAD = _compile(r"(?:(?i:\bto)|至|到)\s*$")
+TO_LEVEL = _compile(r"(?i:\bto)\s*$")
 # The plural noun a sentence opens with, its subject: "Visitors from ...", "The Mainland visitors ..."
-SUBJECT_OPENING = re.compile(
+SUBJECT_OPENING = _compile(
     r"\s*(?:The\s+)?(?P<np>(?:[A-Z][a-z-]+\s+)?[A-Za-z][a-z-]+s)\b(?!['’])(?P<from>\s+(?:from|of|in|at)\b)?"
 )
-COUNT_LINK = re.compile(
+COUNT_LINK = _compile(
     r"(?i:\b(?:totall?ed|totall?ing|numbered|numbering|averaged|averaging|stood\s+at|standing\s+at|reached|reaching|"
     r"amounted\s+to|came\s+to)\s+(?:a\s+total\s+of\s+|some\s+|about\s+|around\s+|nearly\s+|over\s+|"
     r"more\s+than\s+)?)$"
 )
-INHERIT_GAP = re.compile(
+INHERIT_GAP = _compile(
     r"[\s\x00,]*(?:(?i:year[\s-]on[\s-]year|from|to|or|up|down|reaching|hitting|increased|decreased|rose|fell|"
     r"grew|declined|dropped|jumped|climbed|by|an?|increase|decrease|rise|of|which|was)[\s\x00,]*)*"
     r"|[，,]?(?:同比|环比|按年|按月|比|较)?(?:去年|上年|上半年|上季度)?(?:同期)?"
@@ -793,59 +826,59 @@ INHERIT_GAP = re.compile(
 # A rough qualifier a count may carry where the patterns below look beside it: "or about", "and some"
 _ROUGHLY = r"(?:(?i:about|around|some|nearly|almost|over|more\s+than)\s+)?"
 # A count sharing the noun of the number after it: "433 000 and 455 000 passengers respectively"
-SHARED_NEXT = re.compile(
+SHARED_NEXT = _compile(
     r"(?:\s*,\s*|\s+(?i:and|or)\s+)"
     + _ROUGHLY
     + r"(?:"
     + _grouped("sepn") + r"|\d+(?:\.\d+)?)(?![\d.,%])"
 )
 # "forecast to handle 2.67 million passengers, a daily average of about 223 000": the average of that noun
-AVERAGE_OF = re.compile(
+AVERAGE_OF = _compile(
     r"(?i:\b(?:an?|the)\s+(?P<per>daily|weekly|monthly|yearly|annual)?\s*average\s+of\s*)$"
 )
 # "612,323 people arrived and 936,081 left": a count doing what the sentence's counted noun does
-COUNT_VERB_AFTER = re.compile(
+COUNT_VERB_AFTER = _compile(
     r"\s+(?:had\s+|have\s+|has\s+|were\s+)?(?i:left|arrived|departed|came\s+in|entered|exited|crossed|"
     r"travell?ed|visited|returned|signed\s+up|registered|applied|joined)\b"
     # "... and more than 150,000 via the Spur Line": the same count at another place
     r"|\s+(?i:via|through|by\s+way\s+of)\s"
 )
 # "followed by the Bridge Port with 532,337 (17.3%)": a count, with its share, of what the sentence counts
-WITH_SHARE = re.compile(r"(?i:\bwith)\s+(?:\x00|\s)*$")
+WITH_SHARE = _compile(r"(?i:\bwith)\s+(?:\x00|\s)*$")
 # "Lo Wu followed with 22,421", "while Heung Yuen Wai handled 9,127": a place's count of the noun before
-PLACE_WITH = re.compile(
+PLACE_WITH = _compile(
     r"\b(?:[A-Z][\w'’.-]*\s+){1,5}(?:(?i:followed|came\s+next|was\s+next)\s+)?"
     r"(?i:with|handled|recorded|received|saw)\s+$"
 )
-SHARE_AFTER = re.compile(r"\s*\(\s*\d+(?:\.\d+)?\s?%\s*\)")
+SHARE_AFTER = _compile(r"\s*\(\s*\d+(?:\.\d+)?\s?%\s*\)")
 # "accounted for 78.6% of them (451 440)", "49% of them, or 942,000": a count after a share of one said before
-SHARE_BRACKET = re.compile(
+SHARE_BRACKET = _compile(
     r"(?:%|(?i:\s(?:per\s*cent|percent)))\s*(?i:of\s+(?:them|those|these|the\s+total)\s*)?(?:\(|,\s*or)\s*"
     + _ROUGHLY
     + r"$"
 )
 # "22.4 million visits, or about 900,000 every week": the same count restated
-OR_RESTATED = re.compile(r",\s*or\s+$")  # (the lead without the count's own qualifier)
+OR_RESTATED = _compile(r",\s*or\s+$")  # (the lead without the count's own qualifier)
 # "visitors from Hong Kong (564,700) and Taiwan (88,300)": a count in brackets after the place it is from
-NOUN_FROM_BRACKET = re.compile(
+NOUN_FROM_BRACKET = _compile(
     r"(?i:\b(?P<noun>[a-z][\w-]*s)\s+(?:from|in|at)\s+)(?:the\s+)?(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$"
 )
-AND_BRACKET = re.compile(r"\)\s*(?:,|(?i:and|or))\s+(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$")
+AND_BRACKET = _compile(r"\)\s*(?:,|(?i:and|or))\s+(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$")
 # A number in words opening a sentence (house styles spell those out): "Twenty-one major projects started"
-OPENING_WORD = re.compile(
+OPENING_WORD = _compile(
     r"(?P<word>(?:" + "|".join(_TENS) + r")(?:-(?:" + "|".join(SMALL_NUMBERS) + r"))?|"
     + "|".join(sorted(_TEENS, key=len, reverse=True)) + r"|two|three|four|five|six|seven|eight|nine)\b",
     re.IGNORECASE,
 )
 # What is left of a Chinese clause that names nothing: 分别为…的117倍, 同比大增10.4倍, 当中8成
-ZH_NO_SUBJECT = re.compile(r"[和与及同则为的并而且共有是比]{1,3}|分别|当中|其中|[按同]比")
-WORD = re.compile(r"\s*([A-Za-z][A-Za-z'’&-]*)")
-CLAUSE_BREAK = re.compile(r"[,;:()\[\]\"“”—–\t\n，；：（）、。]|\s-\s")
-CONVERSION_GAP = re.compile(
+ZH_NO_SUBJECT = _compile(r"[和与及同则为的并而且共有是比]{1,3}|分别|当中|其中|[按同]比")
+WORD = _compile(r"\s*([A-Za-z][A-Za-z'’&-]*)")
+CLAUSE_BREAK = _compile(r"[,;:()\[\]\"“”—–\t\n，；：（）、。]|\s-\s")
+CONVERSION_GAP = _compile(
     r"^\s*(?:[(（]|,?\s*or|,?\s*i\.e\.|，?\s*(?:折合|约合|合))\s*(?:约合|折合|合|约|or|equivalent\s+to)?\s*$"
 )
-RIGHT_SUBJECT = re.compile(r"\s+(?:worth\s+of\s+|of\s+(?:the\s+|new\s+)?|in\s+(?:new\s+)?)(?!the\b)")
-LEFT_NUMBER_OF = re.compile(
+RIGHT_SUBJECT = _compile(r"\s+(?:worth\s+of\s+|of\s+(?:the\s+|new\s+)?|in\s+(?:new\s+)?)(?!the\b)")
+LEFT_NUMBER_OF = _compile(
     r"(?i:(?:(?:number|total|count|tally)\s+of|quota\s+for)\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
     r"[^,;]{0,100}$)"
     # "The number of companies registered in Qianhai, the zone on ..., grew to 124,000 ... from 100,000"
