@@ -1,6 +1,6 @@
 """Near-duplicate stories: precision and recall on the labelled pairs in tests/data/near-duplicates.
 
-``python -m benchmarks.near_duplicates`` prints, for the monitor's MinHash (datasketch, ``monitor.identity``)
+``python -m benchmarks.near_duplicates`` prints, for the monitor's MinHash (rensa, ``monitor.signatures``)
 and for a 64-bit SimHash of our own over the same shingles, the precision and recall at each threshold, with
 and without the numbers check that keeps two stories of one topic with other figures apart. ``rows()`` gives
 the lines of benchmarks/RESULTS.md: the monitor's threshold, and the best SimHash for comparison.
@@ -76,7 +76,7 @@ def simhash(text: str) -> int:
 def sweep(log: Callable[[str], None] = print) -> dict[str, Any]:
     """Precision and recall of each method over its thresholds; what ``rows`` reports."""
     bodies, pairs = load_pairs()
-    body_signature(next(iter(bodies.values())))  # the first loads datasketch, numpy and scipy
+    body_signature(next(iter(bodies.values())))  # the first pays any warming up, outside the timing
     started = time.perf_counter()
     signatures = {name: body_signature(body) for name, body in bodies.items()}
     per_body_ms = (time.perf_counter() - started) * 1000 / len(bodies)

@@ -64,7 +64,7 @@ def read_page(page: Fetched, selector: str | None = None, metrics: Sequence[Trac
     from .figures import extract_figures
 
     article = read_article(page, selector=selector)
-    # signed here, on a reader process: datasketch (numpy, scipy) and its CPU stay off the poller
+    # signed here, on a reader process: the MinHash's CPU stays off the poller
     return Reading(article, tuple(extract_figures(article, metrics=metrics)), body_signature(article.text))
 
 

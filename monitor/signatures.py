@@ -2,7 +2,8 @@
 
 Computed where a page is read (on a reader process, beside its figures), compared where a story's identity is
 told (``identity``): two bodies are one story re-edited when their shingles are similar enough and their
-figures agree. The only user of datasketch, which brings numpy and scipy: loaded by the first body signed.
+figures agree. The only user of rensa (a MinHash in Rust: datasketch's import brought scipy, 55 MB and over
+a second to every reader process).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import re
 from array import array
 from dataclasses import dataclass
+
+from rensa import RMinHash
 
 from .matching import fold
 
@@ -19,6 +22,9 @@ from .matching import fold
 NEAR_DUPLICATE_SIMILARITY = 0.3
 MINHASH_PERMUTATIONS = 128
 MINHASH_SEED = 1  # stored signatures compare only with ones made with the same seed and permutations
+# Written before each signature's hex: one made by another algorithm (datasketch's, stored before 2026-12-03,
+# or a later rensa's) compares as unlike anything rather than as noise
+_SCHEME = f"r{RMinHash.ALGORITHM_VERSION}:"
 SHINGLE_TOKENS = 3
 MIN_SIGNATURE_SHINGLES = 30  # about 150 characters of English, 30 of Chinese
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -54,20 +60,18 @@ def body_signature(text: str) -> BodySignature:
     tokens = shingles(text)
     if len(tokens) < MIN_SIGNATURE_SHINGLES:
         return BodySignature("", ())
-    from datasketch import MinHash  # numpy and scipy come with it: loaded when a first page is read
-
-    minhash = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED)
-    minhash.update_batch([shingle.encode() for shingle in tokens])
-    packed = array("I", (int(value) for value in minhash.hashvalues))  # 32-bit values in 64-bit slots
-    return BodySignature(packed.tobytes().hex(), tuple(sorted(numbers_in(text))))
+    minhash = RMinHash(num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED)
+    minhash.update(list(tokens))
+    packed = array("I", minhash.digest())
+    return BodySignature(_SCHEME + packed.tobytes().hex(), tuple(sorted(numbers_in(text))))
 
 
 def similarity(one: str, other: str) -> float:
     """The estimated Jaccard similarity of two bodies' shingles, from their MinHashes (0 when either is empty
     or they were made with other parameters)."""
-    if not one or len(one) != len(other):
+    if not one.startswith(_SCHEME) or len(one) != len(other) or not other.startswith(_SCHEME):
         return 0.0
-    a, b = array("I", bytes.fromhex(one)), array("I", bytes.fromhex(other))
+    a, b = array("I", bytes.fromhex(one[len(_SCHEME) :])), array("I", bytes.fromhex(other[len(_SCHEME) :]))
     return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
 
 
