@@ -751,6 +751,21 @@ def test_batch_ten_phrasings_ranges_high_to_low_addresses_and_rows_naming_their_
     ]
 
 
+def test_batch_eleven_phrasings_differences_parts_records_and_mixed_width_grouping() -> None:
+    """ "about 90,000 more than" is a difference of the count before it; "of the 540 trainees who finished,
+    318 were kept" a part of it; "Cargo flights hit a record, at over 3,400" counts the sentence's opening
+    noun; "2，500萬人次" groups thousands with a full-width comma between ASCII digits ("3，5家" is a list);
+    "6個半小時" is a duration."""
+    more = figures_in("By noon there had been 412,000 departures, about 90,000 more than the arrivals.")
+    assert [(f.value, f.unit) for f in more] == [(412000, "departures"), (90000, "departures")]
+    part = figures_in("The bureau said that, of the 540 trainees who finished the course, 318 were kept on.")
+    assert [(f.value, f.unit) for f in part] == [(540, "trainees"), (318, "trainees")]
+    record = figures_in("Cargo flights at the port hit a record, at over 3,400, in the first quarter.")
+    assert [(f.value, f.unit, f.qualifier) for f in record] == [(3400, "flights", "more_than")]
+    zh = figures_in("全年載客量超過2，500萬人次，坐6個半小時可到桂林，分別為3，5家。", lang="zh")
+    assert [(f.value, f.text) for f in zh] == [(25_000_000, "超過2，500萬人次")]
+
+
 def test_shares_in_words_with_every_and_a_half_before_its_bracket() -> None:
     """ "one in every four residents" is 25%; "逾半（53.1%）" is more than half, then 53.1%."""
     assert [(f.value, f.qualifier) for f in figures_in("Almost one in every four residents is over 65.")] == [

@@ -116,6 +116,13 @@ def count_from_earlier(text: str, q: Quantity, earlier: Quantity | None, before:
     if (source := earlier or before) is not None and w.HIGH_OF.search(lead):
         q.kind, q.unit, q.subject = "count", source.unit, source.subject  # "the previous high of 86,000"
         return True
+    if earlier is not None and (
+        w.MORE_THAN_AFTER.match(text, q.end)  # "576,000 departures, approximately 250,000 more than"
+        # "of the 632 people who completed it, 464 were"
+        or (w.OF_THE_CLAUSE.search(lead) and w.PART_VERB_AFTER.match(text, q.end))
+    ):
+        q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
+        return True
     source = earlier if earlier is not None and w.ELLIPSIS.search(lead) else None
     if source is None and (opening := w.OPENING.fullmatch(lead)):
         if opening.group("np") and _plural(opening.group("np").split()[-1].lower()):
@@ -156,6 +163,10 @@ def count_after_link(
             return True
     if w.COUNT_LINK.search(lead):
         q.kind, q.unit = "count", ""
+        opening = w.SUBJECT_OPENING.match(text)
+        if opening and opening.end("np") < q.start and _plural(opening.group("np").split()[-1].lower()):
+            noun = opening.group("np")  # "Trips by foreign visitors reached a record, at over 120,000"
+            q.subject, q.unit = noun, canonical_en(noun.split()[-1]).lower()
         return True
     return False
 

@@ -79,7 +79,7 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # ("Number of young people", a "Population" row), "(% of GDP)" captions, a header after data rows opening the
 # next table; "464 of the 632 who", "the quota for X ... to N", "the previous high of N", 三分之一; ranges
 # written high to low, "(Unit: persons)" captions, "Permits issued" rows, multiples in words after a
-# change verb.
+# change verb; "N more than", "of the N people who ..., M were", "reached a record, at N", "3，000萬".
 EXTRACTOR_VERSION = "figures-6"
 
 

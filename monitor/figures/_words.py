@@ -123,7 +123,11 @@ def _grouped(sep: str) -> str:
     return groups + rf"(?:\.\d+)?(?!\d|(?P={sep})\d)"
 
 
-FULLWIDTH_GROUP = _compile(r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))")
+# "１０，５７７家", and "3，000萬" as Hong Kong portals mix them: a full-width comma between digits groups
+# thousands only before exactly three digits and a scale or a measure word ("3，5家" is a list)
+FULLWIDTH_GROUP = _compile(
+    r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))|(?<=[0-9])，(?=[0-9]{3}(?:[万萬亿億]|[人元家个個名宗间間]))"
+)
 # The figure must be the whole number as written: a separator or decimal point with a digit beyond it
 # adjoining the number on either side makes what was read a fragment ("000" of "20 000").
 FRAGMENT_LEFT = _compile(r"(?:(?P<glue>\d[,'’.，])|(?<![\d,'’.，])\d{1,3}[ \u00a0\u2009\u202f])$")
@@ -415,7 +419,7 @@ _MASKS = [
     r"\d{1,2}[日号](?![\d万亿])",
     r"\b\d{1,2}[:：]\d{2}(?:[:：]\d{2})?(?:\s*(?i:[ap]\.?m\.?))?|\b\d{1,2}\s*(?i:[ap]\.m\.|[ap]m)(?![A-Za-z])",
     r"(?:上午|下午|晚上|早上|凌晨|中午)?\d{1,2}[时点](?:\d{1,2}分)?(?!\d)",
-    r"(?<![\d.,])\d+(?:\.\d+)?(?:\s*(?:多|余))?\s*(?:个)?(?:年|个月|周|天|小时|分钟|秒|岁|周岁)",
+    r"(?<![\d.,])\d+(?:\.\d+)?(?:\s*(?:多|余))?\s*(?:个)?半?(?:年|个月|周|天|小时|分钟|秒|岁|周岁)",
     r"\b\d+(?:\.\d+)?(?:\s*(?:to|-|–|and)\s*\d+(?:\.\d+)?)?[\s-](?i:years?|yrs?|months?|weeks?|days?|hours?|hrs?|"
     r"minutes?|mins?|seconds?|secs?|decades?|nights?)\b(?:[\s-](?i:old|of\s+age))?",
     r"(?i:\baged?\s+(?:of\s+|between\s+)?\d+(?:\s*(?:to|-|–|and)\s*\d+)?)",
@@ -775,6 +779,11 @@ COUNTED_ROW = _compile(
     r"\s*(?P<np>(?:[A-Za-z][\w'’-]*\s+){0,3}(?P<head>[A-Za-z][\w'’-]*s))\s+(?i:issued|made|received|approved|"
     r"granted|registered|recorded|handled|processed|per\s+(?:day|week|month|year))\b"
 )
+# "576,000 departures, approximately 250,000 more than the number of arrivals": a difference of that count
+MORE_THAN_AFTER = _compile(r"\s+(?i:more|fewer|less)\s+than\b")
+# "of the 632 people who completed it, 464 were offered": a part of the count the clause named
+OF_THE_CLAUSE = _compile(r"(?i:\bof\s+(?:the|these|those))\s+[^,;]{3,140},\s*$")
+PART_VERB_AFTER = _compile(r"\s+(?i:were|are|was|have|had|has|will|would)\b")
 # "That beat the previous high of 86,000": the count said before, at its record
 HIGH_OF = _compile(r"(?i:\b(?:high|record|peak|low)\s+of)\s+$")
 # "20,000 came from residents ... and 1,269 from Macau residents": the count before, from another source
@@ -813,7 +822,8 @@ SUBJECT_OPENING = _compile(
     r"\s*(?:The\s+)?(?P<np>(?:[A-Z][a-z-]+\s+)?[A-Za-z][a-z-]+s)\b(?!['’])(?P<from>\s+(?:from|of|in|at)\b)?"
 )
 COUNT_LINK = _compile(
-    r"(?i:\b(?:totall?ed|totall?ing|numbered|numbering|averaged|averaging|stood\s+at|standing\s+at|reached|reaching|"
+    r"(?i:\b(?:(?:reached|hit|set)\s+a\s+(?:new\s+)?(?:record|high)(?:\s+of|,?\s+at)|"
+    r"totall?ed|totall?ing|numbered|numbering|averaged|averaging|stood\s+at|standing\s+at|reached|reaching|"
     r"amounted\s+to|came\s+to)\s+(?:a\s+total\s+of\s+|some\s+|about\s+|around\s+|nearly\s+|over\s+|"
     r"more\s+than\s+)?)$"
 )
