@@ -766,6 +766,37 @@ def test_batch_eleven_phrasings_differences_parts_records_and_mixed_width_groupi
     assert [(f.value, f.text) for f in zh] == [(25_000_000, "超過2，500萬人次")]
 
 
+def test_batch_twelve_amounts_named_by_their_conversion_table_rows_and_level_columns() -> None:
+    """ "the 9.1 billion (US$1.1 billion) a year earlier" is an amount in the page's one currency, and
+    "88 billion (US$10.9 billion) patacas" in the currency after its bracket; with no currency said, it is
+    left out. A table row with "n.a." in a cell stays one row, and "绝对值" under "单位：亿元，%" is the
+    level column."""
+    found = figures_in(
+        "Casino revenue reached 12.4 billion patacas in May.",
+        "That was up on the 9.1 billion (US$1.1 billion) a year earlier, and on 88 billion (US$10.9 billion)"
+        " patacas for the five months.",
+    )
+    assert [(f.value, f.unit) for f in found] == [
+        (12.4e9, "MOP"),
+        (9.1e9, "MOP"),
+        (1.1e9, "USD"),
+        (88e9, "MOP"),
+        (10.9e9, "USD"),
+    ]
+    assert [f.unit for f in figures_in("Sales rose to 17.2 billion (US$2.1 billion) last year.")] == ["USD"]
+    rows = page_figures(
+        "<p>The department published the mix of products bought through the scheme on Friday.</p>"
+        "<table><caption>Share of southbound funds (%)</caption>"
+        "<tr><th>Product</th><th>2021</th><th>June 2025</th></tr>"
+        "<tr><td>Funds</td><td>n.a.</td><td>36</td></tr></table>"
+        "<p>附表：前三季度主要经济指标</p><p>单位：亿元，%</p>"
+        "<table><tr><th>指标</th><th>绝对值</th><th>同比增长</th></tr>"
+        "<tr><td>地区生产总值</td><td>9335.48</td><td>1.6</td></tr></table>",
+        lang="en",
+    )
+    assert [(f.value, f.unit) for f in rows] == [(36, "%"), (933_548_000_000, "CNY"), (1.6, "%")]
+
+
 def test_shares_in_words_with_every_and_a_half_before_its_bracket() -> None:
     """ "one in every four residents" is 25%; "逾半（53.1%）" is more than half, then 53.1%."""
     assert [(f.value, f.qualifier) for f in figures_in("Almost one in every four residents is over 65.")] == [

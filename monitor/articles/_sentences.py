@@ -72,7 +72,10 @@ _ABBREVIATIONS = frozenset(
 
 
 def split_sentences(line: str) -> list[str]:
-    """Sentences of one block: English . ! ? (not after abbreviations, initials, inside 846.14); 。！？；."""
+    """Sentences of one block: English . ! ? (not after abbreviations, initials, inside 846.14); 。！？；.
+    A table row (cells joined by tabs) is one sentence whatever its cells hold ("n.a.", "Note: see p. 4")."""
+    if "\t" in line:
+        return [line.strip()] if line.strip() else []
     sentences, start = [], 0
     for m in _SENTENCE_END.finditer(line):
         if m.group()[0] == "." and _is_abbreviation(line, m.start()):

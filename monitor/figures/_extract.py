@@ -79,7 +79,8 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # ("Number of young people", a "Population" row), "(% of GDP)" captions, a header after data rows opening the
 # next table; "464 of the 632 who", "the quota for X ... to N", "the previous high of N", 三分之一; ranges
 # written high to low, "(Unit: persons)" captions, "Permits issued" rows, multiples in words after a
-# change verb; "N more than", "of the N people who ..., M were", "reached a record, at N", "3，000萬".
+# change verb; "N more than", "of the N people who ..., M were", "reached a record, at N", "3，000萬"; an
+# amount named money by its conversion ("the 17.2 billion (US$2.1 billion)") in the page's one currency.
 EXTRACTOR_VERSION = "figures-6"
 
 
@@ -95,6 +96,7 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
     dollar = "HKD" if re.search(r"\.gov\.hk(?:[:/]|$)", article.url) else "USD"
     yuan = yuan_locale(article.url, article.text)
     figures: list[Figure] = []
+    currencies: set[str] = set()  # of the amounts stated so far, not their conversions
     last_count: Quantity | None = None
     capped: set[str] = set()
     numbers_left = MAX_NUMBERS_PER_PAGE
@@ -134,6 +136,10 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
                 q.unit = _yuan(yuan, named, place) or ""
                 if not q.unit:
                     continue  # whose 元 it is cannot be told: a wrong currency is a wrong figure
+            elif q.kind == "money" and not q.unit:
+                if len(currencies) != 1:
+                    continue  # "17.2 billion (US$2.1 billion)" on a page of more than one currency
+                q.unit = next(iter(currencies))
             if periods is None:
                 periods = list(w.PERIOD.finditer(norm))
             conversion = None
@@ -147,6 +153,8 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             if id(q) in stated:
                 growth = stated[id(q)][1]
                 direction = ("down" if q.value < 0 else "up") if growth else None
+            if q.kind == "money" and conversion is None:
+                currencies.add(q.unit)
             key, label = keys.metric(q, place, sentence, tracked, claimed, growth)
             figures.append(
                 Figure(
@@ -307,6 +315,9 @@ def _read_quantity(
         if not scale and not m.group("zh"):
             return None, pos
         q.kind = "count"
+        if converted := w.CONVERTED_AFTER.match(text, pos):
+            # money whose currency is the word after its conversion, else the article's (extract_figures)
+            q.kind, q.unit = "money", w.CURRENCY_WORDS.get((converted.group("after") or "").lower(), "")
     if _is_year(m, scale, q, text):
         return None, pos
     q.qualifier = qualifier_before(text, q) or qualifier_after(text, pos) or q.qualifier

@@ -884,6 +884,13 @@ OPENING_WORD = _compile(
 ZH_NO_SUBJECT = _compile(r"[和与及同则为的并而且共有是比]{1,3}|分别|当中|其中|[按同]比")
 WORD = _compile(r"\s*([A-Za-z][A-Za-z'’&-]*)")
 CLAUSE_BREAK = _compile(r"[,;:()\[\]\"“”—–\t\n，；：（）、。]|\s-\s")
+# "the 17.2 billion (US$2.1 billion) collected", "114 billion (US$14.1 billion) patacas": an amount whose
+# conversion says it is money, its currency named after the bracket or said before
+CURRENCY_WORDS = {"pataca": "MOP", "patacas": "MOP", "yuan": "CNY", "renminbi": "CNY"}
+CONVERTED_AFTER = _compile(
+    r"\s*\(\s*(?:US\s?\$|HK\$|RMB|MOP\$?|€|£|\$)\s?\d[\d.,]*\s*(?i:billion|million|trillion|bn|mn|m|b)?\s*\)"
+    r"(?:\s+(?P<after>(?i:patacas?|yuan|renminbi)))?"
+)
 CONVERSION_GAP = _compile(
     r"^\s*(?:[(（]|,?\s*or|,?\s*i\.e\.|，?\s*(?:折合|约合|合))\s*(?:约合|折合|合|约|or|equivalent\s+to)?\s*$"
 )
