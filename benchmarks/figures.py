@@ -78,7 +78,7 @@ STANDARD_UNITS = frozenset(
 UNIT_NAMES = {
     "hectares": "ha", "hectare": "ha", "公顷": "ha", "公頃": "ha", "kilometres": "km", "kilometers": "km",
     "千米": "km", "公里": "km", "square kilometres": "sq km", "square kilometers": "sq km",
-    "平方公里": "sq km", "亩": "mu", "畝": "mu",
+    "平方公里": "sq km", "亩": "mu", "畝": "mu", "acres": "acre",
     "tonnes": "tonnes", "tons": "tonnes", "吨": "tonnes", "teus": "TEU", "标准箱": "TEU",
     "percent": "%", "per cent": "%",
 }  # fmt: skip

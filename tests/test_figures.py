@@ -797,6 +797,26 @@ def test_batch_twelve_amounts_named_by_their_conversion_table_rows_and_level_col
     assert [(f.value, f.unit) for f in rows] == [(36, "%"), (933_548_000_000, "CNY"), (1.6, "%")]
 
 
+def test_batch_thirteen_currency_columns_approximate_counts_and_chinese_multiples() -> None:
+    """A "Currency" cell gives its row's amounts their currency under a header that states only the scale;
+    "2,000 or so flats" counts flats; 增逾2.5倍 and 高出80多倍 are multiples."""
+    rows = page_figures(
+        "<p>The exchange set out both directions of the link's trading this week.</p>"
+        "<table><tr><th>Direction</th><th>Currency</th><th>Average daily turnover (billion)</th></tr>"
+        "<tr><td>Northbound</td><td>yuan</td><td>98.5</td></tr>"
+        "<tr><td>Southbound</td><td>HK dollars</td><td>31.2</td></tr></table>",
+        lang="en",
+    )
+    assert [(f.value, f.unit) for f in rows] == [(98.5e9, "CNY"), (31.2e9, "HKD")]
+    flats = figures_in("About a third of the 2,000 or so flats on offer were sold.")
+    assert [(f.value, f.unit, f.qualifier) for f in flats][-1] == (2000, "flats", "approx")
+    zh = figures_in("融资额翌年增逾2.5倍，比五年前高出80多倍。", lang="zh")
+    assert [(f.value, f.unit, f.qualifier) for f in zh] == [
+        (2.5, "times", "more_than"),
+        (80, "times", "more_than"),
+    ]
+
+
 def test_shares_in_words_with_every_and_a_half_before_its_bracket() -> None:
     """ "one in every four residents" is 25%; "逾半（53.1%）" is more than half, then 53.1%."""
     assert [(f.value, f.qualifier) for f in figures_in("Almost one in every four residents is over 65.")] == [

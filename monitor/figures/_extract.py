@@ -80,7 +80,8 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # next table; "464 of the 632 who", "the quota for X ... to N", "the previous high of N", 三分之一; ranges
 # written high to low, "(Unit: persons)" captions, "Permits issued" rows, multiples in words after a
 # change verb; "N more than", "of the N people who ..., M were", "reached a record, at N", "3，000萬"; an
-# amount named money by its conversion ("the 17.2 billion (US$2.1 billion)") in the page's one currency.
+# amount named money by its conversion ("the 17.2 billion (US$2.1 billion)") in the page's one currency;
+# a table's "Currency" column, "4,000 or so units", 增逾3.5倍.
 EXTRACTOR_VERSION = "figures-6"
 
 
@@ -301,7 +302,10 @@ def _read_quantity(
             return None, pos
         pos = end
     if not q.kind:
-        pos = counted(text, pos, q)
+        # "4,000 or so units": the counted noun comes after the qualifier
+        noun_at = after_qualifier(text, pos) if q.qualifier == "approx" else pos
+        if (end := counted(text, noun_at, q)) > noun_at:
+            pos = end
     if not q.kind and not (
         count_from_left(text, q)
         or count_from_table(text, q)

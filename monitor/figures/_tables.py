@@ -32,10 +32,12 @@ _CAPTION = re.compile(
     r"(?i:\bunits?\b|\bin\s+(?:thousands|millions|billions)\b)|单位|\((?:[^()]*)\)|（[^（）]*）"
 )
 _CURRENCY = re.compile(
-    r"US\$|HK\$|MOP\$?|RMB|CNY|USD|HKD|MOP|(?i:\byuan\b|\bpatacas?\b)|澳门元|港元|美元|人民币|元"
+    r"US\$|HK\$|MOP\$?|RMB|CNY|USD|HKD|MOP|(?i:\byuan\b|\bpatacas?\b|\bhk\s+dollars\b|\bus\s+dollars\b)"
+    r"|澳门元|港元|美元|人民币|元"
 )
 _CURRENCY_CODE = {
     "US$": "USD", "HK$": "HKD", "MOP$": "MOP", "RMB": "CNY", "yuan": "CNY", "pataca": "MOP", "patacas": "MOP",
+    "hk dollars": "HKD", "us dollars": "USD",
     "澳门元": "MOP", "港元": "HKD", "美元": "USD", "人民币": "CNY", "元": "CNY",
 }
 _SCALE = re.compile(
@@ -146,6 +148,8 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
     label = cells[0].strip()
     paren = re.search(r"[(（]", label)
     row_unit = unit_of(label[paren.start() :], pct=True) if paren else None
+    # a "Currency" column: "Northbound<TAB>yuan<TAB>136.3" under "Average daily turnover (billion)"
+    named = next((u for c in cells[1:] if _CURRENCY.fullmatch(c.strip()) and (u := unit_of(c.strip()))), None)
     if row_unit is None and _POPULATION.search(label):
         row_unit = Unit("count", "people")
     quantities = []
@@ -161,6 +165,8 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
             unit = replace(unit, scale=caption.scale)
         if unit is None or (unit is caption and unit.several and not _LEVEL_HEADER.search(header)):
             continue  # a caption of several units, and the column does not say it holds the level
+        if named is not None and unit.kind == "count" and not unit.unit:
+            unit = replace(named, scale=unit.scale)
         m = _CELL.match(cell)
         assert m is not None
         value = float(re.sub(r"[^\d.-]", "", m.group("n").replace("−", "-"))) * unit.scale

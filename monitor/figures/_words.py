@@ -160,7 +160,8 @@ NUMBER = _compile(
     r"|[\s-]+(?i:square[\s-]+(?:kilomet|met|mile)|hectares?\b|kilomet(?:er|re)s?\b)"
     # "three times the area of Macau", "grew by around three times": a multiple (its context decides)
     r"|\s+(?i:times)\b"
-    r"|" + _INSTITUTIONS_AHEAD + r")"  # "five pilot medical institutions"
+    # "five pilot medical institutions" (not after "a" or "one", which are tried before every "a")
+    r"|(?<!\b[Aa])(?<!\b[Oo]ne)" + _INSTITUTIONS_AHEAD + r")"
     r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*|(?<=[逾近超过约])[百千])"
     r"(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
@@ -351,7 +352,7 @@ MULTIPLE_LEAD = _compile(
     r"(?i:\b(?:gr[eo]w[sn]?|growing|increas(?:e|es|ed|ing)|r[io]s(?:e|es|en)|rising|expand(?:s|ed|ing)?|"
     r"jump(?:s|ed|ing)?|surg(?:e|es|ed|ing)|up)\s+(?:by\s+)?"
     r"|\b(?:increase|growth|rise|expansion|jump|surge)\s+of\s+)$"
-    r"|(?:增长|增加|提高|扩大|上升|上涨|大增|激增|急升|飙升|猛增)了?[超逾近约]?$"
+    r"|(?:增长|增加|提高|扩大|上升|上涨|大增|激增|急升|飙升|猛增|增|高出)了?[超逾近约]?$"
     # "117倍和93倍": a pair of multiples
     r"|(?:倍|(?i:times|[\s-]fold))\s*(?:和|及|与|、|，|,|\s(?i:and|or)\s)\s*$"
 )
