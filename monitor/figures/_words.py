@@ -726,9 +726,12 @@ CJK = _compile(r"[\u3400-\u9fff]")
 # --- the context around a number ---------------------------------------------------------------------
 MAYBE_NUMBER = _compile(
     r"[0-9０-９]|(?i:half|thirds?|quarters?|fourths?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in(?:\s+every)?|out\s+of)\s+(?i:three|four|five|ten)\b"
-    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet|times\b)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
+    r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
     r"|分之|\b(?:Two|Three|Four|Five|Six|Seven|Eight|Nine)\s+of\b"
-    r"|(?i:" + "|".join(sorted(INSTITUTIONS)) + r")\b"
+    # "three times", "five pilot medical institutions": small numbers in words that may be figures
+    r"|\b(?i:two|three|four|five|six|seven|eight|nine|ten)\s+(?i:times\b|(?:[A-Za-z][\w'’-]*\s+){0,3}(?:"
+    + "|".join(sorted(INSTITUTIONS))
+    + r")\b)"
 )
 NUM2 = _compile(
     r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
