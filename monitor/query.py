@@ -84,13 +84,13 @@ def extract(
     fetch: FetchSettings | None = None,
 ) -> list[dict[str, Any]]:
     """The figures of one article page, given as a URL or a local file path."""
-    # Imported here: bs4, lxml and httpx cost ~150 ms, which every other query would pay at start-up.
+    # Imported here: bs4 and lxml cost ~100 ms, which every other query would pay at start-up (and httpx
+    # loads only for a URL).
     from .articles import read_article
-    from .fetch import Fetcher
+    from .fetch import fetch_named_page
     from .figures import extract_figures
 
-    with Fetcher(fetch or FetchSettings()) as fetcher:
-        page = fetcher.fetch_named_page(target)
+    page = fetch_named_page(target, fetch or FetchSettings())
     figures = extract_figures(read_article(page, selector=selector), metrics=metrics)
     return [figure_row(f) for f in figures]
 
@@ -106,12 +106,11 @@ def preview(
     """The message the bot would post for one article page (a URL or a local file, fetched as a page) as
     a new story; with ``previous``, as if its first tracked figure (else its first) had moved from it."""
     from .articles import read_article
-    from .fetch import Fetcher
+    from .fetch import fetch_named_page
     from .figures import extract_figures
     from .slack import render_alert  # imported here like the others: the other queries need none of them
 
-    with Fetcher(fetch or FetchSettings()) as fetcher:
-        page = fetcher.fetch_named_page(target)
+    page = fetch_named_page(target, fetch or FetchSettings())
     url = page.url
     article = read_article(page)
     figures = tuple(extract_figures(article, metrics=metrics))
