@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .clock import utc_now
@@ -17,7 +17,9 @@ from .records import Alert, Entry, FeedState, Figure, FigureChanged, NewStory, O
 from .redaction import redact
 from .settings import FetchSettings, Settings, StorageSettings, TrackedMetric
 from .sparkline import sparkline
-from .store import has_store, open_store
+
+if TYPE_CHECKING:
+    from .store import MonitorStore
 
 HISTORY_COLUMNS = (
     "published",
@@ -63,11 +65,19 @@ def history(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Stored figures as rows, newest first; no rows when nothing has been stored yet."""
-    if not has_store(storage):
+    if (store := _opened(storage)) is None:
         return []
-    with open_store(storage, max_connections=1) as store:
+    with store:
         found = store.history(metric=metric, since=since, until=until, feed=feed, limit=limit)
     return [observation_row(o) for o in found]
+
+
+def _opened(storage: StorageSettings) -> MonitorStore | None:
+    """The store, opened for one short command (PostgreSQL: one connection, no pool); None when nothing
+    has been stored yet."""
+    from .store import has_store, open_store  # the store's queries load it; extract and preview need none
+
+    return open_store(storage, max_connections=1) if has_store(storage) else None
 
 
 def observation_row(observation: Observation) -> dict[str, Any]:
@@ -151,9 +161,9 @@ STATUS_COLUMNS = (
 
 def metrics(storage: StorageSettings, *, trend_points: int = 20) -> list[dict[str, Any]]:
     """Every stored metric: latest and previous value, the change, how often seen, and a sparkline."""
-    if not has_store(storage):
+    if (store := _opened(storage)) is None:
         return []
-    with open_store(storage, max_connections=1) as store:
+    with store:
         rows = []
         for summary in store.metrics():
             change = None
@@ -180,9 +190,9 @@ def articles(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Stored stories, newest first."""
-    if not has_store(storage):
+    if (store := _opened(storage)) is None:
         return []
-    with open_store(storage, max_connections=1) as store:
+    with store:
         return [asdict(a) for a in store.articles(since=since, until=until, feed=feed, limit=limit)]
 
 
@@ -198,10 +208,10 @@ class Health:
 def status(settings: Settings, *, now: datetime) -> Health:
     """Per feed: polls, failures and what is stored; the outbox; which feeds failed longer than allowed."""
     storage = settings.storage
-    if not has_store(storage):
+    if (store := _opened(storage)) is None:
         states, totals, pending, workers = {}, {}, [], {}
     else:
-        with open_store(storage, max_connections=1) as store:
+        with store:
             states = {s.name: s for s in store.feed_states()}
             workers = store.feed_workers()
             totals = store.feed_totals()
@@ -248,9 +258,9 @@ OUTBOX_COLUMNS = ("id", "kind", "channel", "state", "attempts", "age", "reason")
 def outbox(storage: StorageSettings, *, now: datetime) -> list[dict[str, Any]]:
     """Every undelivered alert, oldest first: its id (the key), state (waiting, failed, held by a permanent
     error, in doubt after a crash, or dropped), attempts, age and the last error."""
-    if not has_store(storage):
+    if (store := _opened(storage)) is None:
         return []
-    with open_store(storage, max_connections=1) as store:
+    with store:
         alerts = store.unsent_alerts()
     return [
         {
