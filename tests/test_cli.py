@@ -306,6 +306,42 @@ def test_extract_prints_the_figures_of_a_local_page() -> None:
     assert {"value", "unit", "qualifier", "subject", "text", "sentence"} <= set(figures[0])
 
 
+# Runs the command in a process of its own, then names every module it loaded (stderr's last line).
+LOADED = """import sys
+from monitor.cli import main
+try:
+    main()
+finally:
+    print(*sys.modules, file=sys.stderr)
+"""
+
+
+def loaded_by(*args: str, cwd: Path) -> set[str]:
+    """The modules ``gba-monitor ARGS`` has loaded by the time it exits (successfully)."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED, *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=cwd,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(done.stderr.splitlines()[-1].split())
+
+
+@pytest.mark.slow
+def test_extract_of_a_local_page_loads_no_http_client_nor_pydantic(world: World) -> None:
+    """A page on disk is read directly (httpx, and the TLS context a Fetcher builds, are for URLs), and a
+    plain config's metrics and fetch sections are taken without pydantic."""
+    loaded = loaded_by(
+        "extract", str(PAGES / "qianhai-october.html"), "--config", str(world.config), cwd=ROOT
+    )
+    assert {"monitor.figures", "monitor.config"} <= loaded  # the page and the config were read
+    assert "httpx" not in loaded and "monitor.fetch._fetcher" not in loaded
+    assert "pydantic" not in loaded and "monitor.config._models" not in loaded
+
+
 def test_preview_prints_the_block_kit_message_of_a_page_and_its_fallback_line(
     site: Site, tmp_path: Path
 ) -> None:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from monitor.config import config_path, load_settings
+from monitor.config import _document, config_path, load_reading, load_settings
+from monitor.config._models import validated_reading
+from monitor.config._reading import plain_reading
 from monitor.errors import ConfigError
 
 CONFIGS = Path(__file__).parent / "data" / "configs"
@@ -82,6 +87,82 @@ def test_the_shipped_configs_are_valid() -> None:
     settings = load_settings(root / "feeds.yaml", environ={})
     assert len(settings.feeds) >= 10
     assert {m.key for m in settings.metrics} >= {"qianhai.hk-funded-enterprises"}
+
+
+@pytest.mark.parametrize("name", ["feeds.yaml", "examples/demo.yaml"])
+def test_a_shipped_config_is_read_for_one_page_without_pydantic(name: str) -> None:
+    """Its metrics and fetch sections are plainly valid: extract and preview take them as the models would."""
+    path = Path(__file__).parent.parent / name
+    quick = plain_reading(_document(path))
+    assert quick is not None
+    assert quick == validated_reading(path, _document(path)) == load_reading(path)
+
+
+# Valid values of each key, then values at and past its bounds and of other types.
+_FETCH_VALUES = {
+    "user_agent": (["bot/1", ""], [5, None]),
+    "timeout": (["10s", "1h30m", 5, 1.5], [0.2, "soon", "0s", True, None, []]),
+    "deadline": (["30s", 60], ["", -1]),
+    "max_feed_bytes": ([1, 5_000_000, 2**63 - 1], [0, -1, 2**63, True, 1.5, "10"]),
+    "max_page_bytes": ([1, 2_000_000], [0, None]),
+    "max_concurrency": ([1, 8, 64], [65, 0, True, None]),
+    "max_per_host": ([1, 16], [17, 0, None]),
+    "respect_robots": ([True, False], [0, "yes", None]),
+    "read_processes": ([0, 64, None], [65, -1, False]),
+    "max_redirects": ([], [5]),
+    "bogus": ([], [1]),
+}
+_METRIC_VALUES = {
+    "key": (["qianhai.hk-firms", "gba.gdp", "a-b_c.9", "qianhai.*", "a?"], ["Qianhai!", "gba.gdp\n", "", 5]),
+    "label": (["Hong Kong firms", ""], [None, 5]),
+    "patterns": ([["gdp", "港资企业"], ["a|b"], []], [["("], ["[z-a]"], [5], "gdp", None]),
+    "place": (["Qianhai", None], [5, ["GBA"]]),
+    "unit": (["CNY"], [1.5]),
+    "direction": ([], ["up", "any"]),
+    "min_change": ([], [{"pct": 5}]),
+    "bogus": ([], [1]),
+}
+
+
+@st.composite
+def _near_valid(
+    draw: st.DrawFn, values: dict[str, tuple[list[Any], list[Any]]], needed: tuple[str, ...]
+) -> Any:
+    """A valid section (``needed`` keys always, others maybe), then often one or two keys given any value."""
+    section = {
+        key: draw(st.sampled_from(good))
+        for key, (good, _) in values.items()
+        if good and (key in needed or draw(st.booleans()))
+    }
+    for _ in range(draw(st.sampled_from([0, 0, 1, 2]))):
+        key = draw(st.sampled_from(sorted(values)))
+        section[key] = draw(st.sampled_from(values[key][0] + values[key][1]))
+    return section
+
+
+_DOCUMENTS = st.fixed_dictionaries(
+    {"feeds": st.just([{"name": "a", "url": "https://x.example/f"}])},
+    optional={
+        "fetch": st.one_of(_near_valid(_FETCH_VALUES, ()), st.sampled_from([None, [], "fast"])),
+        "metrics": st.one_of(
+            st.lists(_near_valid(_METRIC_VALUES, ("key", "label")), max_size=3),
+            st.sampled_from([None, {}, ["gdp"]]),
+        ),
+    },
+)
+
+
+@given(document=_DOCUMENTS)
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_what_is_read_without_pydantic_is_what_the_models_make_of_it(document: dict[str, Any]) -> None:
+    """The quick reading never accepts what the models refuse, and gives the same settings when it accepts."""
+    quick = plain_reading(document)
+    try:
+        validated = validated_reading(Path("feeds.yaml"), document)
+    except (ConfigError, AttributeError, TypeError):  # the models refuse it (or fail on it, as before)
+        assert quick is None
+        return
+    assert quick is None or quick == validated
 
 
 @pytest.mark.parametrize(

@@ -146,6 +146,6 @@ def test_there_is_no_import_cycle() -> None:
 def test_the_rules_see_the_imports_they_judge() -> None:
     """The checks above would pass vacuously if the import reader lost its way: it must see known edges."""
     assert any(t == "monitor.fetch._fetcher" for t, _ in IMPORTS["monitor.fetch"])
-    assert any(t == "monitor.records" for t, _ in IMPORTS["monitor.fetch._body"])
+    assert any(t == "monitor.records" for t, _ in IMPORTS["monitor.fetch._local"])
     assert any(t == "httpx" for t, _ in IMPORTS["monitor.fetch._body"])
     assert any(t == "monitor.figures._words" for t, _ in IMPORTS["monitor.figures._keys"])

@@ -6,7 +6,8 @@ Unknown keys and duplicate keys are errors: a silently ignored typo is a feed si
 
 The file is read once (``_document``, which also checks the ``storage`` section), then validated by the
 pydantic models of ``_models``; ``load_storage`` reads the store's settings alone, without pydantic, for
-commands that only read the store.
+commands that only read the store; ``load_reading`` takes the metrics and fetch sections without pydantic
+too when they are plainly valid (``_reading``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..errors import ConfigError
 from ..redaction import redact
 from ..settings import FetchSettings, Settings, StorageSettings, TrackedMetric
 from ._document import CONFIG_ENV, DATABASE_URL_ENV, read_yaml, storage_settings
+from ._reading import plain_reading
 
 DEFAULT_CONFIG = "feeds.yaml"
 
@@ -63,10 +65,13 @@ def load_reading(
     """The config file's tracked metrics and fetch settings, validated as ``load_settings`` validates them,
     for commands that read one page (``extract``, ``preview``): the feeds, their terms and the rest of the
     file are not checked."""
+    path = Path(path)
+    document = _document(path)
+    if (reading := plain_reading(document)) is not None:
+        return reading  # a plain file needs no pydantic (``_reading``)
     from ._models import validated_reading
 
-    path = Path(path)
-    return validated_reading(path, _document(path))
+    return validated_reading(path, document)
 
 
 def _document(path: Path) -> Mapping[str, object]:

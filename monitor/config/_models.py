@@ -1,6 +1,7 @@
 """feeds.yaml's schema, declared once as pydantic models, and the Settings a valid document resolves to.
 
-Private to ``config``: only ``load_settings`` loads it (pydantic costs a fifth of a second of start-up).
+Private to ``config``: loaded by ``load_settings``, and by ``load_reading`` for what ``_reading`` cannot take
+plainly (pydantic costs a fifth of a second of start-up).
 """
 
 from __future__ import annotations

@@ -1,26 +1,20 @@
-"""Body reading for fetches: a response's decoded body, or a local file's bytes, within a size cap.
+"""Body reading for fetches: a response's decoded body within a size cap.
 
 The cap is on the *decoded* size and is enforced while streaming and while inflating, so a small gzip bomb
-cannot grow past it in memory; the whole-request deadline is checked between chunks. Local files serve the
-offline demo: a feed given as an absolute path, and file:// pages beside it.
+cannot grow past it in memory; the whole-request deadline is checked between chunks. Local files are
+``_local``'s.
 """
 
 from __future__ import annotations
 
-import email.utils
-import mimetypes
 import zlib
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import httpx
 
 from ..errors import FetchError
-from ..records import Fetched
-from ..settings import FeedSettings
 from ._deadline import Deadline
+from ._local import too_large
 
 
 class _Inflater:
@@ -92,7 +86,7 @@ def read_body(
         raise
     declared = response.headers.get("content-length", "")
     if inflater.identity and declared.isdigit() and int(declared) > max_bytes and not truncate:
-        raise _too_large(max_bytes, url)
+        raise too_large(max_bytes, url)
     body = bytearray()
     # Iterate the transport stream itself: the raw bytes, and the connection goes back to the pool only on
     # close(), after the watchdog has been stopped.
@@ -108,80 +102,7 @@ def read_body(
         if len(chunk) > room:
             if truncate:
                 return bytes(body + chunk[:room])
-            raise _too_large(max_bytes, url)
+            raise too_large(max_bytes, url)
         body += chunk
     deadline.check(url)
     return bytes(body)
-
-
-def _too_large(max_bytes: int, url: str) -> FetchError:
-    """The "too_large" error for ``url``."""
-    return FetchError(f"fetch: response larger than {max_bytes} bytes ({url})", kind="too_large", url=url)
-
-
-# --- local files (offline demo) -----------------------------------------------------------------------
-
-
-def read_local_feed(
-    feed: FeedSettings, etag: str | None, last_modified: str | None, max_bytes: int
-) -> Fetched:
-    """A feed file on disk, with an ETag and Last-Modified of its own so unchanged files cost nothing."""
-    path = Path(feed.url)
-    if not path.is_absolute():
-        raise FetchError(
-            f"fetch: a local feed needs an absolute path ({feed.url})", kind="refused", url=feed.url
-        )
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise FetchError(f"fetch: cannot read {path} ({exc.strerror})", kind="file", url=feed.url) from exc
-    uri = path.as_uri()
-    tag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
-    modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
-    headers = {"content-type": mimetypes.guess_type(path.name)[0] or "application/xml"}
-    if (etag == tag) or (etag is None and last_modified == modified):
-        return Fetched(
-            url=feed.url,
-            final_url=uri,
-            status=304,
-            body=b"",
-            headers=headers,
-            etag=tag,
-            last_modified=modified,
-        )
-    body = _read_file(path, max_bytes, feed.url)
-    return Fetched(
-        url=feed.url, final_url=uri, status=200, body=body, headers=headers, etag=tag, last_modified=modified
-    )
-
-
-def read_local_page(url: str, feed: FeedSettings, max_bytes: int) -> Fetched:
-    """A file:// link, only from a local feed and only inside the feed file's folder (symlinks resolved)."""
-    if not feed.is_local:
-        raise FetchError(
-            f"fetch: file links are followed only from local feeds ({url})", kind="refused", url=url
-        )
-    parts = urlsplit(url)
-    if parts.netloc not in ("", "localhost"):
-        raise FetchError(f"fetch: remote file links are not followed ({url})", kind="refused", url=url)
-    folder = Path(feed.url).resolve().parent
-    path = Path(url2pathname(parts.path)).resolve()
-    if not path.is_relative_to(folder):
-        raise FetchError(f"fetch: file outside the feed's folder ({url})", kind="refused", url=url)
-    body = _read_file(path, max_bytes, url)
-    headers = {"content-type": mimetypes.guess_type(path.name)[0] or "text/html"}
-    return Fetched(url=url, final_url=path.as_uri(), status=200, body=body, headers=headers)
-
-
-def _read_file(path: Path, max_bytes: int, url: str) -> bytes:
-    """The regular file's bytes, if there are at most ``max_bytes`` of them."""
-    if not path.is_file():
-        raise FetchError(f"fetch: not a regular file ({url})", kind="file", url=url)
-    try:
-        with path.open("rb") as handle:
-            body = handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise FetchError(f"fetch: cannot read {path} ({exc.strerror})", kind="file", url=url) from exc
-    if len(body) > max_bytes:
-        raise _too_large(max_bytes, url)
-    return body

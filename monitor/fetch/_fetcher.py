@@ -22,7 +22,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,9 +40,10 @@ from ._addresses import (
     parse_http_url,
     resolve,
 )
-from ._body import read_body, read_local_feed, read_local_page
+from ._body import read_body
 from ._deadline import Alarms, Deadline, Watchdog
 from ._errors import ERROR_BODY_BYTES, RateLimited, status_error, transport_error
+from ._local import is_named_file, read_local_feed, read_local_page, read_named_file
 
 __all__ = ["Fetcher", "RateLimited"]
 
@@ -150,12 +150,9 @@ class Fetcher:
 
         The named host is trusted as a feed's is: a page on 127.0.0.1 may be named, as a feed on it may.
         """
-        local = "://" not in target
-        where = str(Path(target).resolve()) if local else target
-        source = FeedSettings(name="page", url=where, interval_s=60)
-        if local:
-            return read_local_page(Path(where).as_uri(), source, self.settings.max_page_bytes)
-        return self.fetch_page(target, feed=source)
+        if is_named_file(target):
+            return read_named_file(target, self.settings.max_page_bytes)
+        return self.fetch_page(target, feed=FeedSettings(name="page", url=target, interval_s=60))
 
     # --- one request, hop by hop --------------------------------------------------------------------
 

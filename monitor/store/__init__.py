@@ -17,19 +17,24 @@ opening the store).
 
 from typing import TYPE_CHECKING, Any
 
-from ._copy import copy_store, scratch_copy, store_info
 from ._heartbeat import read_heartbeat
 from ._open import describe, has_store, open_store, storage_at
 from ._protocol import MonitorStore, Staged, StoreInfo
 
 if TYPE_CHECKING:
+    from ._copy import copy_store, scratch_copy, store_info
     from ._file import AtomicJSONStorage
     from ._schema import SCHEMA_VERSION
     from ._store import Store
 
 
 def __getattr__(name: str) -> Any:
-    """The TinyDB engine's names, loaded on first use: a command on a PostgreSQL store never loads TinyDB."""
+    """The TinyDB engine's names, loaded on first use: a command on a PostgreSQL store never loads TinyDB;
+    nor the copying of ``store info``, ``store migrate`` and dry runs, which no query needs."""
+    if name in ("copy_store", "scratch_copy", "store_info"):
+        from . import _copy
+
+        return getattr(_copy, name)
     if name == "Store":
         from ._store import Store
 
