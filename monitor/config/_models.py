@@ -46,6 +46,7 @@ from ..settings import (
     TrackedMetric,
 )
 from ._document import MAX_CONFIG_VALUES, TooManyValues, line_of, plain, storage_settings
+from ._reading import FETCH_COUNTS, METRIC_KEY
 
 DIGEST_PERIODS_S = {"15m": 900, "1h": 3600, "daily": 86400}
 _Checked = TypeVar("_Checked", bound=BaseModel)
@@ -101,16 +102,22 @@ class _Slack(_Model):
     max_moves: int = Field(default=_SLACK.max_moves, gt=0)  # standalone moves per channel per poll past this
 
 
+def _count(name: str, default: int | None) -> Any:
+    """The field of a fetch setting that is a whole number, within the bounds ``_reading`` declares."""
+    least, most = FETCH_COUNTS[name]
+    return Field(default=default, ge=least, le=most)
+
+
 class _Fetch(_Model):
     user_agent: str = _FETCH.user_agent
     timeout: Duration = int(_FETCH.timeout_s)
     deadline: Duration = int(_FETCH.deadline_s)
-    max_feed_bytes: int = Field(default=_FETCH.max_feed_bytes, gt=0)
-    max_page_bytes: int = Field(default=_FETCH.max_page_bytes, gt=0)
-    max_concurrency: int = Field(default=_FETCH.max_concurrency, gt=0, le=64)
-    max_per_host: int = Field(default=_FETCH.max_per_host, gt=0, le=16)
+    max_feed_bytes: int = _count("max_feed_bytes", _FETCH.max_feed_bytes)
+    max_page_bytes: int = _count("max_page_bytes", _FETCH.max_page_bytes)
+    max_concurrency: int = _count("max_concurrency", _FETCH.max_concurrency)
+    max_per_host: int = _count("max_per_host", _FETCH.max_per_host)
     respect_robots: bool = _FETCH.respect_robots
-    read_processes: int | None = Field(default=_FETCH.read_processes, ge=0, le=64)
+    read_processes: int | None = _count("read_processes", _FETCH.read_processes)
 
 
 class _Health(_Model):
@@ -170,7 +177,7 @@ class _MinChange(_Model):
 class _Metric(_Model):
     """A tracked metric (key, label, patterns) and/or the alert rule of the metrics whose key matches."""
 
-    key: str = Field(pattern=r"^[a-z0-9*?][a-z0-9._*?-]*$")
+    key: str = Field(pattern=f"^{METRIC_KEY}$")
     label: str | None = None
     patterns: list[str] = []
     place: str | None = None

@@ -19,17 +19,19 @@ from ..durations import parse_duration
 from ..settings import FetchSettings, TrackedMetric
 from ._document import MAX_CONFIG_VALUES, TooManyValues, plain
 
-# fetch's whole numbers: (least, most); a plain value is below 2**63 (pydantic's bound for a fast int)
-_FETCH_COUNTS = {
-    "max_feed_bytes": (1, 2**63 - 1),
-    "max_page_bytes": (1, 2**63 - 1),
+# fetch's whole numbers: (least, most or None). Declared here once: ``_models`` gives pydantic these bounds.
+FETCH_COUNTS: dict[str, tuple[int, int | None]] = {
+    "max_feed_bytes": (1, None),
+    "max_page_bytes": (1, None),
     "max_concurrency": (1, 64),
     "max_per_host": (1, 16),
     "read_processes": (0, 64),
 }
+METRIC_KEY = r"[a-z0-9*?][a-z0-9._*?-]*"  # a metric key or a pattern of keys; ``_models`` checks it too
+_PLAIN_INT = 2**63  # a plain value is below it (pydantic's bound for a fast int)
 _FETCH_DURATIONS = {"timeout": "timeout_s", "deadline": "deadline_s"}
 _METRIC_FIELDS = frozenset({"key", "label", "patterns", "place", "unit"})
-_METRIC_KEY = re.compile(r"[a-z0-9*?][a-z0-9._*?-]*")
+_METRIC_KEY = re.compile(METRIC_KEY)
 
 
 def plain_reading(document: Mapping[str, Any]) -> tuple[tuple[TrackedMetric, ...], FetchSettings] | None:
@@ -56,9 +58,9 @@ def _fetch(section: Any) -> FetchSettings | None:
         return None
     settings: dict[str, Any] = {}
     for name, value in section.items():
-        if name in _FETCH_COUNTS:
-            least, most = _FETCH_COUNTS[name]
-            if not (type(value) is int and least <= value <= most) and not (
+        if name in FETCH_COUNTS:
+            least, most = FETCH_COUNTS[name]
+            if not (type(value) is int and least <= value <= (most or _PLAIN_INT - 1)) and not (
                 name == "read_processes" and value is None
             ):
                 return None
