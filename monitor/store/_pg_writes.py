@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -29,19 +30,54 @@ LATEST_ORDER = "f.observed_at DESC, coalesce(a.id, 0) DESC, coalesce(f.qualifier
 def record_poll(
     conn: psycopg.Connection, record: PollRecord, now: datetime, retention_days: int | None
 ) -> list[Alert]:
-    """Store the poll's record in the caller's transaction; returns the alerts it enqueued."""
-    state = row_of(record.state)
-    conn.execute(
-        """INSERT INTO feeds (name, data) VALUES (%s, %s)
-           ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data""",
-        (state["name"], Jsonb(state)),
-    )
-    summaries = _locked_metrics(conn, record)
+    """Store the poll's record in the caller's transaction; returns the alerts it enqueued.
+
+    Two round trips whatever the poll's size, in a pipeline: the rows the poll changes are read (and locked)
+    at once, then every write is sent without waiting for the one before, and the alerts' inserts tell which
+    keys were new. The record is written while workers take turns telling stories' identity (see ``poll``),
+    so each round trip to the server (several per story, once) kept every other feed waiting.
+    """
+    with conn.pipeline():
+        state = row_of(record.state)
+        conn.execute(
+            """INSERT INTO feeds (name, data) VALUES (%s, %s)
+               ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data""",
+            (state["name"], Jsonb(state)),
+        )
+        metrics = _lock_metrics(conn, record)
+        articles = conn.execute(
+            "SELECT url, data FROM articles WHERE url = ANY(%s) ORDER BY url FOR UPDATE", (_urls(record),)
+        )
+        pruned_at = None
+        if retention_days is not None:
+            pruned_at = conn.execute("SELECT value FROM meta WHERE name = 'pruned_at'")
+        summaries = dict(metrics.fetchall()) if metrics else {}
+        _write_stories(conn, record, summaries, dict(articles.fetchall()))
+        queued = [replace(alert, created_at=alert.created_at or now) for alert in record.alerts]
+        inserted = [(alert, _insert_alert(conn, queued_row(alert))) for alert in queued]
+        enqueued = [alert for alert, cursor in inserted if cursor.fetchone() is not None]
+        if retention_days is not None and pruned_at and _prune_due(pruned_at.fetchone(), now):
+            prune(conn, now - timedelta(days=retention_days), now)  # (its counts, unread, need no answer)
+    return enqueued
+
+
+def _urls(record: PollRecord) -> list[str]:
+    """The URLs of the article rows the poll may rewrite."""
+    urls = {story.url for story in (*record.stories, *record.refreshed)}
+    return sorted(urls | {sighting.article_url for sighting in record.sightings})
+
+
+def _write_stories(
+    conn: psycopg.Connection, record: PollRecord, summaries: dict[str, Row | None], stored: dict[str, Row]
+) -> None:
+    """Send the writes of the poll's stories, stories read again and sightings. ``stored`` holds their
+    article rows by URL, and then each row as last written: a row the poll writes twice is read as the poll
+    left it, as it would be read back from the database."""
     figures, summarised = [], []
     for story in record.stories:
-        stored = _article(conn, story.url) or {}
-        put_article(conn, article_row(story, stored))
-        if not (story.content_hash and stored.get("content_hash") == story.content_hash):
+        old = stored.get(story.url) or {}
+        stored[story.url] = put_article(conn, article_row(story, old))
+        if not (story.content_hash and old.get("content_hash") == story.content_hash):
             figures += figure_rows(story)
             summarised += summary_rows(story)
     for row in summarised:  # in poll order, as the TinyDB engine folds them
@@ -49,43 +85,29 @@ def record_poll(
     insert_figures(conn, figures)
     _put_metrics(conn, {key: summary for key, summary in summaries.items() if summary is not None})
     for story in record.refreshed:
-        if (old := _article(conn, story.url)) is not None:
-            put_article(conn, refreshed_row(old, story))
+        if (known := stored.get(story.url)) is not None:
+            stored[story.url] = put_article(conn, refreshed_row(known, story))
     for sighting in record.sightings:
-        if (old := _article(conn, sighting.article_url)) is not None:
-            put_article(conn, sighted_row(old, sighting))
+        if (known := stored.get(sighting.article_url)) is not None:
+            stored[sighting.article_url] = put_article(conn, sighted_row(known, sighting))
     if summaries:  # those of stories stored again unchanged got no figure
         conn.execute("DELETE FROM metrics WHERE key = ANY(%s) AND data = 'null'", (list(summaries),))
-    enqueued = []
-    for alert in record.alerts:
-        queued = replace(alert, created_at=alert.created_at or now)
-        row = queued_row(queued)
-        if insert_alert(conn, row):
-            enqueued.append(queued)
-    if retention_days is not None and prune_due(conn, now):
-        prune(conn, now - timedelta(days=retention_days), now)
-    return enqueued
 
 
-def _article(conn: psycopg.Connection, url: str) -> Row | None:
-    found = conn.execute("SELECT data FROM articles WHERE url = %s FOR UPDATE", (url,)).fetchone()
-    return found[0] if found else None
-
-
-def put_article(conn: psycopg.Connection, row: Row) -> None:
-    """Insert or replace the article row with its URL, and list its sources."""
+def put_article(conn: psycopg.Connection, row: Row) -> Row:
+    """Insert or replace the article row with its URL, and list its sources; returns the row. Nothing waits
+    for the server (its sources find the article by URL), so in a pipeline these statements go at once."""
     if row.get("guid") is not None:  # the newest story with a GUID holds it (as TinyDB's index does)
         conn.execute(
             "UPDATE articles SET guid = NULL WHERE guid = %s AND url <> %s", (row["guid"], row["url"])
         )
     headline = fold_headline(row.get("title") or "")
-    inserted = conn.execute(
+    conn.execute(
         """INSERT INTO articles (url, guid, feed, content_hash, headline, stamp, fetched_at, data)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (url) DO UPDATE SET guid = EXCLUDED.guid, feed = EXCLUDED.feed,
                content_hash = EXCLUDED.content_hash, headline = EXCLUDED.headline, stamp = EXCLUDED.stamp,
-               fetched_at = EXCLUDED.fetched_at, data = EXCLUDED.data
-           RETURNING id""",
+               fetched_at = EXCLUDED.fetched_at, data = EXCLUDED.data""",
         (
             row["url"],
             row.get("guid"),
@@ -96,30 +118,34 @@ def put_article(conn: psycopg.Connection, row: Row) -> None:
             row.get("fetched_at"),
             Jsonb(row),
         ),
-    ).fetchone()
-    assert inserted is not None  # RETURNING gives the row it wrote
-    (article_id,) = inserted
-    conn.execute("DELETE FROM article_sources WHERE article_id = %s", (article_id,))
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO article_sources (article_id, position, url, guid) VALUES (%s, %s, %s, %s)",
-            [(article_id, i, s["url"], s.get("guid")) for i, s in enumerate(sources_of(row))],
-        )
+    )
+    conn.execute(
+        "DELETE FROM article_sources WHERE article_id = (SELECT id FROM articles WHERE url = %s)",
+        (row["url"],),
+    )
+    sources = sources_of(row)
+    conn.execute(
+        """INSERT INTO article_sources (article_id, position, url, guid)
+           SELECT a.id, s.position - 1, s.url, s.guid FROM articles a,
+               unnest(%s::text[], %s::text[]) WITH ORDINALITY AS s (url, guid, position)
+           WHERE a.url = %s""",
+        ([s["url"] for s in sources], [s.get("guid") for s in sources], row["url"]),
+    )
+    return row
 
 
-def _locked_metrics(conn: psycopg.Connection, record: PollRecord) -> dict[str, Row | None]:
-    """The summary rows of the poll's metrics (None for a new one), locked in one order: two workers storing
-    the same metrics never deadlock on them."""
+def _lock_metrics(conn: psycopg.Connection, record: PollRecord) -> psycopg.Cursor[tuple[Any, ...]] | None:
+    """The summary rows of the poll's metrics (None for a new one) to fetch, locked in one order: two workers
+    storing the same metrics never deadlock on them. None when the poll has no figure."""
     metrics = sorted({json_text(f.metric) for story in record.stories for f in story.figures})
     if not metrics:
-        return {}
+        return None
     conn.execute(
         "INSERT INTO metrics (key, data) SELECT unnest(%s::text[]), 'null' ON CONFLICT DO NOTHING", (metrics,)
     )
-    found = conn.execute(
+    return conn.execute(
         "SELECT key, data FROM metrics WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (metrics,)
-    ).fetchall()
-    return dict(found)
+    )
 
 
 def _put_metrics(conn: psycopg.Connection, summaries: dict[str, Row]) -> None:
@@ -141,8 +167,8 @@ def insert_figures(conn: psycopg.Connection, rows: list[Row]) -> None:
         )  # fmt: skip
 
 
-def prune_due(conn: psycopg.Connection, now: datetime) -> bool:
-    found = conn.execute("SELECT value FROM meta WHERE name = 'pruned_at'").fetchone()
+def _prune_due(found: tuple[Any, ...] | None, now: datetime) -> bool:
+    """True when the store was never pruned (``found``: its ``pruned_at`` row) or PRUNE_EVERY ago."""
     return found is None or now - (parse_datetime(found[0]) or now) >= PRUNE_EVERY
 
 
@@ -170,12 +196,16 @@ def prune(conn: psycopg.Connection, cutoff: datetime, now: datetime) -> tuple[in
 
 def insert_alert(conn: psycopg.Connection, row: Row) -> bool:
     """Insert an alert row unless its key is in the outbox; True when it was inserted."""
-    inserted = conn.execute(
+    return _insert_alert(conn, row).fetchone() is not None
+
+
+def _insert_alert(conn: psycopg.Connection, row: Row) -> psycopg.Cursor[tuple[Any, ...]]:
+    """Send the alert row's insert (unless its key is in the outbox): its cursor holds the new id, if any."""
+    return conn.execute(
         """INSERT INTO alerts (key, created_at, thread_key, pending, data) VALUES (%s, %s, %s, %s, %s)
            ON CONFLICT (key) DO NOTHING RETURNING id""",
         (row["key"], row.get("created_at"), row.get("thread_key"), unsent(row), Jsonb(row)),
-    ).fetchone()
-    return inserted is not None
+    )
 
 
 def load_rows(conn: psycopg.Connection, tables: dict[str, list[Row]]) -> None:

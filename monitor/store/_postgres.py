@@ -348,7 +348,8 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         """``save_poll``: committed at once (a transaction is already what a TinyDB batch imitates)."""
         for attempt in range(RETRIES):
             try:
-                with self.connection() as conn, conn.transaction():
+                # in the pipeline too: BEGIN waits for no answer, COMMIT for one
+                with self.connection() as conn, conn.pipeline(), conn.transaction():
                     return Staged(0, tuple(record_poll(conn, record, self._now(), self.retention_days)))
             except StoreError as exc:
                 if attempt == RETRIES - 1 or "deadlock" not in str(exc):
