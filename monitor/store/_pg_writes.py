@@ -71,67 +71,97 @@ def _write_stories(
     conn: psycopg.Connection, record: PollRecord, summaries: dict[str, Row | None], stored: dict[str, Row]
 ) -> None:
     """Send the writes of the poll's stories, stories read again and sightings. ``stored`` holds their
-    article rows by URL, and then each row as last written: a row the poll writes twice is read as the poll
-    left it, as it would be read back from the database."""
-    figures, summarised = [], []
+    article rows by URL; each edit applies to the row as the poll's writes before it left it."""
+    figures, summarised, written = [], [], []
+
+    def write(row: Row) -> None:
+        written.append(row)
+        stored[row["url"]] = row
+
     for story in record.stories:
         old = stored.get(story.url) or {}
-        stored[story.url] = put_article(conn, article_row(story, old))
+        write(article_row(story, old))
         if not (story.content_hash and old.get("content_hash") == story.content_hash):
             figures += figure_rows(story)
             summarised += summary_rows(story)
     for row in summarised:  # in poll order, as the TinyDB engine folds them
         summaries[row["metric"]] = metric_row(summaries[row["metric"]], row)
+    for story in record.refreshed:
+        if story.url in stored:
+            write(refreshed_row(stored[story.url], story))
+    for sighting in record.sightings:
+        if sighting.article_url in stored:
+            write(sighted_row(stored[sighting.article_url], sighting))
+    put_articles(conn, written)
     insert_figures(conn, figures)
     _put_metrics(conn, {key: summary for key, summary in summaries.items() if summary is not None})
-    for story in record.refreshed:
-        if (known := stored.get(story.url)) is not None:
-            stored[story.url] = put_article(conn, refreshed_row(known, story))
-    for sighting in record.sightings:
-        if (known := stored.get(sighting.article_url)) is not None:
-            stored[sighting.article_url] = put_article(conn, sighted_row(known, sighting))
     if summaries:  # those of stories stored again unchanged got no figure
         conn.execute("DELETE FROM metrics WHERE key = ANY(%s) AND data = 'null'", (list(summaries),))
 
 
-def put_article(conn: psycopg.Connection, row: Row) -> Row:
-    """Insert or replace the article row with its URL, and list its sources; returns the row. Nothing waits
-    for the server (its sources find the article by URL), so in a pipeline these statements go at once."""
-    if row.get("guid") is not None:  # the newest story with a GUID holds it (as TinyDB's index does)
+def put_articles(conn: psycopg.Connection, written: list[Row]) -> None:
+    """Store article rows and their sources as writing them one after another would, in four statements.
+
+    Each row replaces the one with its URL; a GUID belongs to the row written last with it (as in TinyDB's
+    index): the others that carry it keep it in their data, not in the unique column.
+    """
+    if not written:
+        return
+    final = {row["url"]: row for row in written}  # each URL's last row, where it was first written
+    holders = {row["guid"]: row["url"] for row in written if row.get("guid") is not None}
+    if holders:
         conn.execute(
-            "UPDATE articles SET guid = NULL WHERE guid = %s AND url <> %s", (row["guid"], row["url"])
+            """UPDATE articles a SET guid = NULL FROM unnest(%s::text[], %s::text[]) AS h (guid, url)
+               WHERE a.guid = h.guid AND a.url <> h.url""",
+            (list(holders), list(holders.values())),
         )
-    headline = fold_headline(row.get("title") or "")
     conn.execute(
-        """INSERT INTO articles (url, guid, feed, content_hash, headline, stamp, fetched_at, data)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-           ON CONFLICT (url) DO UPDATE SET guid = EXCLUDED.guid, feed = EXCLUDED.feed,
-               content_hash = EXCLUDED.content_hash, headline = EXCLUDED.headline, stamp = EXCLUDED.stamp,
-               fetched_at = EXCLUDED.fetched_at, data = EXCLUDED.data""",
-        (
-            row["url"],
-            row.get("guid"),
-            row["feed"],
-            row.get("content_hash") or None,
-            headline if len(headline) >= MIN_HEADLINE_CHARS else None,
-            row.get("published") or row.get("fetched_at"),
-            row.get("fetched_at"),
-            Jsonb(row),
-        ),
+        f"""INSERT INTO articles (url, guid, feed, content_hash, headline, stamp, fetched_at, data)
+            SELECT url, guid, feed, content_hash, headline, stamp, fetched_at, data
+            FROM ROWS FROM (jsonb_to_recordset(%s) AS ({ARTICLE_COLUMNS})) WITH ORDINALITY
+            ORDER BY ordinality
+            ON CONFLICT (url) DO UPDATE SET guid = EXCLUDED.guid, feed = EXCLUDED.feed,
+                content_hash = EXCLUDED.content_hash, headline = EXCLUDED.headline, stamp = EXCLUDED.stamp,
+                fetched_at = EXCLUDED.fetched_at, data = EXCLUDED.data""",
+        (Jsonb([_article_columns(row, holders) for row in final.values()]),),
     )
     conn.execute(
-        "DELETE FROM article_sources WHERE article_id = (SELECT id FROM articles WHERE url = %s)",
-        (row["url"],),
+        "DELETE FROM article_sources WHERE article_id IN (SELECT id FROM articles WHERE url = ANY(%s))",
+        (list(final),),
     )
-    sources = sources_of(row)
+    sources = [
+        {"article": url, "position": i, "url": source["url"], "guid": source.get("guid")}
+        for url, row in final.items()
+        for i, source in enumerate(sources_of(row))
+    ]
     conn.execute(
         """INSERT INTO article_sources (article_id, position, url, guid)
-           SELECT a.id, s.position - 1, s.url, s.guid FROM articles a,
-               unnest(%s::text[], %s::text[]) WITH ORDINALITY AS s (url, guid, position)
-           WHERE a.url = %s""",
-        ([s["url"] for s in sources], [s.get("guid") for s in sources], row["url"]),
+           SELECT a.id, s.position, s.url, s.guid
+           FROM jsonb_to_recordset(%s) AS s (article text, position int, url text, guid text)
+           JOIN articles a ON a.url = s.article""",
+        (Jsonb(sources),),
     )
-    return row
+
+
+# The columns of an article row beside its data, as jsonb_to_recordset reads them.
+ARTICLE_COLUMNS = """url text, guid text, feed text, content_hash text, headline text, stamp timestamptz,
+    fetched_at timestamptz, data jsonb"""
+
+
+def _article_columns(row: Row, holders: dict[str, str]) -> Row:
+    """The article's columns, its row as ``data``; the GUID only when the row holds it."""
+    headline = fold_headline(row.get("title") or "")
+    guid = row.get("guid")
+    return {
+        "url": row["url"],
+        "guid": guid if guid is not None and holders.get(guid) == row["url"] else None,
+        "feed": row["feed"],
+        "content_hash": row.get("content_hash") or None,
+        "headline": headline if len(headline) >= MIN_HEADLINE_CHARS else None,
+        "stamp": row.get("published") or row.get("fetched_at"),
+        "fetched_at": row.get("fetched_at"),
+        "data": row,
+    }
 
 
 def _lock_metrics(conn: psycopg.Connection, record: PollRecord) -> psycopg.Cursor[tuple[Any, ...]] | None:
@@ -149,22 +179,24 @@ def _lock_metrics(conn: psycopg.Connection, record: PollRecord) -> psycopg.Curso
 
 
 def _put_metrics(conn: psycopg.Connection, summaries: dict[str, Row]) -> None:
-    with conn.cursor() as cur:
-        cur.executemany(
-            "UPDATE metrics SET data = %s WHERE key = %s",
-            [(Jsonb(row), key) for key, row in summaries.items()],
+    """Replace the metrics' summary rows, in one statement."""
+    if summaries:
+        conn.execute(
+            "UPDATE metrics m SET data = s.value FROM jsonb_each(%s) AS s WHERE m.key = s.key",
+            (Jsonb(summaries),),
         )
 
 
 def insert_figures(conn: psycopg.Connection, rows: list[Row]) -> None:
-    """Insert figure rows, nothing else (one round trip: psycopg pipelines executemany)."""
-    with conn.cursor() as cur:
-        cur.executemany(
+    """Insert figure rows, nothing else, in one statement (their ids in the order given)."""
+    if rows:
+        conn.execute(
             """INSERT INTO figures (metric, article_url, feed, qualifier, published, observed_at, data)
-               VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-            [(row["metric"], row.get("article_url"), row.get("feed"), row.get("qualifier"),
-              row.get("published"), row["observed_at"], Jsonb(row)) for row in rows],
-        )  # fmt: skip
+               SELECT r->>'metric', r->>'article_url', r->>'feed', r->>'qualifier',
+                   (r->>'published')::timestamptz, (r->>'observed_at')::timestamptz, r
+               FROM jsonb_array_elements(%s) WITH ORDINALITY AS f (r, n) ORDER BY n""",
+            (Jsonb(rows),),
+        )
 
 
 def _prune_due(found: tuple[Any, ...] | None, now: datetime) -> bool:
@@ -213,10 +245,10 @@ def load_rows(conn: psycopg.Connection, tables: dict[str, list[Row]]) -> None:
     for table, rows in tables.items():
         if table == "figures":
             insert_figures(conn, rows)
+        if table == "articles":
+            put_articles(conn, rows)
         for row in rows:
-            if table == "articles":
-                put_article(conn, row)
-            elif table == "alerts":
+            if table == "alerts":
                 insert_alert(conn, row)
             elif table in ("feeds", "metrics"):
                 key = "name" if table == "feeds" else "key"
