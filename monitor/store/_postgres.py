@@ -195,16 +195,20 @@ class PostgresStore(WorkerClaims, OperatorEdits):
     ) -> StoredArticle | None:
         """The stored story with this content fingerprint, else one whose folded headline is ``headline`` and
         that was published (or fetched) within ``within`` of ``at``."""
-        found = []
-        if content_hash:
-            sql = "SELECT data FROM articles WHERE content_hash = %s ORDER BY id LIMIT 1"
-            found = self._rows(sql, (content_hash,))
-        if not found and len(headline) >= MIN_HEADLINE_CHARS:
-            found = self._rows(
-                """SELECT data FROM articles WHERE headline = %s AND stamp BETWEEN %s AND %s
-                   ORDER BY id LIMIT 1""",
-                (headline, iso(at - within), iso(at + within)),
-            )
+        # One query (a round trip under the lock identity is told in): the fingerprint's story ranks first.
+        found = self._rows(
+            """SELECT data FROM (
+                SELECT 1 AS rank, id, data FROM articles WHERE content_hash = %(hash)s
+                UNION ALL SELECT 2, id, data FROM articles
+                    WHERE headline = %(headline)s AND stamp BETWEEN %(since)s AND %(until)s
+            ) found ORDER BY rank, id LIMIT 1""",
+            {
+                "hash": content_hash or None,
+                "headline": headline if len(headline) >= MIN_HEADLINE_CHARS else None,
+                "since": iso(at - within),
+                "until": iso(at + within),
+            },
+        )
         return stored_article(found[0][0]) if found else None
 
     def article_figures(self, url: str) -> list[Figure]:
