@@ -105,6 +105,7 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         self._pool: ConnectionPool | None = None
         self._only: psycopg.Connection | None = first
         self._taking_turns = threading.RLock()  # the threads of a one-connection store (an outbox's channels)
+        self._recorder, self._recorder_turns = None, threading.Lock()  # see WorkerClaims.recording
         self._parsed: dict[int, tuple[str, StoredArticle]] = {}  # article id → (row version, article)
         self._parsing = threading.Lock()
         if max_connections > 1:
@@ -119,6 +120,7 @@ class PostgresStore(WorkerClaims, OperatorEdits):
 
     def close(self) -> None:
         """Close every connection (each poll is already committed)."""
+        self.close_sessions()
         if self._pool is not None:
             self._pool.close()
         if self._only is not None:
