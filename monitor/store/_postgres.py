@@ -235,7 +235,19 @@ class PostgresStore(WorkerClaims, OperatorEdits):
 
     def recent(self, metrics: Iterable[str], *, limit: int = 50) -> dict[str, list[Observation]]:
         """Each metric's newest ``limit`` observations, in history order (newest first)."""
-        return {metric: self.history(metric=metric, limit=limit) for metric in set(metrics)}
+        # One query for all of them (a poll asks under the identity lock): each metric's rows from its index.
+        wanted = sorted(set(metrics))
+        rows = self._rows(
+            f"""SELECT m.metric, f.data FROM unnest(%s::text[]) AS m (metric) CROSS JOIN LATERAL (
+                    SELECT f.data, f.published, f.observed_at, f.id FROM figures f WHERE f.metric = m.metric
+                    ORDER BY {HISTORY_ORDER} LIMIT %s) f
+                ORDER BY m.metric, {HISTORY_ORDER}""",
+            (wanted, limit),
+        )
+        found: dict[str, list[Observation]] = {metric: [] for metric in wanted}
+        for metric, data in rows:
+            found[metric].append(observation_of(data))
+        return found
 
     def series(self, metric: str, *, limit: int = 20) -> list[float]:
         """The metric's last ``limit`` values, oldest → newest (history order), for sparklines."""
