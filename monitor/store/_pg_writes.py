@@ -33,9 +33,9 @@ def record_poll(
     """Store the poll's record in the caller's transaction; returns the alerts it enqueued.
 
     Two round trips whatever the poll's size, in a pipeline: the rows the poll changes are read (and locked)
-    at once, then every write is sent without waiting for the one before, and the alerts' inserts tell which
-    keys were new. The record is written while workers take turns telling stories' identity (see ``poll``),
-    so each round trip to the server (several per story, once) kept every other feed waiting.
+    at once, then every write is sent without waiting for the one before, and read back once (the alerts'
+    inserts tell which keys were new). The record is written while workers take turns telling stories'
+    identity (see ``poll``): each round trip to the server kept every other feed waiting.
     """
     with conn.pipeline():
         state = row_of(record.state)
@@ -48,15 +48,15 @@ def record_poll(
         articles = conn.execute(
             "SELECT url, data FROM articles WHERE url = ANY(%s) ORDER BY url FOR UPDATE", (_urls(record),)
         )
-        pruned_at = None
-        if retention_days is not None:
-            pruned_at = conn.execute("SELECT value FROM meta WHERE name = 'pruned_at'")
         summaries = dict(metrics.fetchall()) if metrics else {}
         _write_stories(conn, record, summaries, dict(articles.fetchall()))
         queued = [replace(alert, created_at=alert.created_at or now) for alert in record.alerts]
         inserted = [(alert, _insert_alert(conn, queued_row(alert))) for alert in queued]
+        # Read last, whatever the poll: an error of any write before it is raised here, in the transaction
+        # (the pipeline's end would raise it too, and log it besides).
+        pruned_at = conn.execute("SELECT value FROM meta WHERE name = 'pruned_at'").fetchone()
         enqueued = [alert for alert, cursor in inserted if cursor.fetchone() is not None]
-        if retention_days is not None and pruned_at and _prune_due(pruned_at.fetchone(), now):
+        if retention_days is not None and _prune_due(pruned_at, now):
             prune(conn, now - timedelta(days=retention_days), now)  # (its counts, unread, need no answer)
     return enqueued
 
