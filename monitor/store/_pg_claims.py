@@ -8,6 +8,7 @@ locks at once, so another worker polls the feed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -20,14 +21,18 @@ from ..errors import StoreError
 # The outbox's lock: the key earlier versions held to deliver the whole outbox, so they wait for this one's
 # channel claims (and it for theirs) while both run during an upgrade.
 OUTBOX = "gba-monitor outbox"
+RECORDING = "gba-monitor recording"  # the key of the lock under which workers tell stories' identity
 
 
 class WorkerClaims:
-    """The workers' claims; uses the store's ``url``, ``where``, ``worker``, ``_now`` and ``_rows``."""
+    """The workers' claims; uses the store's ``url``, ``where``, ``worker``, ``_now`` and ``_rows``, and
+    keeps the session of the identity lock in ``_recorder`` (None until a first poll; ``close_sessions``)."""
 
     url: str
     where: str
     worker: str
+    _recorder: psycopg.Connection | None
+    _recorder_turns: threading.Lock
     _now: Callable[[], datetime]
     _rows: Callable[..., list[tuple[Any, ...]]]
 
@@ -61,10 +66,34 @@ class WorkerClaims:
     @contextmanager
     def recording(self) -> Iterator[None]:
         """Wait for, then hold, the lock under which workers tell a story's identity and store it: a story
-        that two feeds carry, polled by two workers at once, is stored once (the second finds the first)."""
-        with self._session() as conn:
-            conn.execute("SELECT pg_advisory_lock(hashtextextended('gba-monitor recording', 0))")
-            yield
+        that two feeds carry, polled by two workers at once, is stored once (the second finds the first).
+
+        The lock is held by a session the store keeps for it (its threads take turns on it): opening a session
+        for each poll made every feed queued behind it wait for a connection too. A worker that dies ends the
+        session, which releases the lock."""
+        with self._recorder_turns:
+            conn = self._recorder or self._connect()
+            self._recorder = conn
+            try:
+                conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (RECORDING,))
+            except psycopg.Error as exc:
+                self._drop_recorder()
+                text = str(exc).strip()
+                raise StoreError(
+                    f"store: {self.where}: {text.splitlines()[0] if text else type(exc).__name__}"
+                ) from None
+            try:
+                yield
+            finally:
+                try:
+                    conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (RECORDING,))
+                except psycopg.Error:
+                    self._drop_recorder()  # a session that is gone holds no lock
+
+    def _drop_recorder(self) -> None:
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
 
     @contextmanager
     def delivering(self, channel: str | None = None) -> Iterator[None]:
@@ -83,6 +112,11 @@ class WorkerClaims:
                 conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"{OUTBOX} {channel}",))
             yield
 
+    def close_sessions(self) -> None:
+        """Close the session kept for the identity lock (see ``recording``)."""
+        with self._recorder_turns:
+            self._drop_recorder()
+
     def feed_workers(self) -> dict[str, str]:
         """Feed name → the worker (host:pid) that polled it last."""
         return dict(self._rows("SELECT name, worker FROM feed_claims WHERE worker IS NOT NULL"))
@@ -90,12 +124,15 @@ class WorkerClaims:
     @contextmanager
     def _session(self) -> Iterator[psycopg.Connection]:
         """A connection of its own, closed on exit (which releases its advisory locks)."""
+        with self._connect() as conn:
+            yield conn
+
+    def _connect(self) -> psycopg.Connection:
+        """A connection outside the pool, for a session's advisory locks."""
         try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
             raise StoreError(f"store: cannot connect to {self.where} ({reason(exc)})") from None
-        with conn:
-            yield conn
 
 
 def reason(exc: psycopg.OperationalError) -> str:

@@ -105,6 +105,7 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         self._pool: ConnectionPool | None = None
         self._only: psycopg.Connection | None = first
         self._taking_turns = threading.RLock()  # the threads of a one-connection store (an outbox's channels)
+        self._recorder, self._recorder_turns = None, threading.Lock()  # see WorkerClaims.recording
         self._parsed: dict[int, tuple[str, StoredArticle]] = {}  # article id → (row version, article)
         self._parsing = threading.Lock()
         if max_connections > 1:
@@ -119,6 +120,7 @@ class PostgresStore(WorkerClaims, OperatorEdits):
 
     def close(self) -> None:
         """Close every connection (each poll is already committed)."""
+        self.close_sessions()
         if self._pool is not None:
             self._pool.close()
         if self._only is not None:
@@ -195,16 +197,20 @@ class PostgresStore(WorkerClaims, OperatorEdits):
     ) -> StoredArticle | None:
         """The stored story with this content fingerprint, else one whose folded headline is ``headline`` and
         that was published (or fetched) within ``within`` of ``at``."""
-        found = []
-        if content_hash:
-            sql = "SELECT data FROM articles WHERE content_hash = %s ORDER BY id LIMIT 1"
-            found = self._rows(sql, (content_hash,))
-        if not found and len(headline) >= MIN_HEADLINE_CHARS:
-            found = self._rows(
-                """SELECT data FROM articles WHERE headline = %s AND stamp BETWEEN %s AND %s
-                   ORDER BY id LIMIT 1""",
-                (headline, iso(at - within), iso(at + within)),
-            )
+        # One query (a round trip under the lock identity is told in): the fingerprint's story ranks first.
+        found = self._rows(
+            """SELECT data FROM (
+                SELECT 1 AS rank, id, data FROM articles WHERE content_hash = %(hash)s
+                UNION ALL SELECT 2, id, data FROM articles
+                    WHERE headline = %(headline)s AND stamp BETWEEN %(since)s AND %(until)s
+            ) found ORDER BY rank, id LIMIT 1""",
+            {
+                "hash": content_hash or None,
+                "headline": headline if len(headline) >= MIN_HEADLINE_CHARS else None,
+                "since": iso(at - within),
+                "until": iso(at + within),
+            },
+        )
         return stored_article(found[0][0]) if found else None
 
     def article_figures(self, url: str) -> list[Figure]:
@@ -229,7 +235,19 @@ class PostgresStore(WorkerClaims, OperatorEdits):
 
     def recent(self, metrics: Iterable[str], *, limit: int = 50) -> dict[str, list[Observation]]:
         """Each metric's newest ``limit`` observations, in history order (newest first)."""
-        return {metric: self.history(metric=metric, limit=limit) for metric in set(metrics)}
+        # One query for all of them (a poll asks under the identity lock): each metric's rows from its index.
+        wanted = sorted(set(metrics))
+        rows = self._rows(
+            f"""SELECT m.metric, f.data FROM unnest(%s::text[]) AS m (metric) CROSS JOIN LATERAL (
+                    SELECT f.data, f.published, f.observed_at, f.id FROM figures f WHERE f.metric = m.metric
+                    ORDER BY {HISTORY_ORDER} LIMIT %s) f
+                ORDER BY m.metric, {HISTORY_ORDER}""",
+            (wanted, limit),
+        )
+        found: dict[str, list[Observation]] = {metric: [] for metric in wanted}
+        for metric, data in rows:
+            found[metric].append(observation_of(data))
+        return found
 
     def series(self, metric: str, *, limit: int = 20) -> list[float]:
         """The metric's last ``limit`` values, oldest → newest (history order), for sparklines."""
@@ -348,7 +366,8 @@ class PostgresStore(WorkerClaims, OperatorEdits):
         """``save_poll``: committed at once (a transaction is already what a TinyDB batch imitates)."""
         for attempt in range(RETRIES):
             try:
-                with self.connection() as conn, conn.transaction():
+                # in the pipeline too: BEGIN waits for no answer, COMMIT for one
+                with self.connection() as conn, conn.pipeline(), conn.transaction():
                     return Staged(0, tuple(record_poll(conn, record, self._now(), self.retention_days)))
             except StoreError as exc:
                 if attempt == RETRIES - 1 or "deadlock" not in str(exc):
