@@ -79,6 +79,19 @@ def test_another_outlet_with_the_same_body_is_a_second_source_of_one_story_not_a
     assert sighting.article_url == "https://herald.example.com/a" and sighting.source.feed == "daily"
 
 
+def test_a_listed_story_seen_again_elsewhere_lists_with_its_new_source(store: Store) -> None:
+    """Each poll lists the week's stories for the near-twin check; a sighting rewrites a listed story's row,
+    and the next listing shows the second source."""
+    stored(store, read("https://herald.example.com/a"))
+    [before] = store.articles()
+    copy = read("https://daily.example.com/b", feed=DAILY)
+    found = identify([copy.entry], {copy.entry: copy}, DAILY, store)
+    store.save_poll(replace(record(feed="daily"), sightings=found.sightings))
+    [after] = store.articles()
+    assert [s.feed for s in before.sources] == ["herald"]
+    assert sorted(s.feed for s in after.sources) == ["daily", "herald"]
+
+
 def test_the_same_story_twice_in_one_poll_is_one_new_story(store: Store) -> None:
     first = read("https://herald.example.com/a")
     second = read("https://herald.example.com/a-amp", guid="other")
