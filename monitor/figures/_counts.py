@@ -180,10 +180,7 @@ def count_of_them(
     source = earlier or before
     if source is not None and (
         w.OF_THE_COUNT.match(text, pos)
-        or (
-            w.COUNT_WHO.match(text, pos)
-            and re.search(r"(?i:\bof\s+the)\s+$", text[max(0, q.start - 10) : q.start])
-        )
+        or (w.COUNT_WHO.match(text, pos) and w.OF_THE_BEFORE.search(text, max(0, q.start - 10), q.start))
     ):
         q.kind, q.subject, q.unit, q.aspect = "count", source.subject, source.unit, source.aspect
         return True
@@ -227,13 +224,13 @@ def count_doing(
     while Heung Yuen Wai handled 9,127")."""
     if not m.group("sep"):
         return False
-    lead = text[max(0, q.start - 8) : q.start]
-    if earlier is not None and w.AND_FROM.match(text, pos) and re.search(r"(?:\band|,)\s+$", lead):
-        q.kind, q.unit, q.subject = (
-            "count",
-            earlier.unit,
-            earlier.subject,
-        )  # "20,000 came from X and 1,269 from Y"
+    # "20,000 came from X and 1,269 from Y"
+    if (
+        earlier is not None
+        and w.AND_FROM.match(text, pos)
+        and w.AND_BEFORE.search(text, max(0, q.start - 8), q.start)
+    ):
+        q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
         return True
     source = earlier
     with_share = w.SHARE_AFTER.match(text, pos) and w.WITH_SHARE.search(text, max(0, q.start - 12), q.start)

@@ -774,6 +774,8 @@ AFTER_PLUS = _compile(r"-?plus\b|\+|-odd\b|[多余](?=[\u4e00-\u9fff])")
 # "464 of the 632 who finished": both count the noun counted before
 OF_THE_COUNT = _compile(r"\s+(?i:of\s+the)\s+\d[\d,  ]*\s+(?i:who|whom|that|which)\b")
 COUNT_WHO = _compile(r"\s+(?i:who|whom|that|which)\b")
+OF_THE_BEFORE = _compile(r"(?i:\bof\s+the)\s+$")  # "... of the 632 who"
+AND_BEFORE = _compile(r"(?:\b(?i:and)|,)\s+$")
 # "Of the Macao residents living there, 90 percent ..., and 100,000 of them": what "them" are
 OF_THE_OPENING = _compile(
     r"\s*(?i:of|among)\s+(?i:the|its|their|these|those)\s+(?P<np>(?:[A-Za-z][\w'’-]*\s+){0,3}?[A-Za-z][\w'’-]*s)\b"
