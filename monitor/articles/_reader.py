@@ -37,6 +37,7 @@ _MIN_CONTAINER_CHARS = 60
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")  # lxml refuses them in text
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _HTML_TYPES = re.compile(r"html|xml|text/plain", re.I)
+_TRAILING_MARK = re.compile("\ue001 *$")  # the cell mark after a row's last cell
 
 _DROP_TAGS = (
     "script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg", "button",
@@ -377,4 +378,8 @@ def _lines(body: Element) -> list[str]:
     # the tree's own text and tails, in document order: what BeautifulSoup's get_text() gives after a
     # serialize-and-reparse, at a tenth of the cost on a page of many small blocks
     text = _SPACES.sub(" ", "".join(t for t in body.itertext() if isinstance(t, str)))
-    return [line.replace(_CELL, "\t").strip(" \t") for line in text.split(_BREAK)]
+    # a row keeps its empty cells ("Total<TAB>117<TAB>" under three headers): only the mark after its last
+    # cell goes, so its numbers stay under their own columns
+    return [
+        _TRAILING_MARK.sub("", line.strip(" ")).replace(_CELL, "\t").strip(" ") for line in text.split(_BREAK)
+    ]

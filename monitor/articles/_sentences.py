@@ -75,7 +75,7 @@ def split_sentences(line: str) -> list[str]:
     """Sentences of one block: English . ! ? (not after abbreviations, initials, inside 846.14); 。！？；.
     A table row (cells joined by tabs) is one sentence whatever its cells hold ("n.a.", "Note: see p. 4")."""
     if "\t" in line:
-        return [line.strip()] if line.strip() else []
+        return [line.strip(" ")]  # its empty cells too: its numbers stay under their own columns
     sentences, start = [], 0
     for m in _SENTENCE_END.finditer(line):
         if m.group()[0] == "." and _is_abbreviation(line, m.start()):

@@ -25,7 +25,7 @@ _CELL = re.compile(
 )
 # a rate or share column: "同比增长", "按年实质变动", "Change (%)", "占比"; a rate of change only by _GROWTH
 _PCT = re.compile(
-    r"%|(?i:per\s*cent|percent|growth|change|y-o-y|yoy)|增长|增速|同比|占比|比重|增幅|增减|变动|变化|变幅|升幅|跌幅|降幅"
+    r"%|(?i:per\s*cent|percent|growth|change|y-o-y|yoy|\bshare\b)|增长|增速|同比|占比|比重|增幅|增减|变动|变化|变幅|升幅|跌幅|降幅"
 )
 _GROWTH = re.compile(r"(?i:growth|change|y-o-y|yoy)|增长|增速|同比|增幅|增减|变动|变化|变幅|升幅|跌幅|降幅")
 _CAPTION = re.compile(
