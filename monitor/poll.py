@@ -26,7 +26,7 @@ from .changes import detect_changes, health_change, with_moves, worth_posting
 from .clock import utc_now
 from .errors import ArticleError, FeedError, FetchError
 from .feeds import canonical_url, parse_entries, screen_entry, unique_guids
-from .fetch import Fetcher, RateLimited
+from .fetch import Fetcher, RateLimited, fetch_named_page
 from .figures import EXTRACTOR_VERSION
 from .identity import Found, identify, thread_replies, worth_reading
 from .reading import Reading, ReadPool
@@ -279,7 +279,8 @@ def backfill_pages(
 
 
 def _page_story(target: str, url: str, source: FeedSettings, deps: Deps) -> Story:
-    reading = deps.reader.read(deps.fetcher.fetch_named_page(target), metrics=deps.settings.metrics)
+    page = fetch_named_page(target, deps.settings.fetch, deps.fetcher)
+    reading = deps.reader.read(page, metrics=deps.settings.metrics)
     article = reading.article
     entry = Entry(feed=source.name, title=article.title, link=url, published=article.published)
     return _story(entry, (), source, reading, deps)

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher, RateLimited
+from monitor.fetch import Fetcher, RateLimited, fetch_named_page
+from monitor.records import Fetched
 from monitor.settings import FeedSettings, FetchSettings
 from tests.conftest import Request, Response, Site
 
@@ -707,12 +708,16 @@ def test_a_named_page_is_fetched_as_a_page_with_robots_txt_and_the_page_cap(site
     site.route("/report.pdf", Response(b"x" * 10))
     site.route("/big.html", Response(b"x" * 5000, headers={"content-type": "text/html"}))
     fetcher = make_fetcher(max_page_bytes=1000, max_feed_bytes=100_000)
-    assert fetch_error(lambda: fetcher.fetch_named_page(site.url("/report.pdf"))).kind == "robots"
-    assert fetch_error(lambda: fetcher.fetch_named_page(site.url("/big.html"))).kind == "too_large"
+
+    def named(target: str) -> Fetched:
+        return fetch_named_page(target, fetcher.settings, fetcher)
+
+    assert fetch_error(lambda: named(site.url("/report.pdf"))).kind == "robots"
+    assert fetch_error(lambda: named(site.url("/big.html"))).kind == "too_large"
     (tmp_path / "big.html").write_bytes(b"x" * 5000)
-    assert fetch_error(lambda: fetcher.fetch_named_page(str(tmp_path / "big.html"))).kind == "too_large"
+    assert fetch_error(lambda: named(str(tmp_path / "big.html"))).kind == "too_large"
     (tmp_path / "small.html").write_bytes(b"<p>small</p>")
-    assert fetcher.fetch_named_page(str(tmp_path / "small.html")).body == b"<p>small</p>"
+    assert named(str(tmp_path / "small.html")).body == b"<p>small</p>"
 
 
 def test_per_feed_headers_are_not_sent_after_a_redirect_to_another_port_of_the_same_host(site, make_fetcher):

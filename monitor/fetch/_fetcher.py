@@ -43,7 +43,7 @@ from ._addresses import (
 from ._body import read_body
 from ._deadline import Alarms, Deadline, Watchdog
 from ._errors import ERROR_BODY_BYTES, RateLimited, status_error, transport_error
-from ._local import is_named_file, read_local_feed, read_local_page, read_named_file
+from ._local import read_local_feed, read_local_page
 
 __all__ = ["Fetcher", "RateLimited"]
 
@@ -143,16 +143,6 @@ class Fetcher:
             allowed=allowed,
             conditional=False,
         )
-
-    def fetch_named_page(self, target: str) -> Fetched:
-        """A page a person named (``extract``, ``backfill``): a URL fetched as any article page (robots.txt,
-        the page size cap, redirects checked hop by hop), or a local file read within the same cap.
-
-        The named host is trusted as a feed's is: a page on 127.0.0.1 may be named, as a feed on it may.
-        """
-        if is_named_file(target):
-            return read_named_file(target, self.settings.max_page_bytes)
-        return self.fetch_page(target, feed=FeedSettings(name="page", url=target, interval_s=60))
 
     # --- one request, hop by hop --------------------------------------------------------------------
 
