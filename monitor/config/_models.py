@@ -46,7 +46,7 @@ from ..settings import (
     TrackedMetric,
 )
 from ._document import MAX_CONFIG_VALUES, TooManyValues, line_of, plain, storage_settings
-from ._reading import FETCH_COUNTS, METRIC_KEY
+from ._reading import FETCH_COUNTS, METRIC_KEY, pattern_error
 
 DIGEST_PERIODS_S = {"15m": 900, "1h": 3600, "daily": 86400}
 _Checked = TypeVar("_Checked", bound=BaseModel)
@@ -205,10 +205,8 @@ class _Metric(_Model):
     @classmethod
     def _compiles(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f'"{pattern}" is not a valid regular expression ({exc})') from None
+            if (error := pattern_error(pattern)) is not None:
+                raise ValueError(f'"{pattern}" is not a valid regular expression ({error})')
         return patterns
 
 

@@ -90,14 +90,15 @@ def _tracked(metric: Any) -> bool:
         return False
     if any(type(metric.get(name)) not in (str, type(None)) for name in ("place", "unit")):
         return False
-    if type(patterns) is not list or not all(type(p) is str and _compiles(p) for p in patterns):
+    if type(patterns) is not list or not all(type(p) is str and pattern_error(p) is None for p in patterns):
         return False
     return not (patterns and any(c in key for c in "*?"))
 
 
-def _compiles(pattern: str) -> bool:
+def pattern_error(pattern: str) -> str | None:
+    """Why a tracked metric's pattern is no regular expression (``_models`` tells the user), else None."""
     try:
         re.compile(pattern)
-    except re.error:
-        return False
-    return True
+    except re.error as exc:
+        return str(exc)
+    return None
