@@ -22,18 +22,13 @@ def fractions(text: str, found: list[Quantity]) -> list[Quantity]:
             value = 100 * w.SMALL_NUMBERS[m.group("num").lower()] / w.SMALL_NUMBERS[m.group("den").lower()]
         if value is None or value >= 100:
             continue
-        end = m.start() + len(m.group("frac") or m.group(0))
-        q = Quantity(m.start(), end, float(f"{value:.4g}"), "%", "pct")
-        q.qualifier = qualifier_before(text, q) or "exact"
-        shares.append(q)
+        shares.append(_share(text, m.start(), m.start() + len(m.group("frac") or m.group(0)), value))
     for m in w.ZH_FRACTION.finditer(text):
         if any(q.start <= m.start() < q.end for q in found):
             continue
         num, den = zh_number(m.group("num")), zh_number(m.group("den"))
         if 0 < num < den:
-            q = Quantity(m.start(), m.end(), float(f"{100 * num / den:.4g}"), "%", "pct")
-            q.qualifier = qualifier_before(text, q) or "exact"
-            shares.append(q)
+            shares.append(_share(text, m.start(), m.end(), 100 * num / den))
     return shares + _shares_without_of(text, [*found, *shares])
 
 
@@ -55,10 +50,16 @@ def _shares_without_of(text: str, found: list[Quantity]) -> list[Quantity]:
             end = m.end()
         if value is None:
             continue
-        q = Quantity(start, end, float(f"{value:.4g}"), "%", "pct")
-        q.qualifier = qualifier_before(text, q) or "exact"
-        shares.append(q)
+        shares.append(_share(text, start, end, value))
     return shares
+
+
+def _share(text: str, start: int, end: int, value: float) -> Quantity:
+    """A share in words at ``text[start:end]`` as a percentage (four significant digits: a third is 33.33),
+    with the qualifier written before it."""
+    q = Quantity(start, end, float(f"{value:.4g}"), "%", "pct")
+    q.qualifier = qualifier_before(text, q) or "exact"
+    return q
 
 
 def yuan_locale(url: str, text: str) -> tuple[str | None, bool]:
