@@ -729,9 +729,7 @@ MAYBE_NUMBER = _compile(
     r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
     r"|分之|\b(?:Two|Three|Four|Five|Six|Seven|Eight|Nine)\s+of\b"
     # "three times", "five pilot medical institutions": small numbers in words that may be figures
-    r"|\b(?i:two|three|four|five|six|seven|eight|nine|ten)\s+(?i:times\b|(?:[A-Za-z][\w'’-]*\s+){0,3}(?:"
-    + "|".join(sorted(INSTITUTIONS))
-    + r")\b)"
+    r"|\b(?i:two|three|four|five|six|seven|eight|nine|ten)(?:\s+(?i:times)\b|" + _INSTITUTIONS_AHEAD + r")"
 )
 NUM2 = _compile(
     r"(?:(?:US\s?\$|HK\$|MOP\$?|RMB|€|£|¥|￥|\$|人民币)\s?)?(" + _grouped("sep2") + r"|\d+(?:\.\d+)?)"
