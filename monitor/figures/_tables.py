@@ -36,8 +36,7 @@ _CURRENCY = re.compile(
     r"|澳门元|港元|美元|人民币|元"
 )
 _CURRENCY_CODE = {
-    "US$": "USD", "HK$": "HKD", "MOP$": "MOP", "RMB": "CNY", "yuan": "CNY", "pataca": "MOP", "patacas": "MOP",
-    "hk dollars": "HKD", "us dollars": "USD",
+    "US$": "USD", "HK$": "HKD", "MOP$": "MOP", "RMB": "CNY", **w.CURRENCY_WORDS,
     "澳门元": "MOP", "港元": "HKD", "美元": "USD", "人民币": "CNY", "元": "CNY",
 }
 _SCALE = re.compile(

@@ -890,7 +890,10 @@ WORD = _compile(r"\s*([A-Za-z][A-Za-z'’&-]*)")
 CLAUSE_BREAK = _compile(r"[,;:()\[\]\"“”—–\t\n，；：（）、。]|\s-\s")
 # "the 17.2 billion (US$2.1 billion) collected", "114 billion (US$14.1 billion) patacas": an amount whose
 # conversion says it is money, its currency named after the bracket or said before
-CURRENCY_WORDS = {"pataca": "MOP", "patacas": "MOP", "yuan": "CNY", "renminbi": "CNY"}
+CURRENCY_WORDS = {
+    "pataca": "MOP", "patacas": "MOP", "yuan": "CNY", "renminbi": "CNY",
+    "hk dollars": "HKD", "us dollars": "USD",
+}  # fmt: skip
 CONVERTED_AFTER = _compile(
     r"\s*\(\s*(?:US\s?\$|HK\$|RMB|MOP\$?|€|£|\$)\s?\d[\d.,]*\s*(?i:billion|million|trillion|bn|mn|m|b)?\s*\)"
     r"(?:\s+(?P<after>(?i:patacas?|yuan|renminbi)))?"
