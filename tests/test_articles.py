@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -127,6 +128,31 @@ def test_a_known_content_container_is_the_body(container: str) -> None:
     )
     text = read_article(page(markup)).text
     assert "11,020" in text and "77" not in text
+
+
+def declared(body: str) -> str:
+    """A schema.org JSON-LD block declaring ``body`` as the story's text."""
+    data = {"@type": "NewsArticle", "headline": "Qianhai", "articleBody": body}
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
+
+
+def test_a_container_showing_only_a_loading_skeleton_yields_to_the_story_the_page_declares() -> None:
+    story = (
+        "Qianhai is now home to 11,020 Hong Kong-funded companies, the zone's administration said.\n\n"
+        "More than 370 financial institutions from Hong Kong have set up in the zone since 2015."
+    )
+    markup = html(
+        "<main><h1>Qianhai draws Hong Kong firms to its financial district</h1>"
+        "<div class='skeleton'>Loading article...</div></main>" + declared(story)
+    )
+    text = read_article(page(markup)).text
+    assert "11,020" in text and "370 financial institutions" in text and "Loading" not in text
+
+
+def test_a_container_holding_the_story_is_read_even_when_the_page_also_declares_it() -> None:
+    table = "<table><tr><th>Year</th><th>Firms</th></tr><tr><td>2024</td><td>11,020</td></tr></table>"
+    markup = html(f"<article>{STORY * 2}{table}</article>" + declared("Qianhai is home to 11,020 firms. " * 3))
+    assert "2024\t11,020" in read_article(page(markup)).text
 
 
 def test_without_any_container_the_densest_block_of_paragraphs_is_the_body() -> None:
