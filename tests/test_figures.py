@@ -466,6 +466,18 @@ def test_a_table_cell_with_more_after_its_number_is_more_than_scaled_by_the_capt
     assert [(f.value, f.qualifier) for f in found] == [(180000, "more_than"), (45000, "approx")]
 
 
+def test_yishang_counts_the_number_itself_so_it_is_at_least_in_text_and_tables() -> None:
+    """以上 includes the number it follows, as Chinese law and statistics define it; 多 does not."""
+    prose = figures_in("南山区年均增长率在5.8%以上，举办活动70场以上，引进企业300多家。", lang="zh")
+    assert [(f.value, f.qualifier) for f in prose] == [(5.8, "at_least"), (70, "at_least"), (300, "more_than")]
+    cells = page_figures(
+        "<p>　　有關調查訪問了全港住戶，結果按類別列出如下。</p>"
+        "<table><caption>受訪者意向（單位：千人）</caption><tr><th>意向</th><th>人數</th></tr>"
+        "<tr><td>升學</td><td>12以上</td></tr></table>"
+    )
+    assert [(f.value, f.qualifier) for f in cells] == [(12000, "at_least")]
+
+
 def _hant(*sentences: str, url: str = "https://news.example.org/a/1.html") -> list[tuple[float, str]]:
     article = Article(url=url, title="", text="".join(sentences), sentences=sentences, lang="zh")
     return [(f.value, f.unit) for f in extract_figures(article)]

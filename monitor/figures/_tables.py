@@ -21,7 +21,7 @@ from ._names import canonical_en
 _CELL = re.compile(
     r"^\s*(?P<q>(?i:about|around|approximately|nearly|almost|some|over|more\s+than)|约|近|逾|超过)?\s*"
     r"(?P<n>[-−]?(?:\d{1,3}(?P<sep>[" + w.GROUP_SEPARATORS + r"])\d{3}(?:(?P=sep)\d{3})*|\d+)(?:\.\d+)?)"
-    r"(?P<more>多|余|以上)?\s*$"
+    r"(?:(?P<more>多|余)|(?P<least>以上))?\s*$"
 )
 # a rate or share column: "同比增长", "按年实质变动", "Change (%)", "占比"; a rate of change only by _GROWTH
 _PCT = re.compile(
@@ -181,6 +181,8 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
             q.qualifier = _qualifier(m.group("q"))
         elif m.group("more"):
             q.qualifier = "more_than"  # "220多"
+        elif m.group("least"):
+            q.qualifier = "at_least"
         if period is None:
             periods = [h[i - len(cells)] for h in table.headers if len(h) >= len(cells) - i]
             period = next((p.strip() for p in periods if _PERIOD.search(p)), None)

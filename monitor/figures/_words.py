@@ -337,8 +337,9 @@ QUALIFIER_BEFORE = _compile(
     r"(?:" + "|".join(f"(?P<{name}>(?<![A-Za-z])(?i:{words}))" for name, words in _BEFORE) + r")\s*(?:了)?$"
 )
 QUALIFIER_AFTER = [
-    ("more_than", _compile(r"-?plus\b|\+|以上|多(?![万亿])|余")),
-    ("at_least", _compile(r"\s+or\s+more\b|\s+or\s+above\b")),
+    ("more_than", _compile(r"-?plus\b|\+|多(?![万亿])|余")),
+    # 以上 counts the number itself ("5.8%以上" is 5.8 % or more), as law and statistics define it
+    ("at_least", _compile(r"\s+or\s+more\b|\s+or\s+above\b|(?:或)?以上")),
     ("approx", _compile(r"-odd\b|\s+or\s+so\b|左右|上下|许")),
     ("up_to", _compile(r"\s+or\s+(?:less|fewer)\b|以内|以下")),
 ]
