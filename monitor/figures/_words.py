@@ -163,7 +163,7 @@ NUMBER = _compile(
     # "five pilot medical institutions" (not after "a" or "one", which are tried before every "a")
     r"|(?<!\b[Aa])(?<!\b[Oo]ne)" + _INSTITUTIONS_AHEAD + r")"
     r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*|(?<=[逾近超过约])[百千])"
-    r"(?=[多余]?[万亿]|[多余]?[家名个位项所座])"
+    r"(?=[多余]?[万亿]|[多余]?(?:[家名个位项所座]|[人辆车架艘]次))"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
     r")"
 )
