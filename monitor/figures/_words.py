@@ -110,7 +110,7 @@ ZH_DIGITS = {
     "八": 8,
     "九": 9,
 }
-ZH_PLACES_VALUE = {"十": 10, "百": 100, "千": 1000}
+ZH_PLACES_VALUE = {"十": 10, "百": 100, "千": 1000, "万": 10_000}  # 万 alone only after 过/超 ("过万亿元")
 
 # Thousands grouped by a comma, a space (HKSAR Government and LegCo English: "20 000", "HK$3 364 840
 # million"), a no-break, thin or narrow no-break space, an apostrophe, or the full-width comma written between
@@ -162,7 +162,9 @@ NUMBER = _compile(
     r"|\s+(?i:times)\b"
     # "five pilot medical institutions" (not after "a" or "one", which are tried before every "a")
     r"|(?<!\b[Aa])(?<!\b[Oo]ne)" + _INSTITUTIONS_AHEAD + r")"
-    r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*|(?<=[逾近超过约])[百千])"
+    # "逾百家", "过万亿元": a bare place value after "more than"; "超万亿元的城市", "破千万的纪录" are thresholds
+    r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*"
+    r"|(?<=[逾近超过破约])[百千万](?![万亿元人次家个名项辆]{0,3}的))"
     r"(?=[多余]?[万亿]|[多余]?(?:[家名个位项所座]|[人辆车架艘]次))"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
     r")"
@@ -312,7 +314,7 @@ _BEFORE = [
     (
         "more_than",
         r"more\s+than|over|above|in\s+excess\s+of|exceeding|exceeded|upwards\s+of|just\s+over|"
-        r"surpassing|surpassed|topping|topped|beyond|超过|超出|超|逾|多于|高于|大于|突破|"
+        r"surpassing|surpassed|topping|topped|beyond|超过|超出|超|逾|多于|高于|大于|突破|(?<![通经度越不])过|"
         # "has passed the 11,000 mark": a threshold crossed, not the count itself
         r"(?:passed|crossed|broke\s+through|past|surpassed|exceeded|topped)\s+the",
     ),
