@@ -420,6 +420,20 @@ def page_figures(body: str, url: str = "https://news.example.org/a/1.html", lang
     return extract_figures(read_article(page))
 
 
+def test_a_dollar_sign_in_a_caption_is_the_pages_dollar() -> None:
+    """ "($ million)" over a LegCo reply's table is HK dollars; on another site it is US dollars."""
+    body = (
+        "<p>The expenditure on the allowance in the past three years is set out below.</p>"
+        "<table><caption>Expenditure on the allowance ($ million)</caption>"
+        "<tr><th>Item</th><th>2021-22</th><th>2022-23</th></tr>"
+        "<tr><td>Allowance paid</td><td>25,972</td><td>27,109</td></tr></table>"
+    )
+    reply = page_figures(body, url="https://www.info.gov.hk/gia/general/202306/14.htm", lang="en")
+    assert [(f.value, f.unit) for f in reply] == [(25_972e6, "HKD"), (27_109e6, "HKD")]
+    elsewhere = page_figures(body, lang="en")
+    assert [(f.value, f.unit) for f in elsewhere] == [(25_972e6, "USD"), (27_109e6, "USD")]
+
+
 def test_a_caption_of_several_units_lets_each_column_say_which_it_holds() -> None:
     """ "单位：万吨，%": the 1—6月 column holds 万吨 levels, the 同比增长 column rates; a column
     naming neither (数据) holds nothing the caption can name, so its cells are no figures."""

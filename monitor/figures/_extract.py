@@ -84,7 +84,7 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # a table's "Currency" column, "4,000 or so units", 增逾3.5倍.
 # figures-7: 以上 counts the number itself (at_least, not more_than); trips counted in Chinese numerals
 # ("八千人次", "四千五百辆次"); "过万亿元", "逾万家", but not "超万亿元的城市"; a loading skeleton yields to
-# the JSON-LD body.
+# the JSON-LD body; "($ million)" over a table is the page's dollar.
 EXTRACTOR_VERSION = "figures-7"
 
 

@@ -33,11 +33,11 @@ _CAPTION = re.compile(
 )
 _CURRENCY = re.compile(
     r"US\$|HK\$|MOP\$?|RMB|CNY|USD|HKD|MOP|(?i:\byuan\b|\bpatacas?\b|\bhk\s+dollars\b|\bus\s+dollars\b)"
-    r"|澳门元|港元|美元|人民币|元"
+    r"|澳门元|港元|美元|人民币|元|(?<![A-Za-z])\$"
 )
 _CURRENCY_CODE = {
     "US$": "USD", "HK$": "HKD", "MOP$": "MOP", "RMB": "CNY", **w.CURRENCY_WORDS,
-    "澳门元": "MOP", "港元": "HKD", "美元": "USD", "人民币": "CNY", "元": "CNY",
+    "澳门元": "MOP", "港元": "HKD", "美元": "USD", "人民币": "CNY", "元": "CNY", "$": "USD",
 }
 _SCALE = re.compile(
     r"(?i:\b(?P<en>thousands?|millions?|billions?|trillions?|bn|mn|b|m|k)\b)|(?P<k>'000|’000|000s)"
@@ -83,6 +83,7 @@ class Unit:
     unit: str
     scale: float = 1.0
     bare_yuan: bool = False  # money stated as 元 alone ("单位：亿元"): whose 元, the page says
+    bare_dollar: bool = False  # "($ million)": HK dollars on a Hong Kong government page, else US dollars
     several: bool = False  # a level unit and a rate ("单位：亿元，%"): each column must say which it holds
 
 
@@ -110,7 +111,7 @@ def unit_of(text: str, *, pct: bool = True) -> Unit | None:
     if c := next((m for m in named if m.group() != "元"), named[0] if named else None):
         word = c.group().lower() if c.group()[:1].isalpha() and c.group().isascii() else c.group()
         code = _CURRENCY_CODE.get(word, w.CURRENCY_PREFIX.get(c.group(), "CNY"))
-        return Unit("money", code, scale, bare_yuan=c.group() == "元")
+        return Unit("money", code, scale, bare_yuan=c.group() == "元", bare_dollar=c.group() == "$")
     for pattern, unit in w.UNITS:
         if pattern.search(text):
             return Unit("physical", unit, scale)
@@ -176,7 +177,7 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
             # "2019/20<TAB>1 779": the row says when, the header what
             q.subject, period = re.sub(r"\s*[(（][^()（）]*[)）]", "", header).strip() or label, label
         q.unit = unit.unit if unit.kind != "count" else unit.unit or _count_unit(q.subject)
-        q.bare_yuan = unit.bare_yuan
+        q.bare_yuan, q.bare_dollar = unit.bare_yuan, unit.bare_dollar
         if m.group("q"):
             q.qualifier = _qualifier(m.group("q"))
         elif m.group("more"):
