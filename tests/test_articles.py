@@ -151,7 +151,8 @@ def test_a_container_showing_only_a_loading_skeleton_yields_to_the_story_the_pag
 
 def test_a_container_holding_the_story_is_read_even_when_the_page_also_declares_it() -> None:
     table = "<table><tr><th>Year</th><th>Firms</th></tr><tr><td>2024</td><td>11,020</td></tr></table>"
-    markup = html(f"<article>{STORY * 2}{table}</article>" + declared("Qianhai is home to 11,020 firms. " * 3))
+    story = declared("Qianhai is home to 11,020 firms. " * 3)
+    markup = html(f"<article>{STORY * 2}{table}</article>{story}")
     assert "2024\t11,020" in read_article(page(markup)).text
 
 

@@ -434,6 +434,20 @@ def test_a_dollar_sign_in_a_caption_is_the_pages_dollar() -> None:
     assert [(f.value, f.unit) for f in elsewhere] == [(25_972e6, "USD"), (27_109e6, "USD")]
 
 
+def test_a_caption_calling_its_figures_approximate_makes_every_cell_approximate() -> None:
+    body = (
+        "<p>The breakdown of the holdings is set out in the table below.</p>"
+        "<table><caption>Holdings by type of product (RMB million, approximate figures)</caption>"
+        "<tr><th>Type of product</th><th>Market value</th></tr>"
+        "<tr><td>Funds</td><td>26</td></tr><tr><td>Deposits</td><td>over 1 847</td></tr></table>"
+    )
+    found = page_figures(body, lang="en")
+    assert [(f.value, f.unit, f.qualifier) for f in found] == [
+        (26e6, "CNY", "approx"),
+        (1847e6, "CNY", "more_than"),
+    ]
+
+
 def test_a_caption_of_several_units_lets_each_column_say_which_it_holds() -> None:
     """ "单位：万吨，%": the 1—6月 column holds 万吨 levels, the 同比增长 column rates; a column
     naming neither (数据) holds nothing the caption can name, so its cells are no figures."""
@@ -483,7 +497,8 @@ def test_a_table_cell_with_more_after_its_number_is_more_than_scaled_by_the_capt
 def test_yishang_counts_the_number_itself_so_it_is_at_least_in_text_and_tables() -> None:
     """以上 includes the number it follows, as Chinese law and statistics define it; 多 does not."""
     prose = figures_in("南山区年均增长率在5.8%以上，举办活动70场以上，引进企业300多家。", lang="zh")
-    assert [(f.value, f.qualifier) for f in prose] == [(5.8, "at_least"), (70, "at_least"), (300, "more_than")]
+    expected = [(5.8, "at_least"), (70, "at_least"), (300, "more_than")]
+    assert [(f.value, f.qualifier) for f in prose] == expected
     cells = page_figures(
         "<p>　　有關調查訪問了全港住戶，結果按類別列出如下。</p>"
         "<table><caption>受訪者意向（單位：千人）</caption><tr><th>意向</th><th>人數</th></tr>"

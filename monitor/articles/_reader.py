@@ -168,11 +168,11 @@ def _body(markup: str, selector: str | None, url: str) -> Element:
             if _junk_marks(marks) and _text_length(element) < 0.4 * page:
                 _drop(element)
         body = _container(root, marked)
-        if scripts and (declared := script_body(scripts)) is not None:
-            # The story the page declares in JSON beats a guess at its markup, and beats a container that
-            # shows only a headline and a loading skeleton of it until a script runs
-            if body is None or 2 * _text_length(body) < _text_length(declared):
-                body = declared
+        # The story the page declares in JSON beats a guess at its markup, and beats a container that shows
+        # only a headline and a loading skeleton of it until a script runs
+        declared = script_body(scripts) if scripts else None
+        if declared is not None and (body is None or 2 * _text_length(body) < _text_length(declared)):
+            body = declared
         if body is None and (body := _densest(root)) is not None and (parent := body.getparent()) is not None:
             body = _with_siblings(body, list(parent))  # a PDF export's pages, one <div> each
     if body is None:

@@ -17,6 +17,7 @@ A range ("3 to 5 billion yuan", "3-5%", "3至5亿元") is ONE figure: ``value`` 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -84,7 +85,9 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # a table's "Currency" column, "4,000 or so units", 增逾3.5倍.
 # figures-7: 以上 counts the number itself (at_least, not more_than); trips counted in Chinese numerals
 # ("八千人次", "四千五百辆次"); "过万亿元", "逾万家", but not "超万亿元的城市"; a loading skeleton yields to
-# the JSON-LD body; "($ million)" over a table is the page's dollar.
+# the JSON-LD body; "($ million)" over a table is the page's dollar; "资金20亿" is money; "增长十二倍多"; a
+# conversion keeps its original's qualifier; one qualifier governs a list ("约81.7%、68.1%和172.4%"); a
+# caption saying "approximate figures" makes its cells approximate.
 EXTRACTOR_VERSION = "figures-7"
 
 
@@ -150,6 +153,8 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             if previous and _is_conversion(norm, previous[0], q):
                 conversion = previous[1]
                 q.subject, q.aspect = previous[0].subject, previous[0].aspect
+                if q.qualifier == "exact":  # "more than 15 billion yuan (US$2.41 billion)": the same amount
+                    q.qualifier = previous[0].qualifier
             # a conversion takes a tracked metric only when the metric names its currency
             tracked = [m for m in metrics if m.unit] if conversion is not None else metrics
             direction = keys.direction(norm, q)
@@ -252,7 +257,16 @@ def _read_quantities(norm: str, before: Quantity | None, limit: int) -> tuple[li
     spelt = count_in_words(norm, before)  # unmasked: a dateline's date is masked
     if spelt and not any(f.start < spelt.end and spelt.start < f.end for f in found):
         found.append(spelt)
-    return sorted(found, key=lambda q: q.start), examined
+    found.sort(key=lambda q: q.start)
+    for first, q in itertools.pairwise(found):
+        # "roughly 38 per cent and 18 per cent", "约81.7%、68.1%和172.4%": one qualifier governs the list
+        if (
+            q.qualifier == "exact"
+            and (q.kind, q.unit) == (first.kind, first.unit)
+            and w.LIST_GAP.fullmatch(norm, first.end, q.start)
+        ):
+            q.qualifier = first.qualifier
+    return found, examined
 
 
 def _read_quantity(
@@ -322,7 +336,13 @@ def _read_quantity(
         if not scale and not m.group("zh"):
             return None, pos
         q.kind = "count"
-        if converted := w.CONVERTED_AFTER.match(text, pos):
+        if (
+            scale
+            and re.match("[多余]?[万亿]", text[m.end() :])
+            and w.MONEY_CLAUSE.search(text, max(0, m.start() - 40), m.start())
+        ):
+            q.kind, q.bare_yuan = "money", True  # "资金20亿": 亿 of 元, whose 元 the page decides
+        elif converted := w.CONVERTED_AFTER.match(text, pos):
             # money whose currency is the word after its conversion, else the article's (extract_figures)
             q.kind, q.unit = "money", w.CURRENCY_WORDS.get((converted.group("after") or "").lower(), "")
     if _is_year(m, scale, q, text):

@@ -151,8 +151,8 @@ def number_value(m: re.Match[str], text: str) -> float | None:
         hundred = 100.0 if words[-1] == "hundred" else 1.0
         return w.EN_WORD_NUMBERS[" ".join(x for x in words if x != "hundred")] * hundred
     numeral = m.group("zh")
-    if not re.search("[百千万]", numeral) and not re.match("[多余]?[万亿]", text[m.end() :]):
-        return None  # 三大, 五个: small numbers in words are not figures
+    if not re.search("[百千万]", numeral) and not re.match("[多余]?[万亿倍]", text[m.end() :]):
+        return None  # 三大, 五个: small numbers in words are not figures, but multiples are ("增长十二倍多")
     return zh_number(numeral)
 
 

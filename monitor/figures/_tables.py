@@ -31,6 +31,7 @@ _GROWTH = re.compile(r"(?i:growth|change|y-o-y|yoy)|增长|增速|同比|增幅|
 _CAPTION = re.compile(
     r"(?i:\bunits?\b|\bin\s+(?:thousands|millions|billions)\b)|单位|\((?:[^()]*)\)|（[^（）]*）"
 )
+_APPROX = re.compile(r"(?i:\bapproximate(?:ly)?\b|\brounded\b)|约数|概数")
 _CURRENCY = re.compile(
     r"US\$|HK\$|MOP\$?|RMB|CNY|USD|HKD|MOP|(?i:\byuan\b|\bpatacas?\b|\bhk\s+dollars\b|\bus\s+dollars\b)"
     r"|澳门元|港元|美元|人民币|元|(?<![A-Za-z])\$"
@@ -85,6 +86,7 @@ class Unit:
     bare_yuan: bool = False  # money stated as 元 alone ("单位：亿元"): whose 元, the page says
     bare_dollar: bool = False  # "($ million)": HK dollars on a Hong Kong government page, else US dollars
     several: bool = False  # a level unit and a rate ("单位：亿元，%"): each column must say which it holds
+    approx: bool = False  # "(RMB million, approximate figures)": every cell is about its number
 
 
 @dataclass
@@ -130,7 +132,7 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
             table.caption, table.headers, table.rows = None, [], 0
         if _CAPTION.search(sentence) and len(sentence) < 160 and (unit := _caption_unit(sentence)):
             several = unit.kind != "pct" and bool(re.search(r"[,，、/]\s*%|%\s*[,，、/]", sentence))
-            table.caption = replace(unit, several=several)
+            table.caption = replace(unit, several=several, approx=bool(_APPROX.search(sentence)))
         return None
     cells = sentence.split("\t")
     found = [
@@ -184,6 +186,8 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
             q.qualifier = "more_than"  # "220多"
         elif m.group("least"):
             q.qualifier = "at_least"
+        elif table.caption is not None and table.caption.approx:
+            q.qualifier = "approx"
         if period is None:
             periods = [h[i - len(cells)] for h in table.headers if len(h) >= len(cells) - i]
             period = next((p.strip() for p in periods if _PERIOD.search(p)), None)

@@ -40,9 +40,9 @@ def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
 # one character for one, so spans found in the normalized sentence index the sentence as written.
 FULLWIDTH = str.maketrans(
     "０１２３４５６７８９．％＄＋－～：／"
-    "萬億個項輛條臺筆戶隻張組處場間號時點週鐘歲約過餘長減幣門灣區廣東橫慶噸標準實現達總額進資業機構專員務際產註冊數與於為將從對讓計設參獲簽還較漲營銷貨價貿稅規華僑亞歐圓鎊鐵橋車輪遊訪學醫銀險證團隊創積畝頃櫃運輸郵電網碼鋪舖樓層屆來開關內發認環護費補貼兩雙幾廠莊鎮縣鄉歷齡頁報導據顯經陸當結動帶佔強劃農廳辦議僅單邊級試驗領碩師會築藥種類錄職畢織勢範應聯則飛別",
+    "萬億個項輛條臺筆戶隻張組處場間號時點週鐘歲約過餘長減幣門灣區廣東橫慶噸標準實現達總額進資業機構專員務際產註冊數與於為將從對讓計設參獲簽還較漲營銷貨價貿稅規華僑亞歐圓鎊鐵橋車輪遊訪學醫銀險證團隊創積畝頃櫃運輸郵電網碼鋪舖樓層屆來開關內發認環護費補貼兩雙幾廠莊鎮縣鄉歷齡頁報導據顯經陸當結動帶佔強劃農廳辦議僅單邊級試驗領碩師會築藥種類錄職畢織勢範應聯則飛別貸備",
     "0123456789.%$+-~:/"
-    "万亿个项辆条台笔户只张组处场间号时点周钟岁约过余长减币门湾区广东横庆吨标准实现达总额进资业机构专员务际产注册数与于为将从对让计设参获签还较涨营销货价贸税规华侨亚欧圆镑铁桥车轮游访学医银险证团队创积亩顷柜运输邮电网码铺铺楼层届来开关内发认环护费补贴两双几厂庄镇县乡历龄页报导据显经陆当结动带占强划农厅办议仅单边级试验领硕师会筑药种类录职毕织势范应联则飞别",
+    "万亿个项辆条台笔户只张组处场间号时点周钟岁约过余长减币门湾区广东横庆吨标准实现达总额进资业机构专员务际产注册数与于为将从对让计设参获签还较涨营销货价贸税规华侨亚欧圆镑铁桥车轮游访学医银险证团队创积亩顷柜运输邮电网码铺铺楼层届来开关内发认环护费补贴两双几厂庄镇县乡历龄页报导据显经陆当结动带占强划农厅办议仅单边级试验领硕师会筑药种类录职毕织势范应联则飞别贷备",
 )
 
 EN_SCALES = {
@@ -162,10 +162,10 @@ NUMBER = _compile(
     r"|\s+(?i:times)\b"
     # "five pilot medical institutions" (not after "a" or "one", which are tried before every "a")
     r"|(?<!\b[Aa])(?<!\b[Oo]ne)" + _INSTITUTIONS_AHEAD + r")"
-    # "逾百家", "过万亿元": a bare place value after "more than"; "超万亿元的城市", "破千万的纪录" are thresholds
+    # "逾百家", "过万亿元": a bare place value after "more than"; "超万亿元的城市", "破千万的纪录": thresholds
     r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*"
     r"|(?<=[逾近超过破约])[百千万](?![万亿元人次家个名项辆]{0,3}的))"
-    r"(?=[多余]?[万亿]|[多余]?(?:[家名个位项所座]|[人辆车架艘]次))"
+    r"(?=[多余]?[万亿]|[多余]?(?:[家名个位项所座倍]|[人辆车架艘]次))"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
     r")"
 )
@@ -897,6 +897,13 @@ CURRENCY_WORDS = {
     "pataca": "MOP", "patacas": "MOP", "yuan": "CNY", "renminbi": "CNY",
     "hk dollars": "HKD", "us dollars": "USD",
 }  # fmt: skip
+# What a clause names when its bare 万/亿 amount is money: "首批签约资金20亿", "贷款规模累计超过270亿"
+MONEY_CLAUSE = _compile(
+    r"(?:资金|贷款|投资|融资|金额|收入|营收|产值|总额|存款|余额|资产|资本|基金|税收|经费|拨款|预算|"
+    r"[营成交销]业?额|贸易额|[进出]口额)[^，,。；;：:]*$"
+)
+# Nothing but a list's joint between two figures of one unit
+LIST_GAP = _compile(r"\s*(?:[、,，]\s*(?:and\s+)?|and\s+|[和及与])\s*")
 CONVERTED_AFTER = _compile(
     r"\s*\(\s*(?:US\s?\$|HK\$|RMB|MOP\$?|€|£|\$)\s?\d[\d.,]*\s*(?i:billion|million|trillion|bn|mn|m|b)?\s*\)"
     r"(?:\s+(?P<after>(?i:patacas?|yuan|renminbi)))?"

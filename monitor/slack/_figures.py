@@ -30,7 +30,7 @@ _WRITTEN_QUALIFIER = re.compile(
     r"surpass(?:ing|ed)|topp(?:ing|ed)|passed|crossed|broke\s+through|less\s+than|fewer\s+than|under|below|"
     r"at\s+least|no\s+(?:less|fewer|more)\s+than|not\s+(?:less|fewer|more)\s+than|a\s+(?:minimum|maximum)\s+of|"
     r"up\s+to|as\s+(?:many|much)\s+as|plus|or\s+(?:more|above|so|less|fewer)|odd)(?![A-Za-z])|\+|"
-    r"[超逾约約近余餘多以至许許]|[过過]半|不到|不足|不少于|不少於|不低于|不低於|起码|起碼|少于|少於|低于|低於|未满|未滿|未达|未達|"
+    r"[超逾约約近余餘多以至许許过過]|不到|不足|不少于|不少於|不低于|不低於|起码|起碼|少于|少於|低于|低於|未满|未滿|未达|未達|"
     r"最多|最高|不超过|不超過|高于|高於|大于|大於|突破|大概|预计|預計|左右|上下",
     re.IGNORECASE,
 )
