@@ -156,6 +156,26 @@ def test_a_container_holding_the_story_is_read_even_when_the_page_also_declares_
     assert "2024\t11,020" in read_article(page(markup)).text
 
 
+def test_a_pdf2htmlex_export_is_read_across_its_pages_one_positioned_line_after_another() -> None:
+    """pdf2htmlEX writes each printed line as its own <div class="t ... y3aa">, a class per position, in one
+    <div class="pf"> per page; the pages sit in #page-container beside an outline sidebar."""
+    printed = [
+        ["Guangdong's total imports and exports hit a record 8.3 trillion RMB in 2023,",
+         "an increase of 0.3 percent over 2022, customs figures released on Tuesday show."],
+        ["The number of foreign trade enterprises in Guangdong reached a new high of",
+         "130,000, an increase of 9.4 percent on the previous year."],
+    ]  # fmt: skip
+    pages = "".join(
+        f'<div id="pf{n}" class="pf w0 h0"><div class="pc pc{n} w0 h0">'
+        + "".join(f'<div class="t m0 x2 h2 y{n}{i}a ff2 fs2">{line}</div>' for i, line in enumerate(lines))
+        + "</div></div>"
+        for n, lines in enumerate(printed, 1)
+    )
+    outline = '<div id="sidebar"><ul><li><a href="#pf1">Trade 2023</a></li></ul></div>'
+    text = read_article(page(html(f'{outline}<div id="page-container">{pages}</div>'))).text
+    assert text.splitlines() == [" ".join(lines) for lines in printed]
+
+
 def test_without_any_container_the_densest_block_of_paragraphs_is_the_body() -> None:
     markup = html(
         f'<div class="x"><a href="/">Home</a> <a href="/2">Page 2</a></div><div class="y">{STORY * 3}</div>'

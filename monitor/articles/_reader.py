@@ -51,13 +51,14 @@ _JUNK = re.compile(
     re.I,
 )
 # Where stories live when no selector is set, best first: microdata, the CMS containers of the region's
-# outlets (TRS_Editor and #Zoom are the Chinese government CMSs), then the HTML5 elements.
+# outlets (TRS_Editor and #Zoom are the Chinese government CMSs; #page-container holds a pdf2htmlEX export's
+# pages), then the HTML5 elements.
 _CONTAINER_MARK = re.compile(
     r"(?:^|\s)(?:Content|content|article-content|articleContent|article_content|ArticleContent|zoom|Zoom|"
     r"main-content|story-body|article-body|articleBody|TRS_Editor|post-content|entry-content|news-content|"
     r"detail-content|newsContent|content-text|article-text|story-content|article-detail|news_txt|text_con|"
     r"detail|detailContent|article__body|story__body|rich-text|pages_content|UCAP-CONTENT|TRS_UEDITOR|"
-    r"trs_editor_view|article-main|news_content|zw|pressrelease|main_text|con_text)(?:\s|$)"
+    r"trs_editor_view|article-main|news_content|zw|pressrelease|main_text|con_text|page-container)(?:\s|$)"
 )
 _BLOCK_TAGS = (
     "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section", "blockquote",

@@ -87,7 +87,8 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # ("八千人次", "四千五百辆次"); "过万亿元", "逾万家", but not "超万亿元的城市"; a loading skeleton yields to
 # the JSON-LD body; "($ million)" over a table is the page's dollar; "资金20亿" is money; "增长十二倍多"; a
 # conversion keeps its original's qualifier; one qualifier governs a list ("约81.7%、68.1%和172.4%"); a
-# caption saying "approximate figures" makes its cells approximate.
+# caption saying "approximate figures" makes its cells approximate; a Latin unit before a Chinese character
+# ("3041.29萬TEU創新高").
 EXTRACTOR_VERSION = "figures-7"
 
 

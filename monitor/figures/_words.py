@@ -307,7 +307,8 @@ _UNITS = [
     (r"\s*(?i:kilowatts?)\b|\s*kW\b|千瓦", "kW"),
     (r"\s*(?i:basis\s+points?)\b|\s*bps?\b|个基点|基点", "bp"),
 ]
-UNITS = [(_compile(p), unit) for p, unit in _UNITS]
+# A Latin unit ends where Latin letters and digits do: "3041万TEU大关" is TEU though 大 is a word character
+UNITS = [(_compile(p.replace(r"\b", r"(?![A-Za-z0-9])")), unit) for p, unit in _UNITS]
 
 # --- qualifiers ---------------------------------------------------------------------------------------
 _BEFORE = [
