@@ -448,6 +448,22 @@ def test_a_caption_calling_its_figures_approximate_makes_every_cell_approximate(
     ]
 
 
+def test_a_caption_naming_what_is_counted_counts_each_column_in_its_period() -> None:
+    """ "Number of cross-boundary pupils, by level": each column counts pupils; the footnoted school year
+    in the row label is the period, not the subject."""
+    body = (
+        "<p>The numbers of pupils attending schools in Hong Kong are as follows.</p>"
+        "<table><caption>Number of cross-boundary pupils, by level</caption>"
+        "<tr><th>School year</th><th>Primary</th><th>Secondary</th></tr>"
+        "<tr><td>2019/20*</td><td>2,410</td><td>1,135</td></tr></table>"
+    )
+    found = page_figures(body, lang="en")
+    assert [(f.value, f.unit, f.subject, f.period) for f in found] == [
+        (2410, "pupils", "Primary", "2019/20"),
+        (1135, "pupils", "Secondary", "2019/20"),
+    ]
+
+
 def test_a_caption_of_several_units_lets_each_column_say_which_it_holds() -> None:
     """ "单位：万吨，%": the 1—6月 column holds 万吨 levels, the 同比增长 column rates; a column
     naming neither (数据) holds nothing the caption can name, so its cells are no figures."""
@@ -489,9 +505,11 @@ def test_a_table_cell_with_more_after_its_number_is_more_than_scaled_by_the_capt
     found = page_figures(
         "<p>　　有關調查訪問了全港住戶，結果按類別列出如下。</p>"
         "<table><caption>受訪者意向（單位：千人）</caption><tr><th>意向</th><th>人數</th></tr>"
-        "<tr><td>升學</td><td>180多</td></tr><tr><td>就業</td><td>約45</td></tr></table>"
+        "<tr><td>升學</td><td>180多</td></tr><tr><td>就業</td><td>約45</td></tr>"
+        "<tr><td>創業</td><td>12左右</td></tr></table>"
     )
-    assert [(f.value, f.qualifier) for f in found] == [(180000, "more_than"), (45000, "approx")]
+    expected = [(180000, "more_than"), (45000, "approx"), (12000, "approx")]
+    assert [(f.value, f.qualifier) for f in found] == expected
 
 
 def test_yishang_counts_the_number_itself_so_it_is_at_least_in_text_and_tables() -> None:

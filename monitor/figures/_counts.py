@@ -68,7 +68,12 @@ def _plural(word: str) -> bool:
 
 
 def count_from_left(text: str, q: Quantity) -> bool:
-    """ "the number of visitors reached 5,000" and "企业数量达1.06万" count what the left side names."""
+    """ "the number of visitors reached 5,000", "企业数量达1.06万" and "electric vehicles made up 424" count
+    what the left side names."""
+    part = w.PART_LEFT.search(text, max(0, q.start - 80), q.start)
+    if part and _plural(part.group("head").lower()):
+        q.kind, q.subject, q.unit = "count", part.group("np"), canonical_en(part.group("head")).lower()
+        return True
     m = w.LEFT_NUMBER_OF.search(text[max(0, q.start - 160) : q.start])
     if not m:
         return False
@@ -144,9 +149,9 @@ def count_after_link(
     """A bare count written with thousands separators after a linking verb: "the labour force totalled
     384,400", "passengers numbered 1 204 310"; or the new level after a change: "decreased by 1,100 from the
     previous period to 280,900", "tourists rose by 12.5% to 98 760"."""
-    if not m.group("sep"):
-        return False
     lead = text[max(0, q.start - 60) : q.start]
+    if not (m.group("sep") or (q.value >= 10 and w.TO_LEVEL.search(lead))):
+        return False  # "to 968" after a change is its level; "totalled 38" may be anything
     if earlier is not None and earlier.aspect == "change" and w.TO_LEVEL.search(lead):
         q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject  # the level the change led to
         return True
@@ -161,14 +166,27 @@ def count_after_link(
         if head and _plural(head[-1].lower()):
             q.kind, q.subject, q.unit = "count", subject, canonical_en(head[-1]).lower()
             return True
+    noun = _opening_noun(text, q)
+    changed = w.TO_LEVEL.search(lead) and (w.UP.search(lead) or w.DOWN.search(lead))
+    if noun and changed and not w.CONVERTED_AFTER.match(text, q.end):  # "(US$2.1 billion)" says money
+        # "Newly incorporated companies in Macao rose by 150 from the previous quarter to 1,257"
+        q.kind, q.subject, q.unit = "count", noun, canonical_en(noun.split()[-1]).lower()
+        return True
     if w.COUNT_LINK.search(lead):
         q.kind, q.unit = "count", ""
-        opening = w.SUBJECT_OPENING.match(text)
-        if opening and opening.end("np") < q.start and _plural(opening.group("np").split()[-1].lower()):
-            noun = opening.group("np")  # "Trips by foreign visitors reached a record, at over 120,000"
+        if noun:  # "Trips by foreign visitors reached a record, at over 120,000"
             q.subject, q.unit = noun, canonical_en(noun.split()[-1]).lower()
         return True
     return False
+
+
+def _opening_noun(text: str, q: Quantity) -> str | None:
+    """The plural noun phrase the sentence opens with ("Light passenger car trips in May ..."), when it
+    comes before ``q``."""
+    opening = w.SUBJECT_OPENING.match(text)
+    if opening and opening.end("np") < q.start and _plural(opening.group("np").split()[-1].lower()):
+        return opening.group("np")
+    return None
 
 
 def count_of_them(
@@ -221,17 +239,16 @@ def count_doing(
     """A count written with separators, standing for the noun counted before it and doing what that noun
     does: "612,323 people arrived in the city and 936,081 left"; or the same count at another place, in its
     sentence or after the previous one ("West Kowloon recorded 35,113 entries. Lo Wu followed with 22,421,
-    while Heung Yuen Wai handled 9,127")."""
-    if not m.group("sep"):
-        return False
-    # "20,000 came from X and 1,269 from Y"
+    while Heung Yuen Wai handled 9,127"); "3,277 companies were incorporated and 713 were dissolved"."""
     if (
         earlier is not None
-        and w.AND_FROM.match(text, pos)
         and w.AND_BEFORE.search(text, max(0, q.start - 8), q.start)
-    ):
+        and (w.PASSIVE_AFTER.match(text, pos) or (m.group("sep") and w.AND_FROM.match(text, pos)))
+    ):  # "... and 713 were dissolved", "20,000 came from X and 1,269 from Y"
         q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
         return True
+    if not m.group("sep"):
+        return False
     source = earlier
     with_share = w.SHARE_AFTER.match(text, pos) and w.WITH_SHARE.search(text, max(0, q.start - 12), q.start)
     if source is None or not (w.COUNT_VERB_AFTER.match(text, pos) or with_share):

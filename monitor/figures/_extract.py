@@ -88,7 +88,9 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # the JSON-LD body; "($ million)" over a table is the page's dollar; "资金20亿" is money; "增长十二倍多"; a
 # conversion keeps its original's qualifier; one qualifier governs a list ("约81.7%、68.1%和172.4%"); a
 # caption saying "approximate figures" makes its cells approximate; a Latin unit before a Chinese character
-# ("3041.29萬TEU創新高").
+# ("3041.29萬TEU創新高"); "1500左右" cells; the level a change led to without separators ("fell by 8.4%
+# to 968"), the opening noun's level ("Light passenger car trips ... rose by 150 ... to 1,257"), "and 713
+# were dissolved", "electric vehicles made up 424"; "Number of X, by Y" captions, footnoted period labels.
 EXTRACTOR_VERSION = "figures-7"
 
 

@@ -21,7 +21,7 @@ from ._names import canonical_en
 _CELL = re.compile(
     r"^\s*(?P<q>(?i:about|around|approximately|nearly|almost|some|over|more\s+than)|约|近|逾|超过)?\s*"
     r"(?P<n>[-−]?(?:\d{1,3}(?P<sep>[" + w.GROUP_SEPARATORS + r"])\d{3}(?:(?P=sep)\d{3})*|\d+)(?:\.\d+)?)"
-    r"(?:(?P<more>多|余)|(?P<least>以上))?\s*$"
+    r"(?:(?P<more>多|余)|(?P<least>以上)|(?P<about>左右))?\s*$"
 )
 # a rate or share column: "同比增长", "按年实质变动", "Change (%)", "占比"; a rate of change only by _GROWTH
 _PCT = re.compile(
@@ -29,7 +29,7 @@ _PCT = re.compile(
 )
 _GROWTH = re.compile(r"(?i:growth|change|y-o-y|yoy)|增长|增速|同比|增幅|增减|变动|变化|变幅|升幅|跌幅|降幅")
 _CAPTION = re.compile(
-    r"(?i:\bunits?\b|\bin\s+(?:thousands|millions|billions)\b)|单位|\((?:[^()]*)\)|（[^（）]*）"
+    r"(?i:\bunits?\b|\bin\s+(?:thousands|millions|billions)\b|^\s*number\s+of\s)|单位|\((?:[^()]*)\)|（[^（）]*）"
 )
 _APPROX = re.compile(r"(?i:\bapproximate(?:ly)?\b|\brounded\b)|约数|概数")
 _CURRENCY = re.compile(
@@ -58,7 +58,7 @@ _LEVEL_HEADER = re.compile(
 # what a count column or row counts: "Number of travel bookings", "(persons)", "学生人数", "（个）",
 # "单位：人次"
 _COUNTED = re.compile(
-    r"(?i:\b(?:number|no\.)\s+of\s+(?:[a-z][\w'’-]*\s+){0,3}?(?P<en>[a-z][\w'’-]*s|"
+    r"(?i:\b(?:number|no\.)\s+of\s+(?:[a-z][\w'’-]*\s+){0,3}?(?P<en>[a-z][\w'’-]*(?<!s)s|"
     + "|".join(sorted(w.NP_HEAD_IRREGULAR))
     + r")\b"
     r"|[(（]\s*(?P<paren>[a-z]+s)\s*[)）]|\bunits?\s*[:：]\s*(?P<per>[a-z]+s)\b)"
@@ -67,7 +67,7 @@ _COUNTED = re.compile(
 _PERIOD_CELL = re.compile(r"(?:19|20)\d\d|Q[1-4]|H[12]|\d{1,2}(?:\s*[—–~-]\s*\d{1,2})?月")
 # a row label that is only a period: "2019/20", "2023", "Q1 2024", "1-6月"
 _PERIOD_LABEL = re.compile(
-    r"\s*(?:(?:19|20)\d\d(?:/\d\d)?|Q[1-4]\s*(?:19|20)\d\d|\d{1,2}(?:\s*[—–~-]\s*\d{1,2})?月)\s*"
+    r"\s*(?:(?:19|20)\d\d(?:/\d\d)?|Q[1-4]\s*(?:19|20)\d\d|\d{1,2}(?:\s*[—–~-]\s*\d{1,2})?月)[*#†‡]{0,2}\s*"
 )
 # a row that counts a place's people: "Population", "常住人口" (not its density or growth)
 _POPULATION = re.compile(
@@ -177,7 +177,8 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
         q.subject = re.sub(r"\s*[(（][^()（）]*[)）]|,\s*total$", "", label).strip() or label
         if _PERIOD_LABEL.fullmatch(label) and unit is not row_unit:
             # "2019/20<TAB>1 779": the row says when, the header what
-            q.subject, period = re.sub(r"\s*[(（][^()（）]*[)）]", "", header).strip() or label, label
+            q.subject = re.sub(r"\s*[(（][^()（）]*[)）]", "", header).strip() or label
+            period = label.rstrip("*#†‡ ")  # "2008/09*": the footnote mark is no part of the period
         q.unit = unit.unit if unit.kind != "count" else unit.unit or _count_unit(q.subject)
         q.bare_yuan, q.bare_dollar = unit.bare_yuan, unit.bare_dollar
         if m.group("q"):
@@ -186,7 +187,7 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
             q.qualifier = "more_than"  # "220多"
         elif m.group("least"):
             q.qualifier = "at_least"
-        elif table.caption is not None and table.caption.approx:
+        elif m.group("about") or (table.caption is not None and table.caption.approx):
             q.qualifier = "approx"
         if period is None:
             periods = [h[i - len(cells)] for h in table.headers if len(h) >= len(cells) - i]

@@ -709,7 +709,8 @@ ZH_LEFT_LEAD = _compile(
 )
 CHANGE_LEAD = _compile(
     r"(?i:\b(?:rose|rise|rising|risen|grew|grow|growing|grown|increased|increasing|jumped|climbed|fell|fallen|"
-    r"falling|dropped|declined|decreased|up|down|added|adding|gained|shed|lost|cut)\s+(?:by\s+)?)$"
+    r"falling|dropped|declined|decreased|(?<!made\s)(?<!make\s)(?<!makes\s)(?<!making\s)up|down|added|"
+    r"adding|gained|shed|lost|cut)\s+(?:by\s+)?)$"
     r"|(?:增加|增长|减少|下降|提高|降低|多出|增|减|多|少)了?$"
 )
 ZH_PLACE_AND = _compile(r"^[与和及同、](?=(?:" + PLACE.pattern + r"))")
@@ -827,7 +828,8 @@ LEVEL_LEAD = _compile(r"(?:(?i:\bto)|至|到)\s*$")
 TO_LEVEL = _compile(r"(?i:\bto)\s*$")
 # The plural noun a sentence opens with, its subject: "Visitors from ...", "The Mainland visitors ..."
 SUBJECT_OPENING = _compile(
-    r"\s*(?:The\s+)?(?P<np>(?:[A-Z][a-z-]+\s+)?[A-Za-z][a-z-]+s)\b(?!['’])(?P<from>\s+(?:from|of|in|at)\b)?"
+    r"\s*(?:The\s+)?(?!(?i:in|on|at|for|by|from|as|of|during|since|after|before|over|with|between|among)\s)"
+    r"(?P<np>(?:[A-Za-z][a-z-]+\s+){0,3}[A-Za-z][a-z-]+s)\b(?!['’])(?P<from>\s+(?:from|of|in|at)\b)?"
 )
 COUNT_LINK = _compile(
     r"(?i:\b(?:(?:reached|hit|set)\s+a\s+(?:new\s+)?(?:record|high)(?:\s+of|,?\s+at)|"
@@ -861,6 +863,8 @@ COUNT_VERB_AFTER = _compile(
     # "... and more than 150,000 via the Spur Line": the same count at another place
     r"|\s+(?i:via|through|by\s+way\s+of)\s"
 )
+# "... and 713 were dissolved": what befell the rest of the count before
+PASSIVE_AFTER = _compile(r"\s+(?i:were|was|have\s+been|had\s+been)\s+(?:[a-z]+ly\s+)?[a-z]+ed\b")
 # "followed by the Bridge Port with 532,337 (17.3%)": a count, with its share, of what the sentence counts
 WITH_SHARE = _compile(r"(?i:\bwith)\s+(?:\x00|\s)*$")
 # "Lo Wu followed with 22,421", "while Heung Yuen Wai handled 9,127": a place's count of the noun before
@@ -913,6 +917,11 @@ CONVERSION_GAP = _compile(
     r"^\s*(?:[(（]|,?\s*or|,?\s*i\.e\.|，?\s*(?:折合|约合|合))\s*(?:约合|折合|合|约|or|equivalent\s+to)?\s*$"
 )
 RIGHT_SUBJECT = _compile(r"\s+(?:worth\s+of\s+|of\s+(?:the\s+|new\s+)?|in\s+(?:new\s+)?)(?!the\b)")
+# "of which electric vehicles made up 424", "with electric vehicles accounting for 1,741": a part's count
+PART_LEFT = _compile(
+    r"\b(?P<np>(?:(?!(?:which|whom|with|of|and|the|while)\s)[a-z][\w-]*\s+){0,2}(?P<head>[A-Za-z][\w-]*s))\s+"
+    r"(?i:made\s+up|make\s+up|making\s+up|accounted\s+for|account\s+for|accounting\s+for)\s+$"
+)
 LEFT_NUMBER_OF = _compile(
     r"(?i:(?:(?:number|total|count|tally)\s+of|quota\s+for)\s+((?:[A-Za-z][\w'’-]*\s+){0,4}?[A-Za-z][\w'’-]*s)\b"
     r"[^,;]{0,100}$)"
