@@ -242,10 +242,10 @@ def count_doing(
     while Heung Yuen Wai handled 9,127"); "3,277 companies were incorporated and 713 were dissolved"."""
     if (
         earlier is not None
-        and w.AND_BEFORE.search(text, max(0, q.start - 8), q.start)
+        and w.AND_BEFORE.search(text, max(0, q.start - 24), q.start)
         and (w.PASSIVE_AFTER.match(text, pos) or (m.group("sep") and w.AND_FROM.match(text, pos)))
     ):  # "... and 713 were dissolved", "20,000 came from X and 1,269 from Y"
-        q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
+        q.kind, q.unit, q.subject, q.aspect = "count", earlier.unit, earlier.subject, earlier.aspect
         return True
     if not m.group("sep"):
         return False

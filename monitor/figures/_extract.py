@@ -90,7 +90,8 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # caption saying "approximate figures" makes its cells approximate; a Latin unit before a Chinese character
 # ("3041.29萬TEU創新高"); "1500左右" cells; the level a change led to without separators ("fell by 8.4%
 # to 968"), the opening noun's level ("Light passenger car trips ... rose by 150 ... to 1,257"), "and 713
-# were dissolved", "electric vehicles made up 424"; "Number of X, by Y" captions, footnoted period labels.
+# were dissolved", "electric vehicles made up 424"; "Number of X, by Y" captions, footnoted period labels;
+# "up 420 per cent from 2,313", "and around 60,000 living there".
 EXTRACTOR_VERSION = "figures-7"
 
 

@@ -748,7 +748,9 @@ GLUED = _compile(
 DIGITS = _compile(r"\d+(?:[.,:/-]\d+)*")
 ELLIPSIS = _compile(
     r"(?i:\b(?:including|of\s+which|of\s+whom|of\s+them|among\s+them|among\s+which|versus|"
-    r"against|compared\s+with|(?:up|down|rising|falling|climbing|increasing|decreasing)\s+from|"
+    r"against|compared\s+with|"
+    # "up 420 per cent from 2,313 in 2015": the count the change started from
+    r"(?:up|down|rising|falling|climbing|increasing|decreasing)(?:\s+(?:by\s+)?[\d.]+\s?(?:%|per\s?cent))?\s+from|"
     r"(?:bringing|taking|raising|lifting|pushing)\s+(?:the|its|their)\s+(?:total|number|tally|count)\s+to))\s*$"
     r"|其中[^，。；]{0,6}$"
 )
@@ -778,7 +780,9 @@ AFTER_PLUS = _compile(r"-?plus\b|\+|-odd\b|[多余](?=[\u4e00-\u9fff])")
 OF_THE_COUNT = _compile(r"\s+(?i:of\s+the)\s+\d[\d,  ]*\s+(?i:who|whom|that|which)\b")
 COUNT_WHO = _compile(r"\s+(?i:who|whom|that|which)\b")
 OF_THE_BEFORE = _compile(r"(?i:\bof\s+the)\s+$")  # "... of the 632 who"
-AND_BEFORE = _compile(r"(?:\b(?i:and)|,)\s+$")
+AND_BEFORE = _compile(
+    r"(?:\b(?i:and)|,)\s+(?:(?i:about|around|some|nearly|almost|approximately|over|more\s+than)\s+)?$"
+)
 # "Of the Macao residents living there, 90 percent ..., and 100,000 of them": what "them" are
 OF_THE_OPENING = _compile(
     r"\s*(?i:of|among)\s+(?i:the|its|their|these|those)\s+(?P<np>(?:[A-Za-z][\w'’-]*\s+){0,3}?[A-Za-z][\w'’-]*s)\b"
@@ -864,7 +868,12 @@ COUNT_VERB_AFTER = _compile(
     r"|\s+(?i:via|through|by\s+way\s+of)\s"
 )
 # "... and 713 were dissolved": what befell the rest of the count before
-PASSIVE_AFTER = _compile(r"\s+(?i:were|was|have\s+been|had\s+been)\s+(?:[a-z]+ly\s+)?[a-z]+ed\b")
+PASSIVE_AFTER = _compile(
+    r"\s+(?i:were|was|have\s+been|had\s+been)\s+(?:[a-z]+ly\s+)?[a-z]+ed\b"
+    # "... working in the zone and around 60,000 living there"
+    r"|\s+(?!(?:during|including|excluding|according|following|regarding|concerning|starting|beginning|"
+    r"ending|totalling|totaling|making|bringing|taking)\b)[a-z]{2,}ing\b"
+)
 # "followed by the Bridge Port with 532,337 (17.3%)": a count, with its share, of what the sentence counts
 WITH_SHARE = _compile(r"(?i:\bwith)\s+(?:\x00|\s)*$")
 # "Lo Wu followed with 22,421", "while Heung Yuen Wai handled 9,127": a place's count of the noun before
