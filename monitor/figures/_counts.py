@@ -166,15 +166,16 @@ def count_after_link(
         if head and _plural(head[-1].lower()):
             q.kind, q.subject, q.unit = "count", subject, canonical_en(head[-1]).lower()
             return True
-    noun = _opening_noun(text, q)
-    changed = w.TO_LEVEL.search(lead) and (w.UP.search(lead) or w.DOWN.search(lead))
-    if noun and changed and not w.CONVERTED_AFTER.match(text, q.end):  # "(US$2.1 billion)" says money
-        # "Newly incorporated companies in Macao rose by 150 from the previous quarter to 1,257"
-        q.kind, q.subject, q.unit = "count", noun, canonical_en(noun.split()[-1]).lower()
+    changed = w.CHANGED_TO.search(text, max(0, q.start - 120), q.start)
+    if changed and _plural(changed.group("head").lower()) and not w.CONVERTED_AFTER.match(text, q.end):
+        # "Newly incorporated companies in Macao rose by 150 from the previous quarter to 1,257"; not "Sales
+        # rose to 17.2 billion (US$2.1 billion)", which is money
+        subject = re.sub(r"(?i)^the\s+", "", changed.group("np"))
+        q.kind, q.subject, q.unit = "count", subject, canonical_en(changed.group("head")).lower()
         return True
     if w.COUNT_LINK.search(lead):
         q.kind, q.unit = "count", ""
-        if noun:  # "Trips by foreign visitors reached a record, at over 120,000"
+        if noun := _opening_noun(text, q):  # "Trips by foreign visitors reached a record, at over 120,000"
             q.subject, q.unit = noun, canonical_en(noun.split()[-1]).lower()
         return True
     return False

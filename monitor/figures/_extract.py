@@ -91,7 +91,9 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # ("3041.29萬TEU創新高"); "1500左右" cells; the level a change led to without separators ("fell by 8.4%
 # to 968"), the opening noun's level ("Light passenger car trips ... rose by 150 ... to 1,257"), "and 713
 # were dissolved", "electric vehicles made up 424"; "Number of X, by Y" captions, footnoted period labels;
-# "up 420 per cent from 2,313", "and around 60,000 living there".
+# "up 420 per cent from 2,313", "and around 60,000 living there"; the noun a change verb follows, wherever
+# the sentence opens ("MACAU -- Newly incorporated companies ... rose by 150 ... to 1,257"); "and 1 667 in
+# Fuzhou".
 EXTRACTOR_VERSION = "figures-7"
 
 

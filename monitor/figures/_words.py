@@ -799,8 +799,11 @@ OF_THE_CLAUSE = _compile(r"(?i:\bof\s+(?:the|these|those))\s+[^,;]{3,140},\s*$")
 PART_VERB_AFTER = _compile(r"\s+(?i:were|are|was|have|had|has|will|would)\b")
 # "That beat the previous high of 86,000": the count said before, at its record
 HIGH_OF = _compile(r"(?i:\b(?:high|record|peak|low)\s+of)\s+$")
-# "20,000 came from residents ... and 1,269 from Macau residents": the count before, from another source
-AND_FROM = _compile(r"\s+(?i:from)\s+(?:the\s+)?(?![A-Za-z$]{0,4}\s?\d)[A-Za-z]")
+# "20,000 came from residents ... and 1,269 from Macau residents": the count before, from another source;
+# "90 000 elderly persons were residing in GD Province, and 1 667 in Fuzhou": at another place
+AND_FROM = _compile(
+    r"\s+(?:(?i:from)\s+(?:the\s+)?(?![A-Za-z$]{0,4}\s?\d)[A-Za-z]|in\s+(?:the\s+)?[A-Z][a-z])"
+)
 OF_THEM = _compile(
     r"\s+(?i:of)\s+(?:(?i:them|which|whom|those|these)\b|the\s+(?P<np>(?:[a-z][\w-]*\s+)?[a-z][\w-]*s)\b)"
 )
@@ -830,6 +833,14 @@ CHANGE_OF_BEFORE = _compile(
 # "rose to 3.1%", "增至3.1%": the level a rate reached, not its change
 LEVEL_LEAD = _compile(r"(?:(?i:\bto)|至|到)\s*$")
 TO_LEVEL = _compile(r"(?i:\bto)\s*$")
+# The plural noun a change verb follows, and the level it went to: "light passenger car trips in May went up
+# by 25.5% year-on-year to", "Newly incorporated companies in Macao rose by 150 from the previous quarter to"
+CHANGED_TO = _compile(
+    r"\b(?P<np>(?:[A-Za-z][\w-]*\s+){0,3}?(?P<head>[a-z][\w-]*s))\s+"
+    r"(?:(?:in|during|for)\s+(?:[A-Z][\w-]*\s+){1,2}(?:\d{4}\s+)?|(?:also|have|has|had)\s+)?"
+    r"(?i:rose|fell|went\s+up|went\s+down|increased|decreased|grew|dropped|declined|climbed|jumped|surged|"
+    r"slid|edged\s+(?:up|down))\b[^,;:]*?\bto\s*$"
+)
 # The plural noun a sentence opens with, its subject: "Visitors from ...", "The Mainland visitors ..."
 SUBJECT_OPENING = _compile(
     r"\s*(?:The\s+)?(?!(?i:in|on|at|for|by|from|as|of|during|since|after|before|over|with|between|among)\s)"
