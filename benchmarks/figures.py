@@ -180,7 +180,8 @@ _SPACE = "[ \u00a0\u2009\u202f]"
 def is_whole_number(figure: Figure) -> bool:
     """The figure's text, where it stands in its sentence, has no digit, separator or decimal point left out
     beside it: a comma, apostrophe, full-width comma or decimal point joins any digits; a space (of any
-    width) only where it could group thousands (1-3 digits on its left, exactly three on its right)."""
+    width) only where it could group thousands (1-3 digits on its left, exactly three on its right); a
+    number written across two Chinese scales ("11萬4千", "3亿5000万") is one number."""
     text, sentence = figure.text, figure.sentence
     starts = [m.start() for m in re.finditer(f"(?={re.escape(text)})", sentence)] if text else []
     return not starts or any(_whole_at(sentence[:at], text, sentence[at + len(text) :]) for at in starts)
@@ -192,7 +193,13 @@ def _whole_at(before: str, text: str, after: str) -> bool:
         or (re.search(rf"(?<![\d,.])\d{{1,3}}{_SPACE}$", before) and re.match(r"\d{3}(?!\d)", text))
     )
     right = text[-1:].isdigit() and re.match(rf"[,.'’，]?\d|{_SPACE}\d{{3}}(?!\d)", after)
-    return not (left or right)
+    # "11萬" of 11萬4千, "4千架次" of it: a digit or Chinese numeral right after a 万/亿, on either side
+    scale_left = re.match(f"[{_ZH_DIGITS}]", text) and re.search(f"[{_ZH_DIGITS}][万萬亿億]$", before)
+    scale_right = re.search(f"[{_ZH_DIGITS}十百千][万萬亿億]$", text) and re.match(f"[{_ZH_DIGITS}]", after)
+    return not (left or right or scale_left or scale_right)
+
+
+_ZH_DIGITS = "0123456789〇一二两兩三四五六七八九"
 
 
 def score_case(case: Case, figures: Sequence[Figure], score: Score) -> None:

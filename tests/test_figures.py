@@ -318,7 +318,39 @@ def test_full_width_digits_and_commas_are_read_whole(value: int, separator: str)
     assert written in found[0].text
 
 
-_GLUE = st.sampled_from([*_SEPARATORS, ".", "，", "万", "亿元", " firms", "%", " million", "HK$", "家"])
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 9_999),
+    st.integers(1, 9_999),
+    st.sampled_from([
+        ("{}萬{}", 1e4, 1, "全年經大橋出入境旅客達{}人次。"),
+        ("{}万{}千", 1e4, 1e3, "口岸单日通关车辆{}辆次。"),
+        ("{}亿{}万", 1e8, 1e4, "项目总投资{}元。"),
+    ]),
+)  # fmt: skip
+def test_a_number_across_two_chinese_scales_is_one_whole_figure(
+    high: int, low: int, style: tuple[str, float, float, str]
+) -> None:
+    """ "11萬4千架次" is 114,000: never 110,000 beside a figure of 4,000."""
+    written, scale, rest_scale, sentence = style
+    low = low % 10 or 1 if rest_scale == 1e3 else low  # 千 takes one digit
+    number = written.format(high, low)
+    found = figures_in(sentence.format(number), lang="zh")
+    assert [f.value for f in found] == [pytest.approx(high * scale + low * rest_scale)], number
+    assert number in found[0].text and all(is_whole_number(f) for f in found)
+
+
+def test_chinese_numerals_across_two_scales_and_the_writers_own_dollar() -> None:
+    """本澳 ("our Macao") makes a bare 元 patacas; 一百一十五億八千萬 is one number."""
+    sentence = "本澳一月份幸運博彩毛收入為一百一十五億八千萬元，去年同期為二百二十一億二千六百萬元。"
+    found = figures_in(sentence, lang="zh")
+    assert [(f.value, f.unit) for f in found] == [(11_580_000_000, "MOP"), (22_126_000_000, "MOP")]
+    assert all(is_whole_number(f) for f in found)
+
+
+_GLUE = st.sampled_from(
+    [*_SEPARATORS, ".", "，", "万", "萬", "亿元", "千", " firms", "%", " million", "HK$", "家"]
+)
 
 
 @settings(max_examples=300, deadline=None)

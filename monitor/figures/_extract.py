@@ -42,6 +42,7 @@ from ._counts import (
 from ._keys import Quantity
 from ._numbers import (
     after_qualifier,
+    compound_rest,
     fractions,
     fragment,
     masked,
@@ -93,7 +94,8 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # were dissolved", "electric vehicles made up 424"; "Number of X, by Y" captions, footnoted period labels;
 # "up 420 per cent from 2,313", "and around 60,000 living there"; the noun a change verb follows, wherever
 # the sentence opens ("MACAU -- Newly incorporated companies ... rose by 150 ... to 1,257"); "and 1 667 in
-# Fuzhou".
+# Fuzhou"; one number across two Chinese scales ("11萬4千架次", "一百一十五億八千萬元"), never two; 本港/本澳
+# make a bare 元 the writer's dollar.
 EXTRACTOR_VERSION = "figures-7"
 
 
@@ -290,13 +292,21 @@ def _read_quantity(
     if re.fullmatch(r"(?:1[89]|20)\d\d", m.group("num") or "") and w.YEAR_LEAD.search(text, 0, m.start()):
         return None, m.end()  # "in 2023 to 2024", "from 2023": a year, however the sentence goes on
     scale, pos = scale_at(text, m.end(), prefix)
+    # "11萬4千架次", "56萬7000人次", "一百一十五億八千萬元": one number across two scales, never two
+    below = {"万": 1e4, "亿": 1e8}.get(text[pos - 1 : pos]) if scale else None  # what a rest must stay under
+    rest = compound_rest(text, pos, below) if below else None
+    if rest is not None:
+        pos = rest[1]
+    elif below and (tail := w.ZH_DIGITS_NEXT.match(text, pos)):
+        return None, tail.end()  # "3万10000": whatever it means, no part of it is a figure
     more = text[m.end() : m.end() + 1] in ("多", "余")
     high, scale2, pos = _range(text, pos, m.start())
     if scale is None:
         scale = scale2
     if high is not None:
         high = scaled(high, scale2 or scale)
-    q = Quantity(m.start(), pos, scaled(value, scale), "", "")
+    amount = scaled(value, scale)
+    q = Quantity(m.start(), pos, scaled(amount + rest[0], None) if rest else amount, "", "")
     q.bare_dollar = (m.group("cur") or "").strip() == "$"
     q.high = high if high is not None and high > q.value else None
     q.qualifier = qualifier_after(text, pos) or ("more_than" if more else "exact")

@@ -68,12 +68,14 @@ def yuan_locale(url: str, text: str) -> tuple[str | None, bool]:
     Macao (.mo) site, or a page in traditional script, writes 元 for its own dollar about itself and for
     renminbi about a Mainland place: there, when the page names one currency for its amounts (人民幣 only,
     or 港元 only) a bare 元 is that one, else the figure's place decides (a .hk site's default is HK dollars,
-    a .mo site's patacas, a traditional page of unknown origin has none: its figure is left out); everywhere
-    else 元 is renminbi."""
+    a .mo site's patacas, a page that says 本港 or 本澳, "our Hong Kong" or "our Macao", its writer's; a
+    traditional page of unknown origin has none: its figure is left out); everywhere else 元 is renminbi."""
     host = re.sub(r"^[a-z]+://(?:[^@/]*@)?([^/:?#]*).*$", r"\1", url.lower(), flags=re.S)
     if host.endswith(".gov.hk"):
         return "HKD", False
     default = "HKD" if host.endswith(".hk") else "MOP" if host.endswith(".mo") else None
+    if default is None and (home := {w.HOME_CURRENCY[m] for m in w.HOME.findall(text)}) and len(home) == 1:
+        default = home.pop()
     if default is None and len(w.TRADITIONAL.findall(text)) <= len(w.SIMPLIFIED.findall(text)):
         return "CNY", False
     named = {w.NAMED_CURRENCY[m.group()] for m in w.NAMED_CURRENCIES.finditer(text.translate(w.FULLWIDTH))}
@@ -81,8 +83,9 @@ def yuan_locale(url: str, text: str) -> tuple[str | None, bool]:
 
 
 def fragment(norm: str, start: int, end: int) -> bool:
-    """The number at ``norm[start:end]`` is part of a larger one ("000" of "20 000", "5" of "1,5")."""
-    if w.FRAGMENT_RIGHT.match(norm, end):
+    """The number at ``norm[start:end]`` is part of a larger one ("000" of "20 000", "5" of "1,5", "4" of
+    "11万4千" when that is no number across two scales)."""
+    if w.FRAGMENT_RIGHT.match(norm, end) or w.AFTER_ZH_SCALE.search(norm, max(0, start - 2), start):
         return True
     left = w.FRAGMENT_LEFT.search(norm, max(0, start - 8), start)
     return left is not None and (
@@ -154,6 +157,18 @@ def number_value(m: re.Match[str], text: str) -> float | None:
     if not re.search("[百千万]", numeral) and not re.match("[多余]?[万亿倍]", text[m.end() :]):
         return None  # 三大, 五个: small numbers in words are not figures, but multiples are ("增长十二倍多")
     return zh_number(numeral)
+
+
+def compound_rest(text: str, pos: int, below: float) -> tuple[float, int] | None:
+    """The rest of a number written across two Chinese scales, after its 万 or 亿 at ``pos``: "4千" of
+    11萬4千, "7000" of 56萬7000, "八千萬" of 一百一十五億八千萬; and the position after it. None when what
+    follows is no such rest (a date, an amount not ``below`` the scale's 万 or 亿, nothing)."""
+    m = w.COMPOUND_REST.match(text, pos)
+    if not m:
+        return None
+    value = float(m.group("d")) if m.group("d") else zh_number(m.group("zh"))
+    rest = value * w.ZH_SCALES[m.group("s")] if m.group("s") else value
+    return (rest, m.end()) if rest < below else None
 
 
 def zh_number(numeral: str) -> float:

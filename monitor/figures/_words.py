@@ -220,6 +220,18 @@ RANGE_AND = _compile(r"\s+(?i:and)\s+")
 EN_SCALE = _compile(
     r"(?:\s*(?i:(?P<w>thousand|million|billion|trillion)|(?P<a>bn|mn|mln|bln|tn|trn))\b)|(?P<g>[km]|K)\b"
 )
+# "本港", "本澳": the writer's own Hong Kong or Macao, whose dollar a bare 元 is
+HOME = _compile("本[港澳]")
+HOME_CURRENCY = {"本港": "HKD", "本澳": "MOP"}
+# The digits after a 万 or 亿 that finish its number ("11萬4千", "3亿5000万"), not a date or a new figure
+COMPOUND_REST = _compile(
+    r"(?:(?P<d>\d+)|(?P<zh>[一二两三四五六七八九][零〇一二两三四五六七八九十百千]*))"
+    r"(?P<s>万|千(?![米瓦克])|百)?(?![\d.年月日号时]|[" + GROUP_SEPARATORS + r"，]\d)"
+)
+AFTER_ZH_SCALE = _compile(r"[\d〇一二两三四五六七八九][万亿]$")
+ZH_DIGITS_NEXT = _compile(
+    r"[\d〇一二两三四五六七八九](?:[\d.〇一二两三四五六七八九十百千万亿]|[" + GROUP_SEPARATORS + r"，]\d)*"
+)
 # 千 is no scale in 千米 (km), 千瓦 (kW), 千克 (kg), 千瓦时: those are units
 ZH_SCALE = _compile(r"[多余]?(?P<s>万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千(?![米瓦克]))")
 
