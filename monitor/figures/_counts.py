@@ -11,7 +11,7 @@ import re
 
 from . import _words as w
 from ._keys import Quantity
-from ._names import canonical_en, zh_unit
+from ._names import canonical_en, en_count_unit, plural, zh_unit
 
 
 def counted(text: str, pos: int, q: Quantity) -> int:
@@ -42,10 +42,10 @@ def counted(text: str, pos: int, q: Quantity) -> int:
                 words.append((m.start(1), m.end(1), word))
                 at = m.end()
                 continue
-        if low in w.NP_STOP or (head >= 0 and not _plural(low)):
+        if low in w.NP_STOP or (head >= 0 and not plural(low)):
             break
         words.append((m.start(1), m.start(1) + len(word), word))
-        if _plural(low):
+        if plural(low):
             head = len(words) - 1
         at = m.end()
     if head < 0 or (words[head][2].lower() in w.NP_BAD_HEADS and not _named_points(words, head)):
@@ -61,17 +61,11 @@ def _named_points(words: list[tuple[int, int, str]], head: int) -> bool:
     return words[head][2].lower() == "points" and head > 0 and words[head - 1][2].lower() not in w.POINT_KINDS
 
 
-def _plural(word: str) -> bool:
-    if word in w.NP_HEAD_IRREGULAR:
-        return True
-    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "'s", "’s"))
-
-
 def count_from_left(text: str, q: Quantity) -> bool:
     """ "the number of visitors reached 5,000", "企业数量达1.06万" and "electric vehicles made up 424" count
     what the left side names."""
     part = w.PART_LEFT.search(text, max(0, q.start - 80), q.start)
-    if part and _plural(part.group("head").lower()):
+    if part and plural(part.group("head").lower()):
         q.kind, q.subject, q.unit = "count", part.group("np"), canonical_en(part.group("head")).lower()
         return True
     m = w.LEFT_NUMBER_OF.search(text[max(0, q.start - 160) : q.start])
@@ -93,7 +87,7 @@ def count_from_table(text: str, q: Quantity) -> bool:
     if "\t" not in text or q.start < len(first):
         return False
     words = first.split()
-    if words and _plural(words[-1].lower()) and words[-1].lower() not in w.NP_BAD_HEADS:
+    if words and plural(words[-1].lower()) and words[-1].lower() not in w.NP_BAD_HEADS:
         q.kind, q.subject, q.unit = "count", first.strip(), canonical_en(words[-1]).lower()
         return True
     if done := w.COUNTED_ROW.match(first):  # "Closed Road Permits issued (as at end-March)"
@@ -118,8 +112,10 @@ def count_from_earlier(text: str, q: Quantity, earlier: Quantity | None, before:
     if earlier is not None and w.OR_RESTATED.search(lead):
         q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
         return True
-    if (source := earlier or before) is not None and w.HIGH_OF.search(lead):
-        q.kind, q.unit, q.subject = "count", source.unit, source.subject  # "the previous high of 86,000"
+    if (source := earlier or before) is not None and (high := w.HIGH_OF.search(lead)):
+        # "the previous high of 86,000", "peaking at 103,000": the same count at its peak, a measure of its own
+        peak = "low" if (high.group(1) or "").lower() == "low" else "peak"
+        q.kind, q.unit, q.subject = "count", source.unit, f"{peak} {source.subject}"
         return True
     if earlier is not None and (
         w.MORE_THAN_AFTER.match(text, q.end)  # "576,000 departures, approximately 250,000 more than"
@@ -130,7 +126,7 @@ def count_from_earlier(text: str, q: Quantity, earlier: Quantity | None, before:
         return True
     source = earlier if earlier is not None and w.ELLIPSIS.search(lead) else None
     if source is None and (opening := w.OPENING.fullmatch(lead)):
-        if opening.group("np") and _plural(opening.group("np").split()[-1].lower()):
+        if opening.group("np") and plural(opening.group("np").split()[-1].lower()):
             noun = opening.group("np")
             q.kind, q.subject, q.unit = "count", noun, canonical_en(noun.split()[-1]).lower()
             return True
@@ -160,34 +156,28 @@ def count_after_link(
         head = re.findall(r"[A-Za-z]+", last.subject)
         subject = last.subject
         opening = w.SUBJECT_OPENING.match(text)
-        if opening and (opening.group("from") or not (head and _plural(head[-1].lower()))):
+        if opening and (opening.group("from") or not (head and plural(head[-1].lower()))):
             subject = opening.group("np")  # "Visitors from the nine cities jumped 36% to 855,000"
             head = subject.split()
-        if head and _plural(head[-1].lower()):
+        if head and plural(head[-1].lower()):
             q.kind, q.subject, q.unit = "count", subject, canonical_en(head[-1]).lower()
             return True
     changed = w.CHANGED_TO.search(text, max(0, q.start - 120), q.start)
-    if changed and _plural(changed.group("head").lower()) and not w.CONVERTED_AFTER.match(text, q.end):
+    if changed and plural(changed.group("head").lower()) and not w.CONVERTED_AFTER.match(text, q.end):
         # "Newly incorporated companies in Macao rose by 150 from the previous quarter to 1,257"; not "Sales
         # rose to 17.2 billion (US$2.1 billion)", which is money
         subject = re.sub(r"(?i)^the\s+", "", changed.group("np"))
         q.kind, q.subject, q.unit = "count", subject, canonical_en(changed.group("head")).lower()
         return True
-    if w.COUNT_LINK.search(lead):
-        q.kind, q.unit = "count", ""
-        if noun := _opening_noun(text, q):  # "Trips by foreign visitors reached a record, at over 120,000"
-            q.subject, q.unit = noun, canonical_en(noun.split()[-1]).lower()
+    # "Trips by foreign visitors reached a record, at over 120,000", "Daily passenger flow averaged 57,000"
+    opening = w.SUBJECT_OPENING.match(text)
+    unit = en_count_unit(opening.group("np")) if opening and opening.end("np") < q.start else None
+    if w.COUNT_LINK.search(lead) or (unit and w.IS_LINK.search(lead)):
+        q.kind, q.unit = "count", unit or ""
+        if opening and unit:
+            q.subject = opening.group("np")
         return True
     return False
-
-
-def _opening_noun(text: str, q: Quantity) -> str | None:
-    """The plural noun phrase the sentence opens with ("Light passenger car trips in May ..."), when it
-    comes before ``q``."""
-    opening = w.SUBJECT_OPENING.match(text)
-    if opening and opening.end("np") < q.start and _plural(opening.group("np").split()[-1].lower()):
-        return opening.group("np")
-    return None
 
 
 def count_of_them(
@@ -211,7 +201,7 @@ def count_of_them(
         if m.group("np"):
             noun = m.group("np")
             q.kind, q.subject, q.unit = "count", noun, canonical_en(noun.split()[-1]).lower()
-            return _plural(noun.split()[-1].lower())
+            return plural(noun.split()[-1].lower())
         if source is not None:
             q.kind, q.subject, q.unit, q.aspect = "count", source.subject, source.unit, source.aspect
             return True
@@ -269,7 +259,7 @@ def count_in_brackets(
     if not m.group("sep"):
         return False
     lead = text[max(0, q.start - 80) : q.start]
-    if (place := w.NOUN_FROM_BRACKET.search(lead)) and _plural(place.group("noun").lower()):
+    if (place := w.NOUN_FROM_BRACKET.search(lead)) and plural(place.group("noun").lower()):
         noun = place.group("noun")
         q.kind, q.subject, q.unit = "count", noun, canonical_en(noun).lower()
         return True
@@ -305,7 +295,7 @@ def count_in_words(text: str, before: Quantity | None) -> Quantity | None:
         q.end = end
         return q
     them = w.OF_THEM.match(text, word.end())
-    if them and (noun := them.group("np")) and _plural(noun.split()[-1].lower()):
+    if them and (noun := them.group("np")) and plural(noun.split()[-1].lower()):
         q.kind, q.subject, q.unit = "count", noun, canonical_en(noun.split()[-1]).lower()
     elif them and not them.group("np") and before is not None:
         q.kind, q.subject, q.unit, q.aspect = "count", before.subject, before.unit, before.aspect

@@ -44,7 +44,7 @@ from functools import lru_cache
 from ..records import UNNAMED_KEY, Article, Aspect
 from ..settings import TrackedMetric
 from . import _words as w
-from ._names import canonical_en, names_of, zh_english, zh_unit
+from ._names import canonical_en, en_count_unit, names_of, zh_english, zh_unit
 
 
 @dataclass(slots=True)
@@ -83,7 +83,8 @@ def attach_subject(text: str, norm: str, q: Quantity, previous: Quantity | None)
         if q.kind == "count" and w.CJK.search(q.subject) and q.unit not in w.ZH_SELF_UNITS:
             q.unit = zh_unit(q.subject, q.unit)
         elif q.kind == "count" and not q.unit and (head := re.findall(r"[A-Za-z]+", q.subject)):
-            q.unit = canonical_en(head[-1]).lower()  # "passenger trips ... reached 210 million": trips
+            # "passenger trips ... reached 210 million": trips; "daily passenger volume": passengers
+            q.unit = en_count_unit(q.subject) or canonical_en(head[-1]).lower()
     if not q.subject and previous is not None:
         gap_links = w.INHERIT_GAP.fullmatch(text, previous.end, q.start)
         change_of = q.kind in RELATIVE_KINDS and w.CHANGE_OF_BEFORE.search(text, 0, q.start)

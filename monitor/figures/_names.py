@@ -17,6 +17,26 @@ def canonical_en(phrase: str) -> str:
     return w.EN_SYNONYM.sub(lambda m: w.EN_SYNONYMS[m.group().lower()], phrase)
 
 
+def en_count_unit(phrase: str) -> str | None:
+    """What an English noun phrase counts: its plural head ("light passenger car trips" → trips), or the
+    things whose flow it measures ("daily passenger flow", "vehicle traffic" → passengers, vehicles); None
+    when it counts nothing."""
+    words = re.findall(r"[A-Za-z][\w-]*", phrase)
+    if len(words) >= 2 and words[-1].lower() in w.FLOW_HEADS and words[-2].lower() not in w.NP_BAD_HEADS:
+        thing = words[-2].lower()
+        return canonical_en(thing if thing.endswith("s") else f"{thing}s").lower()
+    if words and plural(words[-1].lower()) and words[-1].lower() not in w.NP_BAD_HEADS:
+        return canonical_en(words[-1]).lower()
+    return None
+
+
+def plural(word: str) -> bool:
+    """``word`` (lower case) is a plural noun: "firms", "people", not "business", "bonus" or "its"."""
+    if word in w.NP_HEAD_IRREGULAR:
+        return True
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "'s", "’s"))
+
+
 def zh_unit(noun: str, default: str) -> str:
     """The counted head of a Chinese noun, in the English of ``ZH_SUBJECTS`` when known."""
     english = w.ZH_SUBJECTS.get(noun)

@@ -229,8 +229,8 @@ COMPOUND_REST = _compile(
     r"(?P<s>万|千(?![米瓦克])|百)?(?![\d.年月日号时]|[" + GROUP_SEPARATORS + r"，]\d)"
 )
 AFTER_ZH_SCALE = _compile(r"[\d〇一二两三四五六七八九][万亿]$")
-ZH_DIGITS_NEXT = _compile(
-    r"[\d〇一二两三四五六七八九](?:[\d.〇一二两三四五六七八九十百千万亿]|[" + GROUP_SEPARATORS + r"，]\d)*"
+ZH_DIGITS_NEXT = _compile(  # a masked span (\x00) counts: "0万13010000000" hides a phone number
+    r"[\d〇一二两三四五六七八九\x00](?:[\d.〇一二两三四五六七八九十百千万亿\x00]|[" + GROUP_SEPARATORS + r"，]\d)*"
 )
 # 千 is no scale in 千米 (km), 千瓦 (kW), 千克 (kg), 千瓦时: those are units
 ZH_SCALE = _compile(r"[多余]?(?P<s>万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千(?![米瓦克]))")
@@ -554,6 +554,8 @@ PERIOD_WORDS = frozenset([
     "years", "period", "month", "months",
 ])
 POINT_KINDS = frozenset(["percentage", "basis", "index", "bonus", "credit", "match"])
+# Heads that measure a flow of the things named before them: "passenger flow", "vehicle traffic"
+FLOW_HEADS = frozenset({"flow", "flows", "volume", "volumes", "traffic", "throughput"})
 NP_BAD_HEADS = frozenset([
     "times", "others", "ones", "years", "months", "days", "hours", "weeks", "percent", "points", "cents",
     "terms", "ways", "degrees", "minutes", "seconds", "decades",
@@ -810,7 +812,7 @@ MORE_THAN_AFTER = _compile(r"\s+(?i:more|fewer|less)\s+than\b")
 OF_THE_CLAUSE = _compile(r"(?i:\bof\s+(?:the|these|those))\s+[^,;]{3,140},\s*$")
 PART_VERB_AFTER = _compile(r"\s+(?i:were|are|was|have|had|has|will|would)\b")
 # "That beat the previous high of 86,000": the count said before, at its record
-HIGH_OF = _compile(r"(?i:\b(?:high|record|peak|low)\s+of)\s+$")
+HIGH_OF = _compile(r"(?i:\b(high|record|peak|low)\s+of|\b(peak)(?:ing|ed)\s+at)\s+$")
 # "20,000 came from residents ... and 1,269 from Macau residents": the count before, from another source;
 # "90 000 elderly persons were residing in GD Province, and 1 667 in Fuzhou": at another place
 AND_FROM = _compile(
@@ -856,13 +858,19 @@ CHANGED_TO = _compile(
 # The plural noun a sentence opens with, its subject: "Visitors from ...", "The Mainland visitors ..."
 SUBJECT_OPENING = _compile(
     r"\s*(?:The\s+)?(?!(?i:in|on|at|for|by|from|as|of|during|since|after|before|over|with|between|among)\s)"
-    r"(?P<np>(?:[A-Za-z][a-z-]+\s+){0,3}[A-Za-z][a-z-]+s)\b(?!['’])(?P<from>\s+(?:from|of|in|at)\b)?"
+    r"(?P<np>(?:[A-Za-z][a-z-]+\s+){0,3}(?:[A-Za-z][a-z-]+s|flow|volume|traffic|throughput))\b(?!['’])"
+    r"(?P<from>\s+(?:from|of|in|at)\b)?"
 )
 COUNT_LINK = _compile(
     r"(?i:\b(?:(?:reached|hit|set)\s+a\s+(?:new\s+)?(?:record|high)(?:\s+of|,?\s+at)|"
     r"totall?ed|totall?ing|numbered|numbering|averaged|averaging|stood\s+at|standing\s+at|reached|reaching|"
     r"amounted\s+to|came\s+to)\s+(?:a\s+total\s+of\s+|some\s+|about\s+|around\s+|nearly\s+|over\s+|"
-    r"more\s+than\s+)?)$"
+    r"more\s+than\s+|approximately\s+|almost\s+|roughly\s+)?)$"
+)
+# "Average daily vehicle traffic last month was about 7,500": a count whose noun the sentence opens with
+IS_LINK = _compile(
+    r"(?i:\b(?:was|were)\s+(?:about|around|some|nearly|almost|approximately|roughly|over|more\s+than|"
+    r"just\s+over|just\s+under|under|less\s+than)?\s*)$"
 )
 INHERIT_GAP = _compile(
     r"[\s\x00,]*(?:(?i:year[\s-]on[\s-]year|from|to|or|up|down|reaching|hitting|increased|decreased|rose|fell|"
