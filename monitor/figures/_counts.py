@@ -113,7 +113,7 @@ def count_from_earlier(text: str, q: Quantity, earlier: Quantity | None, before:
         q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
         return True
     if (source := earlier or before) is not None and (high := w.HIGH_OF.search(lead)):
-        # "the previous high of 86,000", "peaking at 103,000": the same count at its peak, a measure of its own
+        # "the previous high of 86,000", "peaking at 103,000": the count at its peak, a measure of its own
         peak = "low" if (high.group(1) or "").lower() == "low" else "peak"
         q.kind, q.unit, q.subject = "count", source.unit, f"{peak} {source.subject}"
         return True

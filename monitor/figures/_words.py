@@ -230,7 +230,8 @@ COMPOUND_REST = _compile(
 )
 AFTER_ZH_SCALE = _compile(r"[\d〇一二两三四五六七八九][万亿]$")
 ZH_DIGITS_NEXT = _compile(  # a masked span (\x00) counts: "0万13010000000" hides a phone number
-    r"[\d〇一二两三四五六七八九\x00](?:[\d.〇一二两三四五六七八九十百千万亿\x00]|[" + GROUP_SEPARATORS + r"，]\d)*"
+    r"[\d〇一二两三四五六七八九\x00]"
+    r"(?:[\d.〇一二两三四五六七八九十百千万亿\x00]|[" + GROUP_SEPARATORS + r"，]\d)*"
 )
 # 千 is no scale in 千米 (km), 千瓦 (kW), 千克 (kg), 千瓦时: those are units
 ZH_SCALE = _compile(r"[多余]?(?P<s>万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千(?![米瓦克]))")
