@@ -496,6 +496,19 @@ def test_a_caption_naming_what_is_counted_counts_each_column_in_its_period() -> 
     ]
 
 
+def test_a_unit_column_gives_each_row_its_unit() -> None:
+    """ "指标 | 单位 | 2025年": each row's 单位 cell (%, 家, 亿元) is the unit of its number."""
+    found = page_figures(
+        "<p>　　到2025年园区主要发展指标见下表。</p>"
+        "<table><caption>园区主要发展指标（2025年目标值）</caption>"
+        "<tr><th>指标</th><th>单位</th><th>2025年</th></tr>"
+        "<tr><td>研发经费支出占GDP比例</td><td>%</td><td>13.67</td></tr>"
+        "<tr><td>国家高新技术企业数</td><td>家</td><td>7000</td></tr>"
+        "<tr><td>营业收入</td><td>亿元</td><td>31800</td></tr></table>"
+    )
+    assert [(f.value, f.unit) for f in found] == [(13.67, "%"), (7000, "entities"), (3.18e12, "CNY")]
+
+
 def test_a_caption_of_several_units_lets_each_column_say_which_it_holds() -> None:
     """ "单位：万吨，%": the 1—6月 column holds 万吨 levels, the 同比增长 column rates; a column
     naming neither (数据) holds nothing the caption can name, so its cells are no figures."""

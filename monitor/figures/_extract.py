@@ -96,7 +96,8 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # the sentence opens ("MACAU -- Newly incorporated companies ... rose by 150 ... to 1,257"); "and 1 667 in
 # Fuzhou"; one number across two Chinese scales ("11萬4千架次", "一百一十五億八千萬元"), never two; 本港/本澳
 # make a bare 元 the writer's dollar; a flow counts what it names ("Daily passenger flow averaged 57,000"),
-# "was about 7,500" after such a noun, "peaking at 103,000" (a peak, its own measure).
+# "was about 7,500" after such a noun, "peaking at 103,000" (a peak, its own measure); a table's "单位"
+# column; "比重超1/4"; budget "Head 184" is a code.
 EXTRACTOR_VERSION = "figures-7"
 
 

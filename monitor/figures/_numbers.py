@@ -26,7 +26,7 @@ def fractions(text: str, found: list[Quantity]) -> list[Quantity]:
     for m in w.ZH_FRACTION.finditer(text):
         if any(q.start <= m.start() < q.end for q in found):
             continue
-        num, den = zh_number(m.group("num")), zh_number(m.group("den"))
+        num, den = zh_number(m.group("num") or m.group("num2")), zh_number(m.group("den") or m.group("den2"))
         if 0 < num < den:
             shares.append(_share(text, m.start(), m.end(), 100 * num / den))
     return shares + _shares_without_of(text, [*found, *shares])

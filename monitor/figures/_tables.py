@@ -31,6 +31,7 @@ _GROWTH = re.compile(r"(?i:growth|change|y-o-y|yoy)|增长|增速|同比|增幅|
 _CAPTION = re.compile(
     r"(?i:\bunits?\b|\bin\s+(?:thousands|millions|billions)\b|^\s*number\s+of\s)|单位|\((?:[^()]*)\)|（[^（）]*）"
 )
+_UNIT_HEADER = re.compile(r"\s*(?:单位|(?i:units?))\s*")
 _APPROX = re.compile(r"(?i:\bapproximate(?:ly)?\b|\brounded\b)|约数|概数")
 _CURRENCY = re.compile(
     r"US\$|HK\$|MOP\$?|RMB|CNY|USD|HKD|MOP|(?i:\byuan\b|\bpatacas?\b|\bhk\s+dollars\b|\bus\s+dollars\b)"
@@ -152,6 +153,8 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
     row_unit = unit_of(label[paren.start() :], pct=True) if paren else None
     # a "Currency" column: "Northbound<TAB>yuan<TAB>136.3" under "Average daily turnover (billion)"
     named = next((u for c in cells[1:] if _CURRENCY.fullmatch(c.strip()) and (u := unit_of(c.strip()))), None)
+    if row_unit is None and (stated := _unit_column(table, cells)):
+        row_unit = stated  # a "单位" column: "技术合同成交额<TAB>亿元<TAB>820", "占GDP比例<TAB>%<TAB>13.67"
     if row_unit is None and _POPULATION.search(label):
         row_unit = Unit("count", "people")
     quantities = []
@@ -202,6 +205,17 @@ def _caption_unit(caption: str) -> Unit | None:
     if unit := unit_of(caption, pct=False):
         return unit
     return Unit("pct", "%") if re.search(r"[(（]\s*%", caption) else None
+
+
+def _unit_column(table: Table, cells: list[str]) -> Unit | None:
+    """The unit a row states in its table's "单位"/"Unit" column ("%", "家", "亿元"), or None."""
+    header = next((h for h in reversed(table.headers) if len(h) == len(cells)), None)
+    at = next((i for i, h in enumerate(header or ()) if _UNIT_HEADER.fullmatch(h)), None)
+    if at is None or not (cell := cells[at].strip()):
+        return None
+    if measure := w.ZH_MEASURE.fullmatch(cell):
+        return Unit("count", w.ZH_MEASURE_UNIT.get(measure["m"], measure["m"]))
+    return unit_of(cell)
 
 
 def _header(table: Table, i: int, width: int) -> str:

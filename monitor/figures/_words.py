@@ -181,6 +181,8 @@ FRACTION_OF = _FRACTIONS
 # 三分之一 (one in three), 4分之3: a share, as %; 百分之 is read as a percentage by NUMBER
 ZH_FRACTION = _compile(
     r"(?<![百千万\d])(?P<den>[二三四五六七八九十]|\d{1,2})分之(?P<num>[一二三四五六七八九]|\d{1,2})(?![\d十百])"
+    # "比重超1/4": a slash fraction after a word of share or size (a bare "1/4" may be a date)
+    r"|(?<=[超近约逾占的过达])(?P<num2>[1-9])/(?P<den2>[2-9]|1\d)(?![\d/.])"
 )
 SMALL_NUMBERS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -448,7 +450,7 @@ _MASKS = [
     r"Level|Stage|Round|Part|Vol\.?|Volume|Issue|Item|Paragraph|Batch|Version|Exit|Platform|Berth|Pier|Grade|"
     r"Class|Season|Episode|Figure|Fig\.|Table|Chart|Appendix|Annex|Rule|Step|Goal|Group|Team|Unit|Flat|Shop|Plot|"
     r"Lot|Highway|Expressway|Metro|District|Measure|Signal|Category|Typhoon|Gen|Model|Series|Region|Zone|"
-    r"Global|Fortune|Forbes|Top|Hang Seng|Index|Web|Industry|Plan|Vision|Agenda)\s+\d+(?:\.\d+)*",
+    r"Global|Fortune|Forbes|Top|Hang Seng|Index|Web|Industry|Plan|Vision|Agenda|Head|HEAD|Subhead)\s+\d+(?:\.\d+)*",
     r"(?i:\bpages?\s+\d+(?:\s*(?:of|/)\s*\d+)?)|第?\d+页|共\d+页|(?<![\d.])\b\d+\s*/\s*\d+\b(?!\s*%)",
     # "18 Harbour Road", not "144 000 Closed Road Permits"
     r"(?<![\d,  ])\b\d{1,4}\s+[A-Z][a-z]+\s+"
@@ -559,7 +561,7 @@ POINT_KINDS = frozenset(["percentage", "basis", "index", "bonus", "credit", "mat
 FLOW_HEADS = frozenset({"flow", "flows", "volume", "volumes", "traffic", "throughput"})
 NP_BAD_HEADS = frozenset([
     "times", "others", "ones", "years", "months", "days", "hours", "weeks", "percent", "points", "cents",
-    "terms", "ways", "degrees", "minutes", "seconds", "decades",
+    "terms", "ways", "degrees", "minutes", "seconds", "decades", "details",
 ])
 LEFT_LINKS = _compile(
     r"(?i:(?:\s+(?:has|have|had|is|are|was|were|will|would|to|been|be|now|also|already|further|further|only|"
