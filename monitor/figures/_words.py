@@ -450,7 +450,8 @@ _MASKS = [
     r"Level|Stage|Round|Part|Vol\.?|Volume|Issue|Item|Paragraph|Batch|Version|Exit|Platform|Berth|Pier|Grade|"
     r"Class|Season|Episode|Figure|Fig\.|Table|Chart|Appendix|Annex|Rule|Step|Goal|Group|Team|Unit|Flat|Shop|Plot|"
     r"Lot|Highway|Expressway|Metro|District|Measure|Signal|Category|Typhoon|Gen|Model|Series|Region|Zone|"
-    r"Global|Fortune|Forbes|Top|Hang Seng|Index|Web|Industry|Plan|Vision|Agenda|Head|HEAD|Subhead)\s+\d+(?:\.\d+)*",
+    r"Global|Fortune|Forbes|Top|Hang Seng|Index|Web|Industry|Plan|Vision|Agenda|Head|HEAD|Subhead)"
+    r"\s+\d+(?:\.\d+)*",
     r"(?i:\bpages?\s+\d+(?:\s*(?:of|/)\s*\d+)?)|第?\d+页|共\d+页|(?<![\d.])\b\d+\s*/\s*\d+\b(?!\s*%)",
     # "18 Harbour Road", not "144 000 Closed Road Permits"
     r"(?<![\d,  ])\b\d{1,4}\s+[A-Z][a-z]+\s+"
