@@ -509,6 +509,17 @@ def test_a_unit_column_gives_each_row_its_unit() -> None:
     assert [(f.value, f.unit) for f in found] == [(13.67, "%"), (7000, "entities"), (3.18e12, "CNY")]
 
 
+def test_a_numbered_table_title_names_what_its_number_column_counts() -> None:
+    body = (
+        "<p>Visitor arrivals rose in February, the statistics service said.</p>"
+        "<table><caption>Table 1 – Visitor arrivals by place of residence, February 2022</caption>"
+        "<tr><th>Place of residence</th><th>Number</th><th>Year-on-year change (%)</th></tr>"
+        "<tr><td>Hong Kong</td><td>41,409</td><td>12.5</td></tr></table>"
+    )
+    found = page_figures(body, lang="en")
+    assert [(f.value, f.unit) for f in found] == [(41409, "arrivals"), (12.5, "%")]
+
+
 def test_a_caption_of_several_units_lets_each_column_say_which_it_holds() -> None:
     """ "单位：万吨，%": the 1—6月 column holds 万吨 levels, the 同比增长 column rates; a column
     naming neither (数据) holds nothing the caption can name, so its cells are no figures."""

@@ -112,6 +112,10 @@ def count_from_earlier(text: str, q: Quantity, earlier: Quantity | None, before:
     if earlier is not None and w.OR_RESTATED.search(lead):
         q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject
         return True
+    parallel = w.AND_NOUN_BEFORE.search(lead, max(0, len(lead) - 60)) if earlier is not None else None
+    if parallel and (unit := en_count_unit(parallel.group("np"))):
+        q.kind, q.unit, q.subject = "count", unit, parallel.group("np")
+        return True
     if (source := earlier or before) is not None and (high := w.HIGH_OF.search(lead)):
         # "the previous high of 86,000", "peaking at 103,000": the count at its peak, a measure of its own
         peak = "low" if (high.group(1) or "").lower() == "low" else "peak"

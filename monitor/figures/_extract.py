@@ -97,7 +97,9 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # Fuzhou"; one number across two Chinese scales ("11萬4千架次", "一百一十五億八千萬元"), never two; 本港/本澳
 # make a bare 元 the writer's dollar; a flow counts what it names ("Daily passenger flow averaged 57,000"),
 # "was about 7,500" after such a noun, "peaking at 103,000" (a peak, its own measure); a table's "单位"
-# column; "比重超1/4"; budget "Head 184" is a code.
+# column; "比重超1/4"; budget "Head 184" is a code; "Table 1 – Visitor arrivals by ..." titles; "visitors from
+# mainland China grew by ... to N", "those from Taiwan 4,742", "of last month's arrivals", "and overnight
+# visitors 1,799,721".
 EXTRACTOR_VERSION = "figures-7"
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from . import _words as w
 from ._keys import Quantity
-from ._names import canonical_en
+from ._names import canonical_en, en_count_unit
 
 # fmt: off
 _CELL = re.compile(
@@ -30,6 +30,10 @@ _PCT = re.compile(
 _GROWTH = re.compile(r"(?i:growth|change|y-o-y|yoy)|增长|增速|同比|增幅|增减|变动|变化|变幅|升幅|跌幅|降幅")
 _CAPTION = re.compile(
     r"(?i:\bunits?\b|\bin\s+(?:thousands|millions|billions)\b|^\s*number\s+of\s)|单位|\((?:[^()]*)\)|（[^（）]*）"
+    r"|^\s*Table\s+\d+"
+)
+_TABLE_TITLE = re.compile(
+    r"\s*Table\s+\d+\s*[–—:.-]?\s*(?P<np>(?:[A-Za-z][\w-]*\s+){0,3}?[A-Za-z][\w-]*)\s+(?:by|in|of|at|for|,)\b"
 )
 _UNIT_HEADER = re.compile(r"\s*(?:单位|(?i:units?))\s*")
 _APPROX = re.compile(r"(?i:\bapproximate(?:ly)?\b|\brounded\b)|约数|概数")
@@ -204,7 +208,11 @@ def _caption_unit(caption: str) -> Unit | None:
     ("Industrial structure (% of GDP)"); words such as "growth" in a caption's title make no unit."""
     if unit := unit_of(caption, pct=False):
         return unit
-    return Unit("pct", "%") if re.search(r"[(（]\s*%", caption) else None
+    if re.search(r"[(（]\s*%", caption):
+        return Unit("pct", "%")
+    # "Table 1 – Visitor arrivals by place of residence": a "Number" column counts visitor arrivals
+    title = _TABLE_TITLE.match(caption)
+    return Unit("count", unit) if title and (unit := en_count_unit(title.group("np"))) else None
 
 
 def _unit_column(table: Table, cells: list[str]) -> Unit | None:

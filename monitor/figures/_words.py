@@ -769,7 +769,9 @@ ELLIPSIS = _compile(
     r"against|compared\s+with|"
     # "up 420 per cent from 2,313 in 2015": the count the change started from
     r"(?:up|down|rising|falling|climbing|increasing|decreasing)(?:\s+(?:by\s+)?[\d.]+\s?(?:%|per\s?cent))?\s+from|"
-    r"(?:bringing|taking|raising|lifting|pushing)\s+(?:the|its|their)\s+(?:total|number|tally|count)\s+to))\s*$"
+    r"(?:bringing|taking|raising|lifting|pushing)\s+(?:the|its|their)\s+(?:total|number|tally|count)\s+to|"
+    # "Visitors from Hong Kong numbered 41,409 and those from Taiwan 4,742"
+    r"those\s+(?:from|in|at|of)\s+(?:[A-Z][\w'’.-]*,?\s+){1,3}))\s*$"
     r"|其中[^，。；]{0,6}$"
 )
 YEAR_LEAD = _compile(
@@ -823,8 +825,13 @@ AND_FROM = _compile(
     r"\s+(?:(?i:from)\s+(?:the\s+)?(?![A-Za-z$]{0,4}\s?\d)[A-Za-z]|in\s+(?:the\s+)?[A-Z][a-z])"
 )
 OF_THEM = _compile(
-    r"\s+(?i:of)\s+(?:(?i:them|which|whom|those|these)\b|the\s+(?P<np>(?:[a-z][\w-]*\s+)?[a-z][\w-]*s)\b)"
+    r"\s+(?i:of)\s+(?:(?i:them|which|whom|those|these)\b|"
+    # "of the applicants", "of last month's arrivals"
+    r"(?:the|(?:last|this|the\s+previous)\s+(?:month|year|week|quarter)['’]s)\s+"
+    r"(?P<np>(?:[a-z][\w-]*\s+)?[a-z][\w-]*s)\b)"
 )
+# "Same-day visitors numbered 2,219,383 and overnight visitors 1,799,721": a parallel count of another noun
+AND_NOUN_BEFORE = _compile(r"\b(?i:and)\s+(?P<np>(?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*s)\s+$")
 TOTAL_TO = _compile(r"(?i:\b(?:total|number|tally|count)\s+to)\s*$")
 PERCENT_OF = _compile(r"\s+of\s+(?:the\s+|its\s+|their\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)\b")
 # A goal or a forecast ("aims to attract 100 billion yuan by 2027", "力争突破1.5万家") gets a key of its own:
@@ -855,7 +862,8 @@ TO_LEVEL = _compile(r"(?i:\bto)\s*$")
 # by 25.5% year-on-year to", "Newly incorporated companies in Macao rose by 150 from the previous quarter to"
 CHANGED_TO = _compile(
     r"\b(?P<np>(?:[A-Za-z][\w-]*\s+){0,3}?(?P<head>[a-z][\w-]*s))\s+"
-    r"(?:(?:in|during|for)\s+(?:[A-Z][\w-]*\s+){1,2}(?:\d{4}\s+)?|(?:also|have|has|had)\s+)?"
+    # "visitors from mainland China grew", "visitor arrivals by land increased", "trips in May went up"
+    r"(?:(?:from|by|through|via|in|during|for)\s+(?:the\s+)?(?:[\w-]+\s+){1,3}|(?:also|have|has|had)\s+)?"
     r"(?i:rose|fell|went\s+up|went\s+down|increased|decreased|grew|dropped|declined|climbed|jumped|surged|"
     r"slid|edged\s+(?:up|down))\b[^,;:]*?\bto\s*$"
 )
