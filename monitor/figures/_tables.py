@@ -212,7 +212,8 @@ def _caption_unit(caption: str) -> Unit | None:
         return Unit("pct", "%")
     # "Table 1 – Visitor arrivals by place of residence": a "Number" column counts visitor arrivals
     title = _TABLE_TITLE.match(caption)
-    return Unit("count", unit) if title and (unit := en_count_unit(title.group("np"))) else None
+    counted = en_count_unit(title.group("np")) if title else None
+    return Unit("count", counted) if counted else None
 
 
 def _unit_column(table: Table, cells: list[str]) -> Unit | None:
