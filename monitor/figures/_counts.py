@@ -19,10 +19,10 @@ def counted(text: str, pos: int, q: Quantity) -> int:
     if m := w.ZH_MEASURE.match(text, pos):
         noun = w.ZH_NOUN.match(text, m.end())
         name = noun.group() if noun and not w.ZH_NOUN_STOP.match(noun.group()) else ""  # 的, 及: no noun
+        if stop := w.ZH_NOUN_STOP.search(name, 2 if len(name) > 2 else 1):
+            name = name[: stop.start()]  # "名长者曾在港大深圳医院": the elders, not the hospital
         if zh_head := w.ZH_HEAD.search(name):
             name = name[: zh_head.end()]
-        elif stop := w.ZH_NOUN_STOP.search(name, 2 if len(name) > 2 else 1):
-            name = name[: stop.start()]
         q.kind, q.unit = "count", w.ZH_MEASURE_UNIT.get(m.group("m"), m.group("m"))
         if name and w.CJK.search(name):
             q.subject = name
