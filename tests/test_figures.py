@@ -562,9 +562,9 @@ def test_a_table_cell_with_more_after_its_number_is_more_than_scaled_by_the_capt
         "<p>　　有關調查訪問了全港住戶，結果按類別列出如下。</p>"
         "<table><caption>受訪者意向（單位：千人）</caption><tr><th>意向</th><th>人數</th></tr>"
         "<tr><td>升學</td><td>180多</td></tr><tr><td>就業</td><td>約45</td></tr>"
-        "<tr><td>創業</td><td>12左右</td></tr></table>"
+        "<tr><td>創業</td><td>12左右</td></tr><tr><td>其他</td><td>不足8</td></tr></table>"
     )
-    expected = [(180000, "more_than"), (45000, "approx"), (12000, "approx")]
+    expected = [(180000, "more_than"), (45000, "approx"), (12000, "approx"), (8000, "less_than")]
     assert [(f.value, f.qualifier) for f in found] == expected
 
 

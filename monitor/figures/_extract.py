@@ -99,7 +99,9 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # "was about 7,500" after such a noun, "peaking at 103,000" (a peak, its own measure); a table's "单位"
 # column; "比重超1/4"; budget "Head 184" is a code; "Table 1 – Visitor arrivals by ..." titles; "visitors from
 # mainland China grew by ... to N", "those from Taiwan 4,742", "of last month's arrivals", "and overnight
-# visitors 1,799,721".
+# visitors 1,799,721"; a minus after a Chinese word ("至-678.73亿元"); freight's "414,000 t"; "added up to" is
+# a sum; 签约 is no 约; "不足800" cells; "with 170,000 coming from"; "a marked rise from about 177,000";
+# "近万人".
 EXTRACTOR_VERSION = "figures-7"
 
 

@@ -19,7 +19,8 @@ from ._names import canonical_en, en_count_unit
 
 # fmt: off
 _CELL = re.compile(
-    r"^\s*(?P<q>(?i:about|around|approximately|nearly|almost|some|over|more\s+than)|约|近|逾|超过)?\s*"
+    r"^\s*(?P<q>(?i:about|around|approximately|nearly|almost|some|over|more\s+than|under|less\s+than)"
+    r"|约|近|逾|超过|不足|不到|低于)?\s*"
     r"(?P<n>[-−]?(?:\d{1,3}(?P<sep>[" + w.GROUP_SEPARATORS + r"])\d{3}(?:(?P=sep)\d{3})*|\d+)(?:\.\d+)?)"
     r"(?:(?P<more>多|余)|(?P<least>以上)|(?P<about>左右))?\s*$"
 )

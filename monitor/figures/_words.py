@@ -150,7 +150,7 @@ DETERMINED = _compile(r"(?i:\b(?:the|its|their|these|those|other|all|every|first
 NUMBER = _compile(
     r"(?<![A-Za-z0-9_.\x00])(?<![A-Za-z]-)"
     r"(?:(?P<cur>US\s?\$|HK\$|MOP\$?|NT\$|A\$|S\$|C\$|RMB|CNY|USD|HKD|EUR|GBP|JPY|€|£|¥|￥|\$|人民币|港币|澳门币)\s?)?"
-    r"(?P<neg>(?<![\w\x00])-(?=\d))?"
+    r"(?P<neg>(?<![A-Za-z0-9_\x00])-(?=\d))?"  # "至-678.73亿元": a sign after a Chinese word too
     r"(?:(?<![\d.一二两三四五六七八九十百千万亿A-Za-z])(?P<tenths>[一二两三四五六七八九]|\d)成"
     r"(?![不功立交本果员就型长绩都市熟])(?<![一二两三四五六七八九]成(?=为))(?P<tenths2>[一二三四五六七八九]|\d(?![\d.])|半)?"
     r"|(?<=[逾过近超])(?P<half>半)(?=[数受企港的，,。（(])"
@@ -165,7 +165,7 @@ NUMBER = _compile(
     # "逾百家", "过万亿元": a bare place value after "more than"; "超万亿元的城市", "破千万的纪录": thresholds
     r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*"
     r"|(?<=[逾近超过破约])[百千万](?![万亿元人次家个名项辆]{0,3}的))"
-    r"(?=[多余]?[万亿]|[多余]?(?:[家名个位项所座倍]|[人辆车架艘]次))"
+    r"(?=[多余]?[万亿]|[多余]?(?:[家名个位项所座倍]|[人辆车架艘]次|人))"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
     r")"
 )
@@ -311,7 +311,8 @@ _UNITS = [
     (r"[\s-](?i:kilomet(?:er|re)s?)\b|[\s-]?km\b|公里|千米", "km"),
     (r"[\s-](?i:met(?:er|re)s?)\b|米", "m"),
     (r"[\s-](?i:miles?)\b", "mi"),
-    (r"\s*(?i:(?:metric\s+)?tonnes?|tons?)\b|公吨|吨", "tonnes"),
+    # "414,000 t", "2.8 million t": freight's tonnes, a lone "t"
+    (r"\s*(?i:(?:metric\s+)?tonnes?|tons?)\b|\s+t(?![\w'’-])(?!\.\w)|公吨|吨", "tonnes"),
     (r"\s*(?i:kilo(?:gram)?s?)\b|\s*kg\b|公斤|千克", "kg"),
     (r"\s*TEUs?\b|\s*(?i:twenty-foot equivalent units?|standard\s+containers?)\b|标准箱|标箱", "TEU"),
     (r"\s*(?i:gigawatt[\s-]hours?)\b|\s*GWh\b", "GWh"),
@@ -342,13 +343,14 @@ _BEFORE = [
     ("less_than", r"less\s+than|fewer\s+than|under|below|just\s+under|不到|不足|少于|低于|未满|未达"),
     (
         "up_to",
-        r"up\s+to|as\s+many\s+as|as\s+much\s+as|a\s+maximum\s+of|no\s+more\s+than|not\s+more\s+than|"
-        r"最多|至多|不超过|最高",
+        # not "has added up to 12.3 trillion yuan", a sum
+        r"(?<!add\s)(?<!adds\s)(?<!added\s)(?<!adding\s)up\s+to|as\s+many\s+as|as\s+much\s+as|a\s+maximum\s+of|"
+        r"no\s+more\s+than|not\s+more\s+than|最多|至多|不超过|最高",
     ),
     (
         "approx",
         r"about|around|approximately|nearly|almost|roughly|some|close\s+to|an\s+estimated|estimated|"
-        r"circa|approx\.?|约合|约为|约|大约|近|将近|接近|大概|预计",
+        r"circa|approx\.?|约合|约为|(?<![签合特制履预契条公节])约|大约|近|将近|接近|大概|预计",
     ),
 ]
 QUALIFIER_BEFORE = _compile(
@@ -711,7 +713,7 @@ ZH_NOUN = _compile(
 )
 ZH_HEAD = _compile(
     r"专业人士|人士|企业|公司|机构|人才|项目|团队|居民|港人|澳人|学生|青年|人员|员工|平台|基站|园区|银行|基金|"
-    r"门店|商户|航线|班次|船舶|车辆|用户|家庭|学校|医院|床位|岗位|游客|旅客|人次|代表|客商|展商"
+    r"门店|商户|航线|班次|船舶|车辆|用户|家庭|学校|医院|床位|岗位|游客|旅客|人次|代表|客商|展商|患者|病人"
 )
 ZH_NOUN_STOP = _compile(
     r"[的在于已曾和与及并将从向对把被为是有让使由等达超共计累]|落户|入驻|进驻|注册|设立|实现|完成|参与|获得|通过|签约"
@@ -750,7 +752,7 @@ CJK = _compile(r"[\u3400-\u9fff]")
 MAYBE_NUMBER = _compile(
     r"[0-9０-９]|(?i:half|thirds?|quarters?|fourths?|fifths?|tenths?)(?:\s+of\b|\s*\(|\b)|(?i:per\s*cent)|\b(?i:in(?:\s+every)?|out\s+of)\s+(?i:three|four|five|ten)\b"
     r"|[一二两兩三四五六七八九]成|[逾过過近超]半|(?i:thousand|million|billion|trillion|square|hectare|kilomet)|\b(?:Ten|Eleven|Twelve|[A-Z][a-z]+teen|(?:Twen|Thir|For|Fif|Six|Seven|Eigh|Nine)ty)\b|[一二两三四五六七八九十百千][万亿]|百分之|[百千]"
-    r"|分之|\b(?:Two|Three|Four|Five|Six|Seven|Eight|Nine)\s+of\b"
+    r"|分之|[逾近超过過破约約][万萬]|\b(?:Two|Three|Four|Five|Six|Seven|Eight|Nine)\s+of\b"
     # "three times", "five pilot medical institutions": small numbers in words that may be figures
     r"|\b(?i:two|three|four|five|six|seven|eight|nine|ten)(?:\s+(?i:times)\b|" + _INSTITUTIONS_AHEAD + r")"
 )
@@ -768,7 +770,10 @@ ELLIPSIS = _compile(
     r"(?i:\b(?:including|of\s+which|of\s+whom|of\s+them|among\s+them|among\s+which|versus|"
     r"against|compared\s+with|"
     # "up 420 per cent from 2,313 in 2015": the count the change started from
-    r"(?:up|down|rising|falling|climbing|increasing|decreasing)(?:\s+(?:by\s+)?[\d.]+\s?(?:%|per\s?cent))?\s+from|"
+    r"(?:up|down|rising|falling|climbing|increasing|decreasing)(?:\s+(?:by\s+)?[\d.]+\s?(?:%|per\s?cent))?"
+    r"\s+from(?:\s+the)?|"
+    # "a marked rise from about 177,000"
+    r"\b(?:rise|increase|jump|drop|fall|decline)\s+from(?:\s+the)?|"
     r"(?:bringing|taking|raising|lifting|pushing)\s+(?:the|its|their)\s+(?:total|number|tally|count)\s+to|"
     # "Visitors from Hong Kong numbered 41,409 and those from Taiwan 4,742"
     r"those\s+(?:from|in|at|of)\s+(?:[A-Z][\w'’.-]*,?\s+){1,3}))\s*$"
@@ -801,7 +806,7 @@ OF_THE_COUNT = _compile(r"\s+(?i:of\s+the)\s+\d[\d,  ]*\s+(?i:who|whom|that|whic
 COUNT_WHO = _compile(r"\s+(?i:who|whom|that|which)\b")
 OF_THE_BEFORE = _compile(r"(?i:\bof\s+the)\s+$")  # "... of the 632 who"
 AND_BEFORE = _compile(
-    r"(?:\b(?i:and)|,)\s+(?:(?i:about|around|some|nearly|almost|approximately|over|more\s+than)\s+)?$"
+    r"(?:\b(?i:and|with)|,)\s+(?:(?i:about|around|some|nearly|almost|approximately|over|more\s+than)\s+)?$"
 )
 # "Of the Macao residents living there, 90 percent ..., and 100,000 of them": what "them" are
 OF_THE_OPENING = _compile(
