@@ -245,6 +245,8 @@ def count_doing(
     if not m.group("sep"):
         return False
     source = earlier
+    if source is None and w.OPENS_WITH_COUNT.fullmatch(text, 0, q.start) and w.COUNT_VERB_AFTER.match(text, pos):
+        source = before  # "... of whom 11,505,928 travelled under the scheme. About 1,442,328 entered under"
     with_share = w.SHARE_AFTER.match(text, pos) and w.WITH_SHARE.search(text, max(0, q.start - 12), q.start)
     if source is None or not (w.COUNT_VERB_AFTER.match(text, pos) or with_share):
         source = earlier or before
@@ -266,6 +268,9 @@ def count_in_brackets(
     if (place := w.NOUN_FROM_BRACKET.search(lead)) and plural(place.group("noun").lower()):
         noun = place.group("noun")
         q.kind, q.subject, q.unit = "count", noun, canonical_en(noun).lower()
+        return True
+    if (noun := w.NOUN_BRACKET.search(lead)) and plural(noun.group("noun").lower()):
+        q.kind, q.subject, q.unit = "count", noun.group("np"), canonical_en(noun.group("noun")).lower()
         return True
     if earlier is not None and w.AND_BRACKET.search(lead):
         q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject  # "... and Taiwan (88,300)"

@@ -101,7 +101,9 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # mainland China grew by ... to N", "those from Taiwan 4,742", "of last month's arrivals", "and overnight
 # visitors 1,799,721"; a minus after a Chinese word ("至-678.73亿元"); freight's "414,000 t"; "added up to" is
 # a sum; 签约 is no 约; "不足800" cells; "with 170,000 coming from"; "a marked rise from about 177,000";
-# "近万人".
+# "近万人"; "Same-day visitors (17,278,529)"; a cell writing its own 亿/万 under a currency caption; "0.9
+# overnight visitors" is a ratio; "About 1,442,328 entered ..." after a sentence counting visitors; "10.3
+# folds"; "增幅近一倍" leaves no bare 1.
 EXTRACTOR_VERSION = "figures-7"
 
 
@@ -319,6 +321,8 @@ def _read_quantity(
     pos = _after_plus(text, pos)
     if not (scale or prefix):  # "2 million times", "$3 times": no multiple carries a scale or a currency
         pos = _multiple(text, pos, q)
+    if m.group("zh") and q.kind != "times" and text.startswith("倍", m.end()):
+        return None, pos  # "增幅近一倍" read as no multiple: a numeral in words alone is no figure
     if not q.kind:
         pos = _unit(text, pos, q, prefix)
     if q.kind and q.high is None:
@@ -369,6 +373,8 @@ def _read_quantity(
             q.kind, q.unit = "money", w.CURRENCY_WORDS.get((converted.group("after") or "").lower(), "")
     if _is_year(m, scale, q, text):
         return None, pos
+    if q.kind == "count" and not scale and q.value % 1:
+        return None, pos  # "there were 0.9 overnight visitors": a ratio or an average, no count
     q.qualifier = qualifier_before(text, q) or qualifier_after(text, pos) or q.qualifier
     q.end = after_qualifier(text, pos)
     if m.group("neg"):

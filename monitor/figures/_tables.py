@@ -22,7 +22,7 @@ _CELL = re.compile(
     r"^\s*(?P<q>(?i:about|around|approximately|nearly|almost|some|over|more\s+than|under|less\s+than)"
     r"|约|近|逾|超过|不足|不到|低于)?\s*"
     r"(?P<n>[-−]?(?:\d{1,3}(?P<sep>[" + w.GROUP_SEPARATORS + r"])\d{3}(?:(?P=sep)\d{3})*|\d+)(?:\.\d+)?)"
-    r"(?:(?P<more>多|余)|(?P<least>以上)|(?P<about>左右))?\s*$"
+    r"(?P<zs>万亿|亿|万)?(?:(?P<more>多|余)|(?P<least>以上)|(?P<about>左右))?\s*$"
 )
 # a rate or share column: "同比增长", "按年实质变动", "Change (%)", "占比"; a rate of change only by _GROWTH
 _PCT = re.compile(
@@ -180,6 +180,8 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
         m = _CELL.match(cell)
         assert m is not None
         value = float(re.sub(r"[^\d.-]", "", m.group("n").replace("−", "-"))) * unit.scale
+        if m.group("zs"):  # "约6.2亿" under "（单位：澳门元）": the cell writes its own scale
+            value *= w.ZH_SCALES[m.group("zs")]
         q = Quantity(offset[i], offset[i] + len(cell), float(f"{value:.12g}"), unit.unit, unit.kind)
         period = None
         q.subject = re.sub(r"\s*[(（][^()（）]*[)）]|,\s*total$", "", label).strip() or label

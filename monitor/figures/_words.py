@@ -368,7 +368,7 @@ QUALIFIER_AFTER = [
 # "times" is a multiple only in context (a growth verb before it, a comparison after it): alone it counts
 # occurrences ("three times a week") or names a paper (the Global Times). "-fold" says multiple on its own;
 # "倍" is read only after a growth verb, in 是……的N倍 or before 于, so that a stray one is left out.
-MULTIPLE = _compile(r"(?P<fold>[\s-]fold\b)|(?P<times>\s+times\b)|(?P<bei>倍)")
+MULTIPLE = _compile(r"(?P<fold>[\s-]folds?\b)|(?P<times>\s+times\b)|(?P<bei>倍)")
 MULTIPLE_LEAD = _compile(
     r"(?i:\b(?:gr[eo]w[sn]?|growing|increas(?:e|es|ed|ing)|r[io]s(?:e|es|en)|rising|expand(?:s|ed|ing)?|"
     r"jump(?:s|ed|ing)?|surg(?:e|es|ed|ing)|up)\s+(?:by\s+)?"
@@ -827,7 +827,7 @@ HIGH_OF = _compile(r"(?i:\b(high|record|peak|low)\s+of|\b(peak)(?:ing|ed)\s+at)\
 # "20,000 came from residents ... and 1,269 from Macau residents": the count before, from another source;
 # "90 000 elderly persons were residing in GD Province, and 1 667 in Fuzhou": at another place
 AND_FROM = _compile(
-    r"\s+(?:(?i:from)\s+(?:the\s+)?(?![A-Za-z$]{0,4}\s?\d)[A-Za-z]|in\s+(?:the\s+)?[A-Z][a-z])"
+    r"\s+(?:(?i:from)\s+(?:the\s+)?(?![A-Za-z$]{0,4}\s?\d)[A-Za-z]|in\s+(?:the\s+)?[A-Z][a-z]|under\s+the\b)"
 )
 OF_THEM = _compile(
     r"\s+(?i:of)\s+(?:(?i:them|which|whom|those|these)\b|"
@@ -866,11 +866,11 @@ TO_LEVEL = _compile(r"(?i:\bto)\s*$")
 # The plural noun a change verb follows, and the level it went to: "light passenger car trips in May went up
 # by 25.5% year-on-year to", "Newly incorporated companies in Macao rose by 150 from the previous quarter to"
 CHANGED_TO = _compile(
-    r"\b(?P<np>(?:[A-Za-z][\w-]*\s+){0,3}?(?P<head>[a-z][\w-]*s))\s+"
+    r"\b(?P<np>(?:[A-Za-z][\w-]*\s+){0,3}?(?P<head>[A-Za-z][\w-]*s))\s+"
     # "visitors from mainland China grew", "visitor arrivals by land increased", "trips in May went up"
     r"(?:(?:from|by|through|via|in|during|for)\s+(?:the\s+)?(?:[\w-]+\s+){1,3}|(?:also|have|has|had)\s+)?"
     r"(?i:rose|fell|went\s+up|went\s+down|increased|decreased|grew|dropped|declined|climbed|jumped|surged|"
-    r"slid|edged\s+(?:up|down))\b[^,;:]*?\bto\s*$"
+    r"slid|edged\s+(?:up|down))\b(?:[^,;:]|,(?=\d))*?\bto\s*$"
 )
 # The plural noun a sentence opens with, its subject: "Visitors from ...", "The Mainland visitors ..."
 SUBJECT_OPENING = _compile(
@@ -922,6 +922,8 @@ PASSIVE_AFTER = _compile(
     r"|\s+(?!(?:during|including|excluding|according|following|regarding|concerning|starting|beginning|"
     r"ending|totalling|totaling|making|bringing|taking)\b)[a-z]{2,}ing\b"
 )
+# A sentence that opens with its count: "About 1,442,328 entered under ..."
+OPENS_WITH_COUNT = _compile(r"\s*(?:(?i:about|around|some|nearly|almost|approximately|over|more\s+than)\s+)?")
 # "followed by the Bridge Port with 532,337 (17.3%)": a count, with its share, of what the sentence counts
 WITH_SHARE = _compile(r"(?i:\bwith)\s+(?:\x00|\s)*$")
 # "Lo Wu followed with 22,421", "while Heung Yuen Wai handled 9,127": a place's count of the noun before
@@ -942,7 +944,11 @@ OR_RESTATED = _compile(r",\s*or\s+$")  # (the lead without the count's own quali
 NOUN_FROM_BRACKET = _compile(
     r"(?i:\b(?P<noun>[a-z][\w-]*s)\s+(?:from|in|at)\s+)(?:the\s+)?(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$"
 )
-AND_BRACKET = _compile(r"\)\s*(?:,|(?i:and|or))\s+(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$")
+# "Same-day visitors (17,278,529) and overnight visitors (12,392,541) grew": the count of the noun before it
+NOUN_BRACKET = _compile(
+    r"\b(?P<np>(?:(?!(?:and|or|the|of|with|which|while)\s)[A-Za-z][\w-]*\s+){0,2}?(?P<noun>[a-z][\w-]*s))\s*\(\s*$"
+)
+AND_BRACKET = _compile(r"\)\s*(?:,|(?i:and|or))\s+(?:from\s+(?:the\s+)?)?(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$")
 # A number in words opening a sentence (house styles spell those out): "Twenty-one major projects started"
 OPENING_WORD = _compile(
     r"(?P<word>(?:" + "|".join(_TENS) + r")(?:-(?:" + "|".join(SMALL_NUMBERS) + r"))?|"
