@@ -245,7 +245,8 @@ def count_doing(
     if not m.group("sep"):
         return False
     source = earlier
-    if source is None and w.OPENS_WITH_COUNT.fullmatch(text, 0, q.start) and w.COUNT_VERB_AFTER.match(text, pos):
+    opens = w.OPENS_WITH_COUNT.fullmatch(text, 0, q.start)
+    if source is None and opens and w.COUNT_VERB_AFTER.match(text, pos):
         source = before  # "... of whom 11,505,928 travelled under the scheme. About 1,442,328 entered under"
     with_share = w.SHARE_AFTER.match(text, pos) and w.WITH_SHARE.search(text, max(0, q.start - 12), q.start)
     if source is None or not (w.COUNT_VERB_AFTER.match(text, pos) or with_share):
