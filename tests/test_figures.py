@@ -543,6 +543,45 @@ def test_a_sentence_opening_with_a_count_and_its_verb_counts_the_noun_before() -
     ]
 
 
+def test_a_captions_title_words_are_no_unit_and_a_letter_heading_a_column_is_no_scale() -> None:
+    """ "“百企千人”计划累计情况" holds 千 in a name; "Category B" names a column, not billions. Either read
+    as a scale would put numbers a thousand or a billion times too large into an alert."""
+    zh = page_figures(
+        "<p>　　计划累计整合1075家单位的实习岗位（详见附表）。</p>"
+        "<table><caption>附表 “百企千人”计划累计情况（2020年以来）</caption>"
+        "<tr><th>项目</th><th>参与单位（家）</th><th>上岗人数（人）</th></tr>"
+        "<tr><td>累计</td><td>1075</td><td>867</td></tr></table>"
+    )
+    assert [f.value for f in zh] == [1075, 1075, 867]
+    en = page_figures(
+        "<p>The scheme had received 7 417 applications in all.</p>"
+        "<table><caption>Table 1: Applications under the scheme (as at January 27, 2023)</caption>"
+        "<tr><th></th><th>Category A</th><th>Category B</th></tr>"
+        "<tr><td>Applications received</td><td>1 172</td><td>3 485</td></tr></table>",
+        lang="en",
+    )
+    expected = [(7417, "applications"), (1172, "applications"), (3485, "applications")]
+    assert [(f.value, f.unit) for f in en] == expected
+
+
+def test_prose_before_a_table_lends_it_no_unit_and_a_counted_column_beats_a_currency_caption() -> None:
+    """A list item naming "$2.5 million" is no caption; under "(HK$)", a column of approved applications
+    counts them, and the income bands that label its rows are no figures."""
+    found = page_figures(
+        "<p>(a) Category A: persons whose annual income was $2.5 million or more;</p>"
+        "<table><tr><th>Category</th><th>Approved</th></tr><tr><td>Category A</td><td>470</td></tr></table>"
+        "<p>Approved Category A applications are broken down below by income.</p>"
+        "<table><caption>Table 2: Approved applications by income in the previous year (HK$)</caption>"
+        "<tr><th>Income in previous year</th><th>Approved applications</th></tr>"
+        "<tr><td>2.5 million to less than 3 million</td><td>89</td></tr></table>",
+        url="https://www.info.gov.hk/gia/general/202302/08.htm",
+        lang="en",
+    )
+    assert (2.5e6, "HKD") in [(f.value, f.unit) for f in found]
+    assert [(f.value, f.unit) for f in found if f.value in (470, 89)] == [(89, "applications")]
+    assert not any(f.value == 3e6 for f in found)
+
+
 def test_a_caption_of_several_units_lets_each_column_say_which_it_holds() -> None:
     """ "单位：万吨，%": the 1—6月 column holds 万吨 levels, the 同比增长 column rates; a column
     naming neither (数据) holds nothing the caption can name, so its cells are no figures."""

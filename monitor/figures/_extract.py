@@ -103,7 +103,9 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # a sum; 签约 is no 约; "不足800" cells; "with 170,000 coming from"; "a marked rise from about 177,000";
 # "近万人"; "Same-day visitors (17,278,529)"; a cell writing its own 亿/万 under a currency caption; "0.9
 # overnight visitors" is a ratio; "About 1,442,328 entered ..." after a sentence counting visitors; "10.3
-# folds"; "增幅近一倍" leaves no bare 1.
+# folds"; "增幅近一倍" leaves no bare 1; a caption's unit only where captions state it (not 千 of
+# "百企千人"), no lone b/m/k scale but after a currency ("Category B"), prose lends no caption, a counted
+# column beats a currency caption, a row's label is no figure; "（美元，下同）".
 EXTRACTOR_VERSION = "figures-7"
 
 
@@ -119,6 +121,7 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
     dollar = "HKD" if re.search(r"\.gov\.hk(?:[:/]|$)", article.url) else "USD"
     yuan = yuan_locale(article.url, article.text)
     figures: list[Figure] = []
+    declared: str | None = None  # "（美元，下同）": the currency of the bare amounts from there on
     currencies: set[str] = set()  # of the amounts stated so far, not their conversions
     last_count: Quantity | None = None
     capped: set[str] = set()
@@ -139,6 +142,9 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
         cells = tables.read_line(norm, table) or []
         for q, _, _ in cells:  # what the table says they are: the sentence reader leaves them alone
             norm = norm[: q.start] + "\x00" * (q.end - q.start) + norm[q.end :]
+        if cells:  # and the row's label: "2.5 million to less than 3 million" is a band, not a figure
+            label_end = norm.find("\t")
+            norm = "\x00" * label_end + norm[label_end:]
         stated = {id(q): (period, growth) for q, period, growth in cells}
         quantities, examined = _read_quantities(norm, last_count, numbers_left)
         quantities = sorted([*quantities, *(q for q, _, _ in cells)], key=lambda q: q.start)
@@ -149,6 +155,8 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
         claimed = keys.claimed(quantities, metrics) if metrics else set()
         last_count = next((q for q in reversed(quantities) if q.kind == "count"), None)
         bare = {id(q) for q in quantities if _bare_yuan(norm, q)}
+        if said := w.SAME_BELOW.search(norm):
+            declared = w.SAME_BELOW_CURRENCY[said.group("c")]
         # the 元 currencies the sentence names outright (a US-dollar conversion does not make 元 dollars)
         named = {q.unit for q in quantities if id(q) not in bare and q.unit in ("CNY", "HKD", "MOP")}
         for q in quantities:
@@ -156,7 +164,7 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
             if q.bare_dollar:
                 q.unit = dollar
             elif id(q) in bare:
-                q.unit = _yuan(yuan, named, place) or ""
+                q.unit = declared or _yuan(yuan, named, place) or ""
                 if not q.unit:
                     continue  # whose 元 it is cannot be told: a wrong currency is a wrong figure
             elif q.kind == "money" and not q.unit:

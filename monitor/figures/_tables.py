@@ -34,8 +34,16 @@ _CAPTION = re.compile(
     r"|^\s*Table\s+\d+"
 )
 _TABLE_TITLE = re.compile(
-    r"\s*Table\s+\d+\s*[–—:.-]?\s*(?P<np>(?:[A-Za-z][\w-]*\s+){0,3}?[A-Za-z][\w-]*)\s+(?:by|in|of|at|for|,)\b"
+    r"\s*Table\s+\d+\s*[–—:.-]?\s*(?P<np>(?:[A-Za-z][\w-]*\s+){0,3}?[A-Za-z][\w-]*)\s+"
+    r"(?:by|in|of|at|for|under|,)\b"
 )
+_CAPTION_BRACKET = re.compile(r"\(([^()]*)\)|（([^（）]*)）")
+_CAPTION_STATED = re.compile(
+    r"(?:单位|(?i:\bunits?))\s*[:：]?.*$|(?i:\bin\s+(?:thousands|millions|billions)\b)"
+)
+_COUNT_TITLE = re.compile(r"(?i:\s*(?:number|no\.)\s+of\s)")
+# A line of prose, not a caption: a list item or a line ending as a sentence does
+_PROSE = re.compile(r"^\s*(?:\([a-z0-9]{1,3}\)|（[一二三四五六七八九十]+）)|[.;。；]\s*$")
 _UNIT_HEADER = re.compile(r"\s*(?:单位|(?i:units?))\s*")
 _APPROX = re.compile(r"(?i:\bapproximate(?:ly)?\b|\brounded\b)|约数|概数")
 _CURRENCY = re.compile(
@@ -47,7 +55,10 @@ _CURRENCY_CODE = {
     "澳门元": "MOP", "港元": "HKD", "美元": "USD", "人民币": "CNY", "元": "CNY", "$": "USD",
 }
 _SCALE = re.compile(
-    r"(?i:\b(?P<en>thousands?|millions?|billions?|trillions?|bn|mn|b|m|k)\b)|(?P<k>'000|’000|000s)"
+    r"(?i:\b(?P<en>thousands?|millions?|billions?|trillions?|bn|mn)\b"
+    # a lone b, m or k only after a currency ("(US$ b)", "RMB m"): "Category B" is a name
+    r"|(?:(?<=\$)|(?<=\$\s)|(?<=RMB)|(?<=RMB\s)|(?<=MOP\s)|(?<=HKD\s)|(?<=USD\s))(?P<en1>b|m|k)\b)"
+    r"|(?P<k>'000|’000|000s)"
     r"|(?P<zh>万亿|[十百]亿|亿|[十百千]万|万|千)"  # the longest first: "百万元" is millions, not 万
 )
 _EN_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9, "b": 1e9,
@@ -110,8 +121,8 @@ def unit_of(text: str, *, pct: bool = True) -> Unit | None:
         return Unit("pct", "%")
     scale = 1.0
     if s := _SCALE.search(text):
-        if s.group("en"):
-            scale = _EN_SCALE[s.group("en").lower().rstrip("s") or "m"]
+        if s.group("en") or s.group("en1"):
+            scale = _EN_SCALE[(s.group("en") or s.group("en1")).lower().rstrip("s") or "m"]
         else:
             scale = 1e3 if s.group("k") else w.ZH_SCALES[s.group("zh")]
     named = list(_CURRENCY.finditer(text))
@@ -136,9 +147,12 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
     if "\t" not in sentence:
         if table.rows:  # the table ended
             table.caption, table.headers, table.rows = None, [], 0
-        if _CAPTION.search(sentence) and len(sentence) < 160 and (unit := _caption_unit(sentence)):
+        captioned = len(sentence) < 160 and _CAPTION.search(sentence) and not _PROSE.search(sentence)
+        if captioned and (unit := _caption_unit(sentence)):
             several = unit.kind != "pct" and bool(re.search(r"[,，、/]\s*%|%\s*[,，、/]", sentence))
             table.caption = replace(unit, several=several, approx=bool(_APPROX.search(sentence)))
+        else:  # prose between a caption and the next table: "(a) ... income of $2.5 million or more;"
+            table.caption = None
         return None
     cells = sentence.split("\t")
     found = [
@@ -168,7 +182,7 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
         offset.append(offset[-1] + len(cell) + 1)
     for i, cell in found:
         header = _header(table, i, len(cells))
-        unit = unit_of(header) or row_unit or table.caption
+        unit = unit_of(header) or row_unit or _counted_column(header, table.caption) or table.caption
         caption = table.caption
         if unit and caption and unit is not caption and unit.kind == caption.kind and unit.scale == 1.0:
             # "单位：千人" above a "人数" column: thousands of people
@@ -208,8 +222,14 @@ def read_line(sentence: str, table: Table) -> list[tuple[Quantity, str | None, b
 
 def _caption_unit(caption: str) -> Unit | None:
     """The unit a caption states: a currency, scale, physical unit or count, or a share in brackets
-    ("Industrial structure (% of GDP)"); words such as "growth" in a caption's title make no unit."""
-    if unit := unit_of(caption, pct=False):
+    ("Industrial structure (% of GDP)"); words such as "growth" in a caption's title make no unit. The unit
+    is read where captions state it (in brackets, after 单位 or "Unit:", "in thousands", "Number of ..."),
+    never from the title's words: "“百企千人”计划累计情况" holds 千 and is no scale."""
+    stated = [m.group(1) or m.group(2) for m in _CAPTION_BRACKET.finditer(caption)]
+    stated += [m.group() for m in _CAPTION_STATED.finditer(caption)]
+    if _COUNT_TITLE.match(caption):
+        stated.append(caption)
+    if stated and (unit := unit_of(" ".join(stated), pct=False)):
         return unit
     if re.search(r"[(（]\s*%", caption):
         return Unit("pct", "%")
@@ -228,6 +248,19 @@ def _unit_column(table: Table, cells: list[str]) -> Unit | None:
     if measure := w.ZH_MEASURE.fullmatch(cell):
         return Unit("count", w.ZH_MEASURE_UNIT.get(measure["m"], measure["m"]))
     return unit_of(cell)
+
+
+def _counted_column(header: str, caption: Unit | None) -> Unit | None:
+    """A column naming the things it counts under a currency caption: "Approved applications" under
+    "... by income in the previous year (HK$)" counts applications; the currency is the row labels'."""
+    named = re.fullmatch(r"\s*(?:[A-Za-z][\w-]*\s*){1,4}", header)
+    if caption is None or caption.kind != "money" or not named:
+        return None
+    words = header.lower().split()
+    if words[-1] in w.MONEY_PLURALS:  # "Exports" under "(HK$ million)" are money
+        return None
+    counted = en_count_unit(header)
+    return Unit("count", counted) if counted else None
 
 
 def _header(table: Table, i: int, width: int) -> str:

@@ -222,6 +222,11 @@ RANGE_AND = _compile(r"\s+(?i:and)\s+")
 EN_SCALE = _compile(
     r"(?:\s*(?i:(?P<w>thousand|million|billion|trillion)|(?P<a>bn|mn|mln|bln|tn|trn))\b)|(?P<g>[km]|K)\b"
 )
+# "（美元，下同）", "(人民币, 下同)": the currency of every bare amount after it
+SAME_BELOW = _compile(r"[（(]\s*(?P<c>美元|港元|港币|澳门元|澳门币|人民币)\s*[，,、]\s*下同\s*[）)]")
+SAME_BELOW_CURRENCY = {
+    "美元": "USD", "港元": "HKD", "港币": "HKD", "澳门元": "MOP", "澳门币": "MOP", "人民币": "CNY",
+}  # fmt: skip
 # "本港", "本澳": the writer's own Hong Kong or Macao, whose dollar a bare 元 is
 HOME = _compile("本[港澳]")
 HOME_CURRENCY = {"本港": "HKD", "本澳": "MOP"}
@@ -560,6 +565,12 @@ PERIOD_WORDS = frozenset([
     "years", "period", "month", "months",
 ])
 POINT_KINDS = frozenset(["percentage", "basis", "index", "bonus", "credit", "match"])
+# Plural heads that are money, not counts: "Exports" under "(HK$ million)"
+MONEY_PLURALS = frozenset({
+    "exports", "imports", "re-exports", "sales", "revenues", "receipts", "earnings", "assets", "deposits",
+    "loans", "profits", "investments", "funds", "proceeds", "taxes", "expenditures", "payments", "transfers",
+    "savings", "costs", "prices", "wages", "salaries", "incomes", "budgets", "grants", "subsidies", "values",
+})
 # Heads that measure a flow of the things named before them: "passenger flow", "vehicle traffic"
 FLOW_HEADS = frozenset({"flow", "flows", "volume", "volumes", "traffic", "throughput"})
 NP_BAD_HEADS = frozenset([
