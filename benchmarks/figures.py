@@ -192,9 +192,9 @@ def _whole_at(before: str, text: str, after: str) -> bool:
         re.search(r"\d[,.'’，]?$", before)
         or (re.search(rf"(?<![\d,.])\d{{1,3}}{_SPACE}$", before) and re.match(r"\d{3}(?!\d)", text))
     )
-    right = text[-1:].isdigit() and re.match(rf"[,.'’，]?\d|{_SPACE}\d{{3}}(?!\d)", after)
+    right = text[-1:].isdigit() and re.match(rf"[,.'’，点點]?\d|{_SPACE}\d{{3}}(?!\d)", after)
     # "11萬" of 11萬4千, "4千架次" of it: a digit or Chinese numeral right after a 万/亿, on either side
-    scale_left = re.match(f"[{_ZH_DIGITS}]", text) and re.search(f"[{_ZH_DIGITS}][万萬亿億]$", before)
+    scale_left = re.match(f"[{_ZH_DIGITS}]", text) and re.search(f"[{_ZH_DIGITS}][万萬亿億点點]$", before)
     scale_right = re.search(f"[{_ZH_DIGITS}十百千][万萬亿億]$", text) and re.match(f"[{_ZH_DIGITS}]", after)
     return not (left or right or scale_left or scale_right)
 

@@ -350,7 +350,7 @@ def test_chinese_numerals_across_two_scales_and_the_writers_own_dollar() -> None
 
 
 _GLUE = st.sampled_from(
-    [*_SEPARATORS, ".", "，", "万", "萬", "亿元", "千", " firms", "%", " million", "HK$", "家"]
+    [*_SEPARATORS, ".", "，", "万", "萬", "亿元", "千", "点", "七", " firms", "%", " million", "HK$", "家"]
 )
 
 

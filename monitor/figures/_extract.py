@@ -105,7 +105,8 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # overnight visitors" is a ratio; "About 1,442,328 entered ..." after a sentence counting visitors; "10.3
 # folds"; "增幅近一倍" leaves no bare 1; a caption's unit only where captions state it (not 千 of
 # "百企千人"), no lone b/m/k scale but after a currency ("Category B"), prose lends no caption, a counted
-# column beats a currency caption, a row's label is no figure; "（美元，下同）".
+# column beats a currency caption, a row's label is no figure; "（美元，下同）"; "七點四億元" (a decimal point in
+# Chinese numerals) is 7.4亿, never 四億; 点 between digits glues them as "." does; "exceeds".
 EXTRACTOR_VERSION = "figures-7"
 
 

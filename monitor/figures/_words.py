@@ -130,8 +130,11 @@ FULLWIDTH_GROUP = _compile(
 )
 # The figure must be the whole number as written: a separator or decimal point with a digit beyond it
 # adjoining the number on either side makes what was read a fragment ("000" of "20 000").
-FRAGMENT_LEFT = _compile(r"(?:(?P<glue>\d[,'’.，])|(?<![\d,'’.，])\d{1,3}[ \u00a0\u2009\u202f])$")
-FRAGMENT_RIGHT = _compile(r"[,'’.，]\d|[ \u00a0\u2009\u202f]\d{3}(?!\d)")
+# "0点5": 点 between digits is a decimal point, as "." is
+FRAGMENT_LEFT = _compile(
+    r"(?:(?P<glue>\d[,'’.，点]|[〇一二两三四五六七八九]点)|(?<![\d,.，])\d{1,3}[ \u00a0\u2009\u202f])$"
+)
+FRAGMENT_RIGHT = _compile(r"[,'’.，点]\d|[ \u00a0\u2009\u202f]\d{3}(?!\d)")
 
 _WORDS = "|".join(sorted((re.escape(w) for w in EN_WORD_NUMBERS), key=len, reverse=True))
 # Institutions and facilities that a scheme adds or a zone hosts. News writes their counts in words below ten
@@ -163,7 +166,8 @@ NUMBER = _compile(
     # "five pilot medical institutions" (not after "a" or "one", which are tried before every "a")
     r"|(?<!\b[Aa])(?<!\b[Oo]ne)" + _INSTITUTIONS_AHEAD + r")"
     # "逾百家", "过万亿元": a bare place value after "more than"; "超万亿元的城市", "破千万的纪录": thresholds
-    r"|(?<![数几上成])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*"
+    # "七点四亿元" is 7.4亿, never 四亿 after a stray 七点
+    r"|(?<![数几上成点])(?P<zh>[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*(?:点[零〇一二两三四五六七八九]+)?"
     r"|(?<=[逾近超过破约])[百千万](?![万亿元人次家个名项辆]{0,3}的))"
     r"(?=[多余]?[万亿]|[多余]?(?:[家名个位项所座倍]|[人辆车架艘]次|人))"
     r"|百分之(?P<zhpct>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)"
@@ -233,12 +237,12 @@ HOME_CURRENCY = {"本港": "HKD", "本澳": "MOP"}
 # The digits after a 万 or 亿 that finish its number ("11萬4千", "3亿5000万"), not a date or a new figure
 COMPOUND_REST = _compile(
     r"(?:(?P<d>\d+)|(?P<zh>[一二两三四五六七八九][零〇一二两三四五六七八九十百千]*))"
-    r"(?P<s>万|千(?![米瓦克])|百)?(?![\d.年月日号时]|[" + GROUP_SEPARATORS + r"，]\d)"
+    r"(?P<s>万|千(?![米瓦克])|百)?(?![\d.点年月日号时]|[" + GROUP_SEPARATORS + r"，]\d)"
 )
 AFTER_ZH_SCALE = _compile(r"[\d〇一二两三四五六七八九][万亿]$")
 ZH_DIGITS_NEXT = _compile(  # a masked span (\x00) counts: "0万13010000000" hides a phone number
     r"[\d〇一二两三四五六七八九\x00]"
-    r"(?:[\d.〇一二两三四五六七八九十百千万亿\x00]|[" + GROUP_SEPARATORS + r"，]\d)*"
+    r"(?:[\d.点〇一二两三四五六七八九十百千万亿\x00]|[" + GROUP_SEPARATORS + r"，]\d)*"
 )
 # 千 is no scale in 千米 (km), 千瓦 (kW), 千克 (kg), 千瓦时: those are units
 ZH_SCALE = _compile(r"[多余]?(?P<s>万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千(?![米瓦克]))")
@@ -335,7 +339,7 @@ UNITS = [(_compile(p.replace(r"\b", r"(?![A-Za-z0-9])")), unit) for p, unit in _
 _BEFORE = [
     (
         "more_than",
-        r"more\s+than|over|above|in\s+excess\s+of|exceeding|exceeded|upwards\s+of|just\s+over|"
+        r"more\s+than|over|above|in\s+excess\s+of|exceeding|exceeded|exceeds|upwards\s+of|just\s+over|"
         r"surpassing|surpassed|topping|topped|beyond|超过|超出|超|逾|多于|高于|大于|突破|(?<![通经度越不])过|"
         # "has passed the 11,000 mark": a threshold crossed, not the count itself
         r"(?:passed|crossed|broke\s+through|past|surpassed|exceeded|topped)\s+the",
@@ -445,7 +449,7 @@ _MASKS = [
     r"\d{2,4}年(?:\d{1,2}(?:[-—–~至到]\d{1,2})?月(?:\d{1,2}[日号])?)?|\d{1,2}(?:[-—–~至到]\d{1,2})?月(?:\d{1,2}[日号])?",
     r"\d{1,2}[日号](?![\d万亿])",
     r"\b\d{1,2}[:：]\d{2}(?:[:：]\d{2})?(?:\s*(?i:[ap]\.?m\.?))?|\b\d{1,2}\s*(?i:[ap]\.m\.|[ap]m)(?![A-Za-z])",
-    r"(?:上午|下午|晚上|早上|凌晨|中午)?\d{1,2}[时点](?:\d{1,2}分)?(?!\d)",
+    r"(?:上午|下午|晚上|早上|凌晨|中午)?(?<![\d.,])\d{1,2}[时点](?:\d{1,2}分)?(?!\d)",
     r"(?<![\d.,])\d+(?:\.\d+)?(?:\s*(?:多|余))?\s*(?:个)?半?(?:年|个月|周|天|小时|分钟|秒|岁|周岁)",
     r"\b\d+(?:\.\d+)?(?:\s*(?:to|-|–|and)\s*\d+(?:\.\d+)?)?[\s-](?i:years?|yrs?|months?|weeks?|days?|hours?|hrs?|"
     r"minutes?|mins?|seconds?|secs?|decades?|nights?)\b(?:[\s-](?i:old|of\s+age))?",
