@@ -26,7 +26,7 @@ _QUALIFIER_WORDS = {
 # simplified and traditional characters): a figure whose text says one is shown as written.
 _WRITTEN_QUALIFIER = re.compile(
     r"(?<![A-Za-z])(?:about|around|approx\.?|approximately|nearly|almost|roughly|some|circa|close\s+to|"
-    r"(?:an\s+)?estimated|over|above|beyond|past|more\s+than|in\s+excess\s+of|upwards\s+of|exceed(?:ing|ed)|"
+    r"(?:an\s+)?estimated|over|above|beyond|past|more\s+than|in\s+excess\s+of|upwards\s+of|exceed(?:ing|ed|s)|"
     r"surpass(?:ing|ed)|topp(?:ing|ed)|passed|crossed|broke\s+through|less\s+than|fewer\s+than|under|below|"
     r"at\s+least|no\s+(?:less|fewer|more)\s+than|not\s+(?:less|fewer|more)\s+than|a\s+(?:minimum|maximum)\s+of|"
     r"up\s+to|as\s+(?:many|much)\s+as|plus|or\s+(?:more|above|so|less|fewer)|odd)(?![A-Za-z])|\+|"
