@@ -582,6 +582,22 @@ def test_prose_before_a_table_lends_it_no_unit_and_a_counted_column_beats_a_curr
     assert not any(f.value == 3e6 for f in found)
 
 
+def test_a_bracketed_number_caption_and_a_measure_word_header_count_their_cells() -> None:
+    en = page_figures(
+        "<p>Residents owned or rented homes on the Mainland, the survey found.</p>"
+        "<table><caption>Survey highlights, 2005 (number)</caption><tr><th>Item</th><th>2005</th></tr>"
+        "<tr><td>Hong Kong residents who moved to the Mainland</td><td>91,800</td></tr></table>",
+        lang="en",
+    )
+    assert [(f.value, f.unit) for f in en] == [(91800, "residents")]
+    zh = page_figures(
+        "<p>　　经陆路入境的旅客按年上升。</p>"
+        "<table><caption>2023年4月按入境渠道统计的旅客</caption><tr><th>入境渠道</th><th>人次</th></tr>"
+        "<tr><td>陆路</td><td>1,779,988</td></tr></table>"
+    )
+    assert [(f.value, f.unit) for f in zh] == [(1779988, "person-times")]
+
+
 def test_a_caption_of_several_units_lets_each_column_say_which_it_holds() -> None:
     """ "单位：万吨，%": the 1—6月 column holds 万吨 levels, the 同比增长 column rates; a column
     naming neither (数据) holds nothing the caption can name, so its cells are no figures."""

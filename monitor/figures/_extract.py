@@ -105,8 +105,10 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # overnight visitors" is a ratio; "About 1,442,328 entered ..." after a sentence counting visitors; "10.3
 # folds"; "增幅近一倍" leaves no bare 1; a caption's unit only where captions state it (not 千 of
 # "百企千人"), no lone b/m/k scale but after a currency ("Category B"), prose lends no caption, a counted
-# column beats a currency caption, a row's label is no figure; "（美元，下同）"; "七點四億元" (a decimal point in
-# Chinese numerals) is 7.4亿, never 四億; 点 between digits glues them as "." does; "exceeds".
+# column beats a currency caption, a row's label is no figure; "（美元，下同）"; "七點四億元" (a decimal
+# point in Chinese numerals) is 7.4亿, never 四億; 点 between digits glues them as "." does; "exceeds";
+# "(number)" captions, a "人次" column, "Visitors from the Republic of Korea (46,903)", a row label's noun
+# before its clause ("residents who moved to the Mainland").
 EXTRACTOR_VERSION = "figures-7"
 
 
@@ -267,7 +269,8 @@ def _read_quantities(norm: str, before: Quantity | None, limit: int) -> tuple[li
         examined += 1
         if examined > limit or len(found) > MAX_FIGURES_PER_SENTENCE:
             break
-        if m.group("num") and fragment(norm, m.start("num"), m.end("num")):
+        digits = "num" if m.group("num") else "zh" if m.group("zh") else None
+        if digits and fragment(norm, m.start(digits), m.end(digits)):
             done = m.end()
             continue
         earlier = next((f for f in reversed(found) if f.kind == "count"), None)

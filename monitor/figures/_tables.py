@@ -37,7 +37,7 @@ _TABLE_TITLE = re.compile(
     r"\s*Table\s+\d+\s*[–—:.-]?\s*(?P<np>(?:[A-Za-z][\w-]*\s+){0,3}?[A-Za-z][\w-]*)\s+"
     r"(?:by|in|of|at|for|under|,)\b"
 )
-_CAPTION_BRACKET = re.compile(r"\(([^()]*)\)|（([^（）]*)）")
+_CAPTION_BRACKET = re.compile(r"\([^()]*\)|（[^（）]*）")
 _CAPTION_STATED = re.compile(
     r"(?:单位|(?i:\bunits?))\s*[:：]?.*$|(?i:\bin\s+(?:thousands|millions|billions)\b)"
 )
@@ -138,6 +138,8 @@ def unit_of(text: str, *, pct: bool = True) -> Unit | None:
         if noun := c.group("en") or c.group("paren") or c.group("per"):
             return Unit("count", canonical_en(noun).lower(), scale)
         return Unit("count", "people" if c.group("people") else w.ZH_MEASURE_UNIT.get(c["m"], c["m"]), scale)
+    if measure := w.ZH_MEASURE.fullmatch(text.strip()):  # a column headed "人次" or "家" counts them
+        return Unit("count", w.ZH_MEASURE_UNIT.get(measure["m"], measure["m"]), scale)
     return Unit("count", "", scale) if scale != 1.0 or re.search(r"(?i:\(number\))|数量", text) else None
 
 
@@ -225,7 +227,7 @@ def _caption_unit(caption: str) -> Unit | None:
     ("Industrial structure (% of GDP)"); words such as "growth" in a caption's title make no unit. The unit
     is read where captions state it (in brackets, after 单位 or "Unit:", "in thousands", "Number of ..."),
     never from the title's words: "“百企千人”计划累计情况" holds 千 and is no scale."""
-    stated = [m.group(1) or m.group(2) for m in _CAPTION_BRACKET.finditer(caption)]
+    stated = [m.group() for m in _CAPTION_BRACKET.finditer(caption)]
     stated += [m.group() for m in _CAPTION_STATED.finditer(caption)]
     if _COUNT_TITLE.match(caption):
         stated.append(caption)
@@ -245,8 +247,6 @@ def _unit_column(table: Table, cells: list[str]) -> Unit | None:
     at = next((i for i, h in enumerate(header or ()) if _UNIT_HEADER.fullmatch(h)), None)
     if at is None or not (cell := cells[at].strip()):
         return None
-    if measure := w.ZH_MEASURE.fullmatch(cell):
-        return Unit("count", w.ZH_MEASURE_UNIT.get(measure["m"], measure["m"]))
     return unit_of(cell)
 
 
@@ -273,6 +273,13 @@ def _is_year(m: re.Match[str]) -> bool:
 
 
 def _count_unit(subject: str) -> str:
+    """What a row label counts: its noun before any clause ("Hong Kong residents who moved to the
+    Mainland" counts residents), else its last word."""
+    head = re.split(
+        r"(?i)\s+(?:who|which|that|with|in|on|to|from|of|for|by|under|at)\s", subject, maxsplit=1
+    )[0]
+    if counted := en_count_unit(head):
+        return counted
     words = re.findall(r"[A-Za-z]+", subject)
     return words[-1].lower() if words else "units"
 

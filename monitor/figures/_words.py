@@ -957,7 +957,7 @@ SHARE_BRACKET = _compile(
 OR_RESTATED = _compile(r",\s*or\s+$")  # (the lead without the count's own qualifier)
 # "visitors from Hong Kong (564,700) and Taiwan (88,300)": a count in brackets after the place it is from
 NOUN_FROM_BRACKET = _compile(
-    r"(?i:\b(?P<noun>[a-z][\w-]*s)\s+(?:from|in|at)\s+)(?:the\s+)?(?:[A-Z][\w'’.-]*\s*){1,4}\(\s*$"
+    r"(?i:\b(?P<noun>[a-z][\w-]*s)\s+(?:from|in|at)\s+)(?:the\s+)?(?:[A-Z][\w'’.-]*\s*|of\s+){1,5}\(\s*$"
 )
 # "Same-day visitors (17,278,529) and overnight visitors (12,392,541) grew": the count of the noun before it
 NOUN_BRACKET = _compile(
