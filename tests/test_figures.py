@@ -598,6 +598,17 @@ def test_a_bracketed_number_caption_and_a_measure_word_header_count_their_cells(
     assert [(f.value, f.unit) for f in zh] == [(1779988, "person-times")]
 
 
+def test_a_throughput_column_holds_the_level_a_caption_of_several_units_names() -> None:
+    found = page_figures(
+        "<p>Container volumes rose at China's biggest ports.</p>"
+        "<table><caption>Container throughput, Jan-May 2025 (million TEU; change year-on-year, %)</caption>"
+        "<tr><th>Port</th><th>Throughput</th><th>Change</th></tr>"
+        "<tr><td>Shenzhen</td><td>14.23</td><td>9.1</td></tr></table>",
+        lang="en",
+    )
+    assert [(f.value, f.unit) for f in found] == [(14.23e6, "TEU"), (9.1, "%")]
+
+
 def test_a_caption_of_several_units_lets_each_column_say_which_it_holds() -> None:
     """ "单位：万吨，%": the 1—6月 column holds 万吨 levels, the 同比增长 column rates; a column
     naming neither (数据) holds nothing the caption can name, so its cells are no figures."""

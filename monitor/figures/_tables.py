@@ -70,7 +70,7 @@ _PERIOD = re.compile(
 _LEVEL_HEADER = re.compile(
     _PERIOD.pattern
     + r"|额|总值|数值|绝对值|绝对数|本期|增加值|产值|收入|规模|量|人数|户数"
-    + r"|(?i:value|amount|total|level|volume|number)"
+    + r"|(?i:value|amount|total|level|volume|number|throughput)"
 )
 # what a count column or row counts: "Number of travel bookings", "(persons)", "学生人数", "（个）",
 # "单位：人次"

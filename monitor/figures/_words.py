@@ -152,7 +152,7 @@ DETERMINED = _compile(r"(?i:\b(?:the|its|their|these|those|other|all|every|first
 # of a name (COVID-19), not the second half of a decimal or a masked span.
 NUMBER = _compile(
     r"(?<![A-Za-z0-9_.\x00])(?<![A-Za-z]-)"
-    r"(?:(?P<cur>US\s?\$|HK\$|MOP\$?|NT\$|A\$|S\$|C\$|RMB|CNY|USD|HKD|EUR|GBP|JPY|€|£|¥|￥|\$|人民币|港币|澳门币)\s?)?"
+    r"(?:(?P<cur>US\s?\$|HK\s?\$|MOP\s?\$?|NT\$|A\$|S\$|C\$|RMB|CNY|USD|HKD|EUR|GBP|JPY|€|£|¥|￥|\$|人民币|港币|澳门币)\s?)?"
     r"(?P<neg>(?<![A-Za-z0-9_\x00])-(?=\d))?"  # "至-678.73亿元": a sign after a Chinese word too
     r"(?:(?<![\d.一二两三四五六七八九十百千万亿A-Za-z])(?P<tenths>[一二两三四五六七八九]|\d)成"
     r"(?![不功立交本果员就型长绩都市熟])(?<![一二两三四五六七八九]成(?=为))(?P<tenths2>[一二三四五六七八九]|\d(?![\d.])|半)?"
