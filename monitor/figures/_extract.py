@@ -158,7 +158,7 @@ def extract_figures(article: Article, *, metrics: Sequence[TrackedMetric] = ()) 
         claimed = keys.claimed(quantities, metrics) if metrics else set()
         last_count = next((q for q in reversed(quantities) if q.kind == "count"), None)
         bare = {id(q) for q in quantities if _bare_yuan(norm, q)}
-        if said := w.SAME_BELOW.search(norm):
+        if "下同" in norm and (said := w.SAME_BELOW.search(norm)):
             declared = w.SAME_BELOW_CURRENCY[said.group("c")]
         # the 元 currencies the sentence names outright (a US-dollar conversion does not make 元 dollars)
         named = {q.unit for q in quantities if id(q) not in bare and q.unit in ("CNY", "HKD", "MOP")}
