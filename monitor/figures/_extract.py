@@ -108,7 +108,8 @@ MAX_NUMBERS_PER_PAGE = 4_000  # numbers examined, figures or not ("1 2 3 4 ..." 
 # column beats a currency caption, a row's label is no figure; "（美元，下同）"; "七點四億元" (a decimal
 # point in Chinese numerals) is 7.4亿, never 四億; 点 between digits glues them as "." does; "exceeds";
 # "(number)" captions, a "人次" column, "Visitors from the Republic of Korea (46,903)", a row label's noun
-# before its clause ("residents who moved to the Mainland"); "HK $16.2 trillion"; a "Throughput" column.
+# before its clause ("residents who moved to the Mainland"); "HK $16.2 trillion"; a "Throughput" or
+# "Per-capita spending" column; a column headed "日均人次".
 EXTRACTOR_VERSION = "figures-7"
 
 

@@ -44,6 +44,8 @@ _CAPTION_STATED = re.compile(
 _COUNT_TITLE = re.compile(r"(?i:\s*(?:number|no\.)\s+of\s)")
 # A line of prose, not a caption: a list item or a line ending as a sentence does
 _PROSE = re.compile(r"^\s*(?:\([a-z0-9]{1,3}\)|（[一二三四五六七八九十]+）)|[.;。；]\s*$")
+# a header that is a measure word, or ends in a trip count ("日均人次"; not "车辆", which is a noun)
+_MEASURE_HEADER = re.compile(r"[\u4e00-\u9fff]{0,4}?(?P<m>人次|辆次|车次|架次|艘次)")
 _UNIT_HEADER = re.compile(r"\s*(?:单位|(?i:units?))\s*")
 _APPROX = re.compile(r"(?i:\bapproximate(?:ly)?\b|\brounded\b)|约数|概数")
 _CURRENCY = re.compile(
@@ -70,7 +72,7 @@ _PERIOD = re.compile(
 _LEVEL_HEADER = re.compile(
     _PERIOD.pattern
     + r"|额|总值|数值|绝对值|绝对数|本期|增加值|产值|收入|规模|量|人数|户数"
-    + r"|(?i:value|amount|total|level|volume|number|throughput)"
+    + r"|(?i:value|amount|total|level|volume|number|throughput|spending|expenditure|revenue|turnover)"
 )
 # what a count column or row counts: "Number of travel bookings", "(persons)", "学生人数", "（个）",
 # "单位：人次"
@@ -138,7 +140,8 @@ def unit_of(text: str, *, pct: bool = True) -> Unit | None:
         if noun := c.group("en") or c.group("paren") or c.group("per"):
             return Unit("count", canonical_en(noun).lower(), scale)
         return Unit("count", "people" if c.group("people") else w.ZH_MEASURE_UNIT.get(c["m"], c["m"]), scale)
-    if measure := w.ZH_MEASURE.fullmatch(text.strip()):  # a column headed "人次" or "家" counts them
+    # a column headed "家" or "日均人次" counts them
+    if measure := w.ZH_MEASURE.fullmatch(text.strip()) or _MEASURE_HEADER.fullmatch(text.strip()):
         return Unit("count", w.ZH_MEASURE_UNIT.get(measure["m"], measure["m"]), scale)
     return Unit("count", "", scale) if scale != 1.0 or re.search(r"(?i:\(number\))|数量", text) else None
 

@@ -237,7 +237,7 @@ HOME_CURRENCY = {"本港": "HKD", "本澳": "MOP"}
 # The digits after a 万 or 亿 that finish its number ("11萬4千", "3亿5000万"), not a date or a new figure
 COMPOUND_REST = _compile(
     r"(?:(?P<d>\d+)|(?P<zh>[一二两三四五六七八九][零〇一二两三四五六七八九十百千]*))"
-    r"(?P<s>万|千(?![米瓦克])|百)?(?![\d.点年月日号时]|[" + GROUP_SEPARATORS + r"，]\d)"
+    r"(?P<s>万|千(?![米瓦克])|百)?(?![\d.点年月日号时\x00]|[" + GROUP_SEPARATORS + r"，]\d)"
 )
 AFTER_ZH_SCALE = _compile(r"[\d〇一二两三四五六七八九][万亿]$")
 ZH_DIGITS_NEXT = _compile(  # a masked span (\x00) counts: "0万13010000000" hides a phone number
