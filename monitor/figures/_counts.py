@@ -238,7 +238,7 @@ def count_doing(
     if (
         earlier is not None
         and w.AND_BEFORE.search(text, max(0, q.start - 24), q.start)
-        and (w.PASSIVE_AFTER.match(text, pos) or (m.group("sep") and w.AND_FROM.match(text, pos)))
+        and (w.FATE_AFTER.match(text, pos) or (m.group("sep") and w.AND_FROM.match(text, pos)))
     ):  # "... and 713 were dissolved", "20,000 came from X and 1,269 from Y"
         q.kind, q.unit, q.subject, q.aspect = "count", earlier.unit, earlier.subject, earlier.aspect
         return True

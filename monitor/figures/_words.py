@@ -930,8 +930,8 @@ COUNT_VERB_AFTER = _compile(
     # "... and more than 150,000 via the Spur Line": the same count at another place
     r"|\s+(?i:via|through|by\s+way\s+of)\s"
 )
-# "... and 713 were dissolved": what befell the rest of the count before
-PASSIVE_AFTER = _compile(
+# "... and 713 were dissolved", "... and around 60,000 living there": what the rest of the count did
+FATE_AFTER = _compile(
     r"\s+(?i:were|was|have\s+been|had\s+been)\s+(?:[a-z]+ly\s+)?[a-z]+ed\b"
     # "... working in the zone and around 60,000 living there"
     r"|\s+(?!(?:during|including|excluding|according|following|regarding|concerning|starting|beginning|"
