@@ -155,11 +155,11 @@ def count_after_link(
     if earlier is not None and earlier.aspect == "change" and w.TO_LEVEL.search(lead):
         q.kind, q.unit, q.subject = "count", earlier.unit, earlier.subject  # the level the change led to
         return True
+    opening = w.SUBJECT_OPENING.match(text)
     level = last is not None and last.aspect == "level"  # a goal's or a change's rate leads to no level
     if last is not None and level and last.kind in ("pct", "pp") and w.TO_LEVEL.search(lead):
         head = re.findall(r"[A-Za-z]+", last.subject)
         subject = last.subject
-        opening = w.SUBJECT_OPENING.match(text)
         if opening and (opening.group("from") or not (head and plural(head[-1].lower()))):
             subject = opening.group("np")  # "Visitors from the nine cities jumped 36% to 855,000"
             head = subject.split()
@@ -174,7 +174,6 @@ def count_after_link(
         q.kind, q.subject, q.unit = "count", subject, canonical_en(changed.group("head")).lower()
         return True
     # "Trips by foreign visitors reached a record, at over 120,000", "Daily passenger flow averaged 57,000"
-    opening = w.SUBJECT_OPENING.match(text)
     unit = en_count_unit(opening.group("np")) if opening and opening.end("np") < q.start else None
     if w.COUNT_LINK.search(lead) or (unit and w.IS_LINK.search(lead)):
         q.kind, q.unit = "count", unit or ""

@@ -314,7 +314,7 @@ def _read_quantity(
         return None, m.end()  # "in 2023 to 2024", "from 2023": a year, however the sentence goes on
     scale, pos = scale_at(text, m.end(), prefix)
     # "11萬4千架次", "56萬7000人次", "一百一十五億八千萬元": one number across two scales, never two
-    below = {"万": 1e4, "亿": 1e8}.get(text[pos - 1 : pos]) if scale else None  # what a rest must stay under
+    below = w.ZH_SCALE_END.get(text[pos - 1 : pos]) if scale else None
     rest = compound_rest(text, pos, below) if below else None
     if rest is not None:
         pos = rest[1]

@@ -226,14 +226,11 @@ RANGE_AND = _compile(r"\s+(?i:and)\s+")
 EN_SCALE = _compile(
     r"(?:\s*(?i:(?P<w>thousand|million|billion|trillion)|(?P<a>bn|mn|mln|bln|tn|trn))\b)|(?P<g>[km]|K)\b"
 )
-# "（美元，下同）", "(人民币, 下同)": the currency of every bare amount after it
-SAME_BELOW = _compile(r"[（(]\s*(?P<c>美元|港元|港币|澳门元|澳门币|人民币)\s*[，,、]\s*下同\s*[）)]")
-SAME_BELOW_CURRENCY = {
-    "美元": "USD", "港元": "HKD", "港币": "HKD", "澳门元": "MOP", "澳门币": "MOP", "人民币": "CNY",
-}  # fmt: skip
 # "本港", "本澳": the writer's own Hong Kong or Macao, whose dollar a bare 元 is
 HOME = _compile("本[港澳]")
 HOME_CURRENCY = {"本港": "HKD", "本澳": "MOP"}
+# What the rest of a number across two scales must stay under, by the scale's last character ("11萬4千")
+ZH_SCALE_END = {"万": 1e4, "亿": 1e8}
 # The digits after a 万 or 亿 that finish its number ("11萬4千", "3亿5000万"), not a date or a new figure
 COMPOUND_REST = _compile(
     r"(?:(?P<d>\d+)|(?P<zh>[一二两三四五六七八九][零〇一二两三四五六七八九十百千]*))"
@@ -299,6 +296,9 @@ NAMED_CURRENCY = {
     "澳门币": "MOP", "MOP": "MOP", "葡币": "MOP",
 }  # fmt: skip
 NAMED_CURRENCIES = _compile("|".join(re.escape(c) for c in NAMED_CURRENCY))
+# "（美元，下同）", "(人民币, 下同)": the currency of every bare amount after it
+SAME_BELOW = _compile(r"[（(]\s*(?P<c>美元|港元|港币|澳门元|澳门币|人民币)\s*[，,、]\s*下同\s*[）)]")
+SAME_BELOW_CURRENCY = {**NAMED_CURRENCY, "美元": "USD"}  # US dollars are declared, never inferred
 # Characters only traditional script writes (their simplified forms differ): a page mostly in them is
 # from Hong Kong, Macao or Taiwan, where a bare 元 is not renminbi by default
 TRADITIONAL = _compile("[們個這說區與為會經發業國過實時際將對後來萬億從東門灣資產數認於開關]")
